@@ -1,0 +1,15 @@
+//! Database schema for Ostiary, as sea-orm-migration steps (one file per change).
+//! The same migrations run on SQLite and PostgreSQL; times are Unix seconds in BIGINT columns.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_core_tables;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_create_core_tables::Migration)]
+    }
+}

@@ -1,0 +1,175 @@
+//! First schema: accounts, signing keys, browser sessions, pending authorization requests,
+//! authorization codes, grants (refresh-token families), refresh and access tokens, consents
+//! and the audit log.
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table("accounts")
+                .col(string("id").primary_key())
+                .col(string_uniq("email"))
+                .col(string_null("name"))
+                .col(string_null("password_hash"))
+                .col(big_integer("created_at"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("signing_keys")
+                .col(string("kid").primary_key())
+                .col(text("public_jwk"))
+                .col(text("private_key_enc"))
+                .col(big_integer("created_at"))
+                .col(big_integer_null("retired_at"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("browser_sessions")
+                .col(string("id_hash").primary_key())
+                .col(string("account_id"))
+                .col(big_integer("auth_time"))
+                .col(string("amr"))
+                .col(big_integer("created_at"))
+                .col(big_integer("expires_at"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("auth_requests")
+                .col(string("id").primary_key())
+                .col(string("client_id"))
+                .col(text("request_json"))
+                .col(big_integer("created_at"))
+                .col(big_integer("expires_at"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("grants")
+                .col(string("id").primary_key())
+                .col(string("client_id"))
+                .col(string("account_id"))
+                .col(string("scope"))
+                .col(big_integer("auth_time"))
+                .col(string("amr"))
+                .col(big_integer("created_at"))
+                .col(big_integer("expires_at"))
+                .col(big_integer_null("revoked_at"))
+                .col(string_null("revoked_reason"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("auth_codes")
+                .col(string("code_hash").primary_key())
+                .col(string("grant_id"))
+                .col(string("client_id"))
+                .col(string("account_id"))
+                .col(text("redirect_uri"))
+                .col(string("scope"))
+                .col(text_null("nonce"))
+                .col(string_null("pkce_challenge"))
+                .col(big_integer("auth_time"))
+                .col(big_integer("created_at"))
+                .col(big_integer("expires_at"))
+                .col(big_integer_null("consumed_at"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("refresh_tokens")
+                .col(string("token_hash").primary_key())
+                .col(string("grant_id"))
+                .col(string("client_id"))
+                .col(string("scope"))
+                .col(big_integer("created_at"))
+                .col(big_integer("expires_at"))
+                .col(big_integer_null("rotated_at"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_refresh_tokens_grant")
+                .table("refresh_tokens")
+                .col("grant_id")
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("access_tokens")
+                .col(string("jti").primary_key())
+                .col(string_null("grant_id"))
+                .col(string("client_id"))
+                .col(big_integer("expires_at"))
+                .col(big_integer_null("revoked_at"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_access_tokens_grant")
+                .table("access_tokens")
+                .col("grant_id")
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("consents")
+                .col(string("account_id"))
+                .col(string("client_id"))
+                .col(string("scope"))
+                .col(big_integer("updated_at"))
+                .primary_key(Index::create().col("account_id").col("client_id"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("audit_events")
+                .col(big_pk_auto("id"))
+                .col(big_integer("at"))
+                .col(string("kind"))
+                .col(string_null("account_id"))
+                .col(string_null("client_id"))
+                .col(text("detail"))
+                .to_owned(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for t in [
+            "audit_events",
+            "consents",
+            "access_tokens",
+            "refresh_tokens",
+            "auth_codes",
+            "grants",
+            "auth_requests",
+            "browser_sessions",
+            "signing_keys",
+            "accounts",
+        ] {
+            m.drop_table(Table::drop().table(t).to_owned()).await?;
+        }
+        Ok(())
+    }
+}

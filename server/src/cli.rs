@@ -1,0 +1,212 @@
+//! The `ostiary` command line. Every subcommand takes `--config PATH`.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{ConfigError, DEFAULT_CONFIG_PATH, Settings, Severity};
+use crate::keys::{KeyEncryptionKey, KeySet};
+use crate::secret::Secret;
+use crate::startup::{Application, open_store};
+
+#[derive(Parser)]
+#[command(
+    name = "ostiary",
+    version,
+    about = "Ostiary: an OAuth 2.0 / OpenID Connect identity provider"
+)]
+pub struct Cli {
+    /// The configuration file.
+    #[arg(long, global = true, default_value = DEFAULT_CONFIG_PATH, env = "OSTIARY_CONFIG")]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the provider.
+    Serve {
+        /// Do not apply pending migrations at start.
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Check the configuration and print every problem (exit 1 on errors).
+    CheckConfig,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Manage local accounts.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+    /// Print a new random client secret and the hash to put in client_secret_hash.
+    ClientSecret,
+    /// Manage signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum UsersCommand {
+    /// Create a local account; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List local accounts.
+    List,
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// List signing keys and their state.
+    List,
+    /// Publish a new signing key; the old one stays in the JWKS until its tokens expire.
+    Rotate,
+}
+
+fn load(path: &std::path::Path) -> anyhow::Result<Settings> {
+    Settings::load(path).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Serve { no_migrate } => {
+            let mut settings = load(&cli.config)?;
+            if no_migrate {
+                settings.server.migrate_on_start = false;
+            }
+            let app = Application::build(settings, Arc::new(SystemClock)).await?;
+            tracing::info!(port = app.port(), "ostiary is listening");
+            app.run_until_stopped().await?;
+            Ok(0)
+        }
+        Command::CheckConfig => Ok(check_config(&cli.config)),
+        Command::Migrate => {
+            let settings = load(&cli.config)?;
+            let store = open_store(&settings).await?;
+            let pending = store.pending_migrations().await?;
+            store.migrate().await?;
+            println!("applied {} migration(s)", pending.len());
+            Ok(0)
+        }
+        Command::Users { command } => users(&cli.config, command).await,
+        Command::ClientSecret => {
+            let secret = crate::tokens::opaque::random_token();
+            println!("client_secret      = \"{}\"", secret.expose());
+            println!(
+                "client_secret_hash = \"{}\"",
+                crate::clients::SecretHash::of(secret.expose())
+            );
+            Ok(0)
+        }
+        Command::Keys { command } => keys(&cli.config, command).await,
+    }
+}
+
+fn check_config(path: &std::path::Path) -> i32 {
+    let settings = match Settings::load(path) {
+        Ok(s) => s,
+        Err(ConfigError::Invalid(problems)) => {
+            for p in problems {
+                println!("{p}");
+            }
+            return 1;
+        }
+        Err(e) => {
+            println!("error: {e}");
+            return 1;
+        }
+    };
+    let env = |k: &str| std::env::var(k).ok();
+    let problems = crate::config::validate(&settings, &env);
+    for p in &problems {
+        println!("{p}");
+    }
+    if problems.iter().any(|p| p.severity == Severity::Error) {
+        return 1;
+    }
+    println!(
+        "{}: ok ({} client(s))",
+        path.display(),
+        settings.clients.len()
+    );
+    0
+}
+
+async fn users(path: &std::path::Path, command: UsersCommand) -> anyhow::Result<i32> {
+    let settings = load(path)?;
+    let store = open_store(&settings).await?;
+    store.migrate().await?;
+    match command {
+        UsersCommand::Add {
+            email,
+            password_stdin,
+            name,
+        } => {
+            if !password_stdin {
+                anyhow::bail!("pass --password-stdin and write the password to standard input");
+            }
+            let mut input = String::new();
+            std::io::stdin()
+                .read_to_string(&mut input)
+                .context("reading the password")?;
+            let password = Secret::new(input.trim_end_matches(['\n', '\r']));
+            let account =
+                crate::accounts::create(&store, &email, name, &password, SystemClock.now()).await?;
+            println!("created {} ({})", account.email, account.id);
+        }
+        UsersCommand::List => {
+            for a in store.list_accounts().await? {
+                println!("{}\t{}\t{}", a.id, a.email, a.name.unwrap_or_default());
+            }
+        }
+    }
+    Ok(0)
+}
+
+async fn keys(path: &std::path::Path, command: KeysCommand) -> anyhow::Result<i32> {
+    let settings = load(path)?;
+    let store = open_store(&settings).await?;
+    store.migrate().await?;
+    let (kek, _) = KeyEncryptionKey::from_settings(&settings)?;
+    let now = SystemClock.now();
+    match command {
+        KeysCommand::List => {
+            let stored = store.signing_keys().await?;
+            if stored.is_empty() {
+                println!("no keys yet: the first one is generated when `serve` starts");
+            }
+            for k in stored {
+                let state = match k.retired_at {
+                    None => "active (signing)".to_owned(),
+                    Some(r) => format!(
+                        "retired at {}",
+                        chrono::DateTime::from_timestamp(r, 0)
+                            .map(|d| d.to_rfc3339())
+                            .unwrap_or_default()
+                    ),
+                };
+                let created = chrono::DateTime::from_timestamp(k.created_at, 0)
+                    .map(|d| d.to_rfc3339())
+                    .unwrap_or_default();
+                println!("{}\tRS256\tcreated {created}\t{state}", k.kid);
+            }
+        }
+        KeysCommand::Rotate => {
+            let kid = KeySet::rotate(&store, &kek, now).await?;
+            println!("new signing key {kid}; running instances pick it up within 30 seconds");
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,401 @@
+//! Settings: one TOML file (`config/ostiary.toml` by default, `--config PATH`), with
+//! `OSTIARY__SECTION__KEY` environment variables overriding single keys. Every struct denies
+//! unknown keys; each section is read on its own so that `check-config` reports every problem.
+
+mod validate;
+
+pub use validate::{Problem, Severity, validate};
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+use crate::oauth::vocab::{GrantType, ResponseType, TokenEndpointAuthMethod};
+
+pub const DEFAULT_CONFIG_PATH: &str = "config/ostiary.toml";
+const ENV_PREFIX: &str = "OSTIARY__";
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where the settings were read from; relative paths in them are relative to the working directory.
+    pub source: PathBuf,
+    pub issuer: String,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub tokens: TokenSettings,
+    pub keys: KeySettings,
+    pub session: SessionSettings,
+    pub login: LoginSettings,
+    pub dev: DevSettings,
+    pub clients: Vec<ClientConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// Address to listen on, `host:port`. Port 0 picks a free port.
+    pub bind: String,
+    /// Directory for the embedded database and the generated key-encryption key.
+    pub data_dir: PathBuf,
+    /// Serve HTTPS with this certificate chain and key (PEM).
+    pub tls: Option<TlsSettings>,
+    /// HTTP worker threads (default: one per core).
+    pub workers: Option<usize>,
+    /// Run pending migrations when `serve` starts.
+    pub migrate_on_start: bool,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            data_dir: "data".into(),
+            tls: None,
+            workers: None,
+            migrate_on_start: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `sqlite://data/ostiary.db?mode=rwc` or `postgres://user:pass@host/db`.
+    pub url: String,
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://data/ostiary.db?mode=rwc".into(),
+            max_connections: 16,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenSettings {
+    pub access_token_lifetime_seconds: i64,
+    pub id_token_lifetime_seconds: i64,
+    /// Absolute lifetime of a refresh-token family, counted from the sign-in.
+    pub refresh_token_lifetime_seconds: i64,
+    /// At most 60 seconds.
+    pub authorization_code_lifetime_seconds: i64,
+    /// Seconds in which a replay of a just-rotated refresh token gets the same successor
+    /// instead of revoking the family. 0 (the default) turns the grace window off.
+    pub refresh_token_reuse_grace_seconds: i64,
+    /// `aud` of access tokens (RFC 9068 §3); defaults to the issuer.
+    pub access_token_audience: Option<String>,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        Self {
+            access_token_lifetime_seconds: 3600,
+            id_token_lifetime_seconds: 3600,
+            refresh_token_lifetime_seconds: 30 * 24 * 3600,
+            authorization_code_lifetime_seconds: 60,
+            refresh_token_reuse_grace_seconds: 0,
+            access_token_audience: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeySettings {
+    /// Environment variable holding the key-encryption key (32 bytes, base64).
+    pub encryption_key_env: String,
+    /// File holding the key-encryption key; generated under `server.data_dir` when neither is set.
+    pub encryption_key_file: Option<PathBuf>,
+}
+
+impl Default for KeySettings {
+    fn default() -> Self {
+        Self {
+            encryption_key_env: "OSTIARY_KEY_ENCRYPTION_KEY".into(),
+            encryption_key_file: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionSettings {
+    /// Absolute lifetime of a browser session at Ostiary.
+    pub lifetime_seconds: i64,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            lifetime_seconds: 12 * 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoginSettings {
+    /// Password hashes computed at once; further sign-ins wait (argon2id is memory-hard).
+    pub max_concurrent_password_checks: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DevSettings {
+    /// Development only: create `demo@example.com` with a random password printed once at start.
+    pub demo_account: bool,
+}
+
+/// One `[[clients]]` entry; keys are RFC 7591 client metadata names.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    pub client_id: String,
+    pub client_name: Option<String>,
+    pub client_secret: Option<crate::secret::Secret>,
+    pub client_secret_hash: Option<String>,
+    pub client_secret_env: Option<String>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[serde(default = "default_grant_types")]
+    pub grant_types: Vec<GrantType>,
+    #[serde(default = "default_response_types")]
+    pub response_types: Vec<ResponseType>,
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    #[serde(default)]
+    pub skip_consent: bool,
+}
+
+fn default_grant_types() -> Vec<GrantType> {
+    vec![GrantType::AuthorizationCode]
+}
+
+fn default_response_types() -> Vec<ResponseType> {
+    vec![ResponseType::Code]
+}
+
+/// Reading the file failed before any setting could be checked, or some sections did not parse.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid TOML: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("{}", .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<Problem>),
+}
+
+impl Settings {
+    /// Read, apply environment overrides, and parse every section, collecting all problems.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(path, &text, std::env::vars())
+    }
+
+    pub fn parse(
+        path: &Path,
+        text: &str,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                })?;
+        apply_env_overrides(&mut table, env);
+        let mut problems = Vec::new();
+        let mut take = |key: &str| table.remove(key);
+
+        let issuer = match take("issuer") {
+            Some(toml::Value::String(s)) => s,
+            Some(_) => {
+                problems.push(Problem::error("issuer", "must be a string"));
+                String::new()
+            }
+            None => {
+                problems.push(Problem::error("issuer", "is required"));
+                String::new()
+            }
+        };
+        let server = section(take("server"), "server", &mut problems);
+        let database = section(take("database"), "database", &mut problems);
+        let tokens = section(take("tokens"), "tokens", &mut problems);
+        let keys = section(take("keys"), "keys", &mut problems);
+        let session = section(take("session"), "session", &mut problems);
+        let login = section(take("login"), "login", &mut problems);
+        let dev = section(take("dev"), "dev", &mut problems);
+        let mut clients = Vec::new();
+        match take("clients") {
+            None => {}
+            Some(toml::Value::Array(items)) => {
+                for (i, item) in items.into_iter().enumerate() {
+                    let key = format!("clients[{i}]");
+                    if let Some(c) = parse_value::<ClientConfig>(item, &key, &mut problems) {
+                        clients.push(c);
+                    }
+                }
+            }
+            Some(_) => problems.push(Problem::error(
+                "clients",
+                "must be an array of tables ([[clients]])",
+            )),
+        }
+        for unknown in table.keys() {
+            problems.push(Problem::error(unknown, "unknown key"));
+        }
+        if !problems.is_empty() {
+            return Err(ConfigError::Invalid(problems));
+        }
+        Ok(Settings {
+            source: path.to_owned(),
+            issuer,
+            server,
+            database,
+            tokens,
+            keys,
+            session,
+            login,
+            dev,
+            clients,
+        })
+    }
+
+    /// The issuer without a trailing slash, for building endpoint URLs.
+    pub fn issuer_base(&self) -> &str {
+        self.issuer.trim_end_matches('/')
+    }
+
+    pub fn access_token_audience(&self) -> &str {
+        self.tokens
+            .access_token_audience
+            .as_deref()
+            .unwrap_or(&self.issuer)
+    }
+
+    /// Cookies carry `Secure` (and the `__Host-` prefix) when the issuer is https.
+    pub fn secure_cookies(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+}
+
+fn section<T: serde::de::DeserializeOwned + Default>(
+    value: Option<toml::Value>,
+    key: &str,
+    problems: &mut Vec<Problem>,
+) -> T {
+    match value {
+        None => T::default(),
+        Some(v) => parse_value(v, key, problems).unwrap_or_default(),
+    }
+}
+
+fn parse_value<T: serde::de::DeserializeOwned>(
+    value: toml::Value,
+    key: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
+    match T::deserialize(value) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            problems.push(Problem::error(key, e.message().trim()));
+            None
+        }
+    }
+}
+
+/// `OSTIARY__DATABASE__URL=postgres://…` sets `[database] url`. Values that parse as TOML
+/// (numbers, booleans, arrays) keep their type; anything else is a string.
+fn apply_env_overrides(table: &mut toml::Table, env: impl Iterator<Item = (String, String)>) {
+    for (name, raw) in env {
+        let Some(path) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let keys: Vec<String> = path.split("__").map(|k| k.to_ascii_lowercase()).collect();
+        let value = format!("v = {raw}")
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or(toml::Value::String(raw));
+        set_path(table, &keys, value);
+    }
+}
+
+fn set_path(table: &mut toml::Table, keys: &[String], value: toml::Value) {
+    match keys {
+        [] => {}
+        [last] => {
+            table.insert(last.clone(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = table
+                .entry(first.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if let toml::Value::Table(t) = entry {
+                set_path(t, rest, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Settings, ConfigError> {
+        Settings::parse(Path::new("test.toml"), text, std::iter::empty())
+    }
+
+    #[test]
+    fn a_misspelled_key_is_reported_with_its_section() {
+        let err = parse("issuer = \"http://127.0.0.1:1\"\n[server]\nbnd = \"x\"\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("server") && text.contains("bnd"), "{text}");
+    }
+
+    #[test]
+    fn every_broken_section_is_reported_at_once() {
+        let err =
+            parse("foo = 1\n[tokens]\nx = 1\n[[clients]]\nclient_id = \"a\"\nredirect_uri = []\n")
+                .unwrap_err();
+        let ConfigError::Invalid(problems) = err else {
+            panic!("expected problems")
+        };
+        assert_eq!(problems.len(), 4, "{problems:?}"); // issuer missing, tokens.x, clients[0], foo
+    }
+
+    #[test]
+    fn environment_variables_override_single_keys() {
+        let env = vec![(
+            "OSTIARY__DATABASE__URL".to_string(),
+            "postgres://x/y".to_string(),
+        )];
+        let s = Settings::parse(
+            Path::new("t"),
+            "issuer = \"http://127.0.0.1:1\"",
+            env.into_iter(),
+        )
+        .unwrap();
+        assert_eq!(s.database.url, "postgres://x/y");
+    }
+}

@@ -1,0 +1,161 @@
+//! GET|POST /login — the hosted sign-in page for local accounts. The same message, in the same
+//! time, for an unknown email and a wrong password; a new session id at every sign-in; 303
+//! after the POST (RFC 9700 §4.12).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::{cookie, csrf, flow, pages, session};
+use crate::accounts::normalise_email;
+use crate::error::PageError;
+use crate::oauth::authorize::see_other;
+use crate::oauth::params::Params;
+use crate::secret::Secret;
+use crate::state::AppState;
+use crate::store::AuditEvent;
+
+const PURPOSE: &str = "login";
+const FAILED: &str = "Incorrect email or password.";
+
+fn login_page(
+    state: &AppState,
+    req: &HttpRequest,
+    id: &str,
+    client_name: &str,
+    email: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> HttpResponse {
+    let (binding, new_cookie) =
+        csrf::binding(state, cookie(req, csrf::cookie_name(state)).as_deref());
+    let token = csrf::token(state, &binding, PURPOSE, id);
+    let mut res = pages::render(
+        status,
+        &pages::LoginPage {
+            client_name,
+            request_id: id,
+            csrf: &token,
+            email,
+            error,
+        },
+    );
+    if let Some(c) = new_cookie {
+        let _ = res.add_cookie(&c);
+    }
+    res
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
+    let params = Params::parse(req.query_string().as_bytes()).map_err(PageError::from)?;
+    let id = params
+        .get("req")
+        .map_err(PageError::from)?
+        .unwrap_or_default();
+    let (_, client, ar) = flow::pending(&state, id).await?;
+    let hint = ar.login_hint.as_deref().unwrap_or("");
+    Ok(login_page(
+        &state,
+        &req,
+        id,
+        &client.name,
+        hint,
+        None,
+        StatusCode::OK,
+    ))
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let form = Params::parse(&body).map_err(PageError::from)?;
+    let id = form
+        .get("req")
+        .map_err(PageError::from)?
+        .unwrap_or_default()
+        .to_owned();
+    let (_, client, _) = flow::pending(&state, &id).await?;
+    let binding = cookie(&req, csrf::cookie_name(&state));
+    if !csrf::verify(
+        &state,
+        binding.as_deref(),
+        PURPOSE,
+        &id,
+        form.get("csrf").ok().flatten(),
+    ) {
+        return Err(PageError::bad_request(
+            "Form expired",
+            "The form could not be verified. Go back and try again.",
+        ));
+    }
+    let email = normalise_email(form.get("email").ok().flatten().unwrap_or_default());
+    let password = Secret::new(form.get("password").ok().flatten().unwrap_or_default());
+    let now = state.now();
+    let account = if email.len() > 254 {
+        None
+    } else {
+        state.store.account_by_email(&email).await?
+    };
+    let ok = password.expose().len() <= 1024
+        && state
+            .passwords
+            .verify(account.as_ref(), password)
+            .await
+            .map_err(PageError::internal)?;
+    let Some(account) = account.filter(|_| ok) else {
+        state
+            .store
+            .audit(AuditEvent {
+                at: now,
+                kind: "login_failed".into(),
+                account_id: None,
+                client_id: Some(client.id.0.clone()),
+                detail: format!("email={email}"),
+            })
+            .await?;
+        return Ok(login_page(
+            &state,
+            &req,
+            &id,
+            &client.name,
+            &email,
+            Some(FAILED),
+            StatusCode::UNAUTHORIZED,
+        ));
+    };
+    let old = cookie(&req, session::cookie_name(&state));
+    let session_cookie = session::start(&state, &account.id, "pwd", old.as_deref()).await?;
+    state
+        .store
+        .audit(AuditEvent {
+            at: now,
+            kind: "login_succeeded".into(),
+            account_id: Some(account.id.clone()),
+            client_id: Some(client.id.0.clone()),
+            detail: "amr=pwd".into(),
+        })
+        .await?;
+    let mut next =
+        url::Url::parse(&state.endpoint("/authorize/resume")).map_err(PageError::internal)?;
+    next.query_pairs_mut().append_pair("req", &id);
+    let mut res = see_other(&next);
+    let _ = res.add_cookie(&session_cookie);
+    Ok(res)
+}
+
+/// GET /authorize/resume — continue a pending request after sign-in.
+#[tracing::instrument(skip_all)]
+pub async fn resume(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let id = Params::parse(req.query_string().as_bytes())
+        .ok()
+        .and_then(|p| p.get("req").ok().flatten().map(str::to_owned))
+        .unwrap_or_default();
+    let session_cookie = cookie(&req, session::cookie_name(&state));
+    match flow::resume(&state, &id, session_cookie.as_deref()).await {
+        Ok(step) => step.into_response(&state),
+        Err(e) => e.into_response(&state),
+    }
+}

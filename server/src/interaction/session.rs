@@ -1,0 +1,75 @@
+//! Browser sessions at Ostiary: a random cookie value (256 bits), stored only as a hash; a new
+//! id at every sign-in (no fixation); HttpOnly, SameSite=Lax, and Secure with the `__Host-`
+//! prefix when the issuer is https (ASVS 3.3, 7.2.4).
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration};
+
+use crate::state::AppState;
+use crate::store::{BrowserSession, StoreResult};
+use crate::tokens::opaque;
+
+pub fn cookie_name(state: &AppState) -> &'static str {
+    if state.settings.secure_cookies() {
+        "__Host-ostiary_session"
+    } else {
+        "ostiary_session"
+    }
+}
+
+pub async fn load(
+    state: &AppState,
+    cookie_value: Option<&str>,
+) -> StoreResult<Option<BrowserSession>> {
+    match cookie_value {
+        Some(v) if !v.is_empty() && v.len() <= 128 => {
+            state.store.session(&opaque::hash(v), state.now()).await
+        }
+        _ => Ok(None),
+    }
+}
+
+/// End any previous session and start a new one; returns the cookie to set.
+pub async fn start(
+    state: &AppState,
+    account_id: &str,
+    amr: &str,
+    previous: Option<&str>,
+) -> StoreResult<Cookie<'static>> {
+    if let Some(old) = previous {
+        state.store.delete_session(&opaque::hash(old)).await?;
+    }
+    let now = state.now();
+    let value = opaque::random_token();
+    let lifetime = state.settings.session.lifetime_seconds;
+    let session = BrowserSession {
+        id_hash: opaque::hash(value.expose()),
+        account_id: account_id.to_owned(),
+        auth_time: now,
+        amr: amr.to_owned(),
+        expires_at: now + lifetime,
+    };
+    state.store.create_session(&session, now).await?;
+    Ok(build_cookie(
+        state,
+        value.expose().to_owned(),
+        Duration::seconds(lifetime),
+    ))
+}
+
+/// End the session (if any) and return a cookie that clears it.
+pub async fn end(state: &AppState, cookie_value: Option<&str>) -> StoreResult<Cookie<'static>> {
+    if let Some(v) = cookie_value {
+        state.store.delete_session(&opaque::hash(v)).await?;
+    }
+    Ok(build_cookie(state, String::new(), Duration::ZERO))
+}
+
+fn build_cookie(state: &AppState, value: String, max_age: Duration) -> Cookie<'static> {
+    Cookie::build(cookie_name(state), value)
+        .path("/")
+        .http_only(true)
+        .secure(state.settings.secure_cookies())
+        .same_site(SameSite::Lax)
+        .max_age(max_age)
+        .finish()
+}

@@ -1,0 +1,212 @@
+//! Signing keys (RS256, RFC 7518 §3.3) and the JWKS (RFC 7517). Keys are generated at first
+//! start, stored with the private half encrypted, and shared by every instance on the same
+//! database; each instance reloads them periodically. The JWKS is pre-serialised in memory.
+
+mod encryption;
+
+pub use encryption::{GENERATED_KEK_FILE, KekSource, KeyEncryptionKey};
+
+use actix_web::web::Bytes;
+use josekit::jws::alg::rsassa::{RsassaJwsSigner, RsassaJwsVerifier};
+use josekit::jws::{JwsHeader, RS256};
+use josekit::jwt::{self, JwtPayload};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use crate::store::{Store, StoreError, StoredKey};
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("key-encryption key: {0}")]
+    Kek(String),
+    #[error("key material: {0}")]
+    Crypto(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<josekit::JoseError> for KeyError {
+    fn from(e: josekit::JoseError) -> Self {
+        KeyError::Crypto(e.to_string())
+    }
+}
+
+/// The keys one instance signs and verifies with.
+pub struct KeyRing {
+    signing_kid: String,
+    signer: RsassaJwsSigner,
+    verifiers: HashMap<String, RsassaJwsVerifier>,
+    jwks: Bytes,
+    kids: Vec<String>,
+}
+
+impl KeyRing {
+    pub fn jwks(&self) -> Bytes {
+        self.jwks.clone()
+    }
+
+    pub fn signing_kid(&self) -> &str {
+        &self.signing_kid
+    }
+
+    /// Sign a JWT with the current key; `typ` is `JWT` for ID tokens, `at+jwt` for access tokens.
+    pub fn sign(
+        &self,
+        claims: serde_json::Map<String, serde_json::Value>,
+        typ: &str,
+    ) -> Result<String, KeyError> {
+        let payload = JwtPayload::from_map(claims)?;
+        let mut header = JwsHeader::new();
+        header.set_token_type(typ);
+        header.set_key_id(self.signing_kid.clone());
+        Ok(jwt::encode_with_signer(&payload, &header, &self.signer)?)
+    }
+
+    /// Verify an RS256 JWT signed by one of our published keys. Any other algorithm (`none`,
+    /// HS256 …) or an unknown `kid` fails. Returns the claims and the header's `typ`.
+    pub fn verify(
+        &self,
+        token: &str,
+    ) -> Result<(serde_json::Map<String, serde_json::Value>, Option<String>), KeyError> {
+        let (payload, header) = jwt::decode_with_verifier_selector(token, |h| {
+            if h.algorithm() != Some("RS256") {
+                return Ok(None);
+            }
+            Ok(h.key_id()
+                .and_then(|kid| self.verifiers.get(kid))
+                .map(|v| v as &dyn josekit::jws::JwsVerifier))
+        })?;
+        Ok((
+            payload.claims_set().clone(),
+            header.token_type().map(str::to_owned),
+        ))
+    }
+}
+
+/// The shared, swappable key ring.
+#[derive(Clone)]
+pub struct KeySet {
+    ring: Arc<RwLock<Arc<KeyRing>>>,
+    kek: Arc<KeyEncryptionKey>,
+    /// Seconds a retired key stays published: the longest token lifetime.
+    publish_window: i64,
+}
+
+impl KeySet {
+    /// Load keys from the store, generating the first one if there is none.
+    pub async fn load_or_init(
+        store: &Store,
+        kek: KeyEncryptionKey,
+        publish_window: i64,
+        now: i64,
+    ) -> Result<Self, KeyError> {
+        let mut stored = store.signing_keys().await?;
+        if !stored.iter().any(|k| k.retired_at.is_none()) {
+            let k = generate(&kek, now)?;
+            store.add_signing_key(&k).await?;
+            tracing::info!(kid = %k.kid, "generated the first signing key");
+            stored = store.signing_keys().await?;
+        }
+        let ring = build_ring(&kek, &stored, publish_window, now)?;
+        Ok(Self {
+            ring: Arc::new(RwLock::new(Arc::new(ring))),
+            kek: Arc::new(kek),
+            publish_window,
+        })
+    }
+
+    pub fn current(&self) -> Arc<KeyRing> {
+        match self.ring.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Pick up keys another instance (or `ostiary keys rotate`) added; cheap when nothing changed.
+    pub async fn reload(&self, store: &Store, now: i64) -> Result<(), KeyError> {
+        let stored = store.signing_keys().await?;
+        let kids: Vec<String> = published(&stored, self.publish_window, now)
+            .map(|k| k.kid.clone())
+            .collect();
+        if kids == self.current().kids {
+            return Ok(());
+        }
+        let ring = build_ring(&self.kek, &stored, self.publish_window, now)?;
+        tracing::info!(kid = %ring.signing_kid, published = ring.kids.len(), "signing keys reloaded");
+        match self.ring.write() {
+            Ok(mut g) => *g = Arc::new(ring),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(ring),
+        }
+        Ok(())
+    }
+
+    /// Publish a new signing key and retire the previous one (which stays in the JWKS until
+    /// every token it signed has expired).
+    pub async fn rotate(
+        store: &Store,
+        kek: &KeyEncryptionKey,
+        now: i64,
+    ) -> Result<String, KeyError> {
+        let k = generate(kek, now)?;
+        store.add_signing_key(&k).await?;
+        Ok(k.kid)
+    }
+}
+
+fn published(stored: &[StoredKey], window: i64, now: i64) -> impl Iterator<Item = &StoredKey> {
+    stored
+        .iter()
+        .filter(move |k| k.retired_at.is_none_or(|r| r + window > now))
+}
+
+fn generate(kek: &KeyEncryptionKey, now: i64) -> Result<StoredKey, KeyError> {
+    let pair = RS256.generate_key_pair(2048)?;
+    let kid = uuid::Uuid::new_v4().simple().to_string();
+    let mut jwk = pair.to_jwk_public_key();
+    jwk.set_key_id(kid.clone());
+    jwk.set_algorithm("RS256");
+    jwk.set_key_use("sig");
+    Ok(StoredKey {
+        kid,
+        public_jwk: serde_json::to_string(jwk.as_ref())
+            .map_err(|e| KeyError::Crypto(e.to_string()))?,
+        private_key_enc: kek.seal(&pair.to_pem_private_key())?,
+        created_at: now,
+        retired_at: None,
+    })
+}
+
+fn build_ring(
+    kek: &KeyEncryptionKey,
+    stored: &[StoredKey],
+    window: i64,
+    now: i64,
+) -> Result<KeyRing, KeyError> {
+    let active = stored
+        .iter()
+        .find(|k| k.retired_at.is_none())
+        .ok_or_else(|| KeyError::Crypto("no active signing key".into()))?;
+    let pem = kek.open(&active.private_key_enc)?;
+    let mut signer = RS256.signer_from_pem(&pem)?;
+    signer.set_key_id(active.kid.clone());
+    let mut verifiers = HashMap::new();
+    let mut keys = Vec::new();
+    let mut kids = Vec::new();
+    for k in published(stored, window, now) {
+        let map: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&k.public_jwk).map_err(|e| KeyError::Crypto(e.to_string()))?;
+        let jwk = josekit::jwk::Jwk::from_map(map.clone())?;
+        verifiers.insert(k.kid.clone(), RS256.verifier_from_jwk(&jwk)?);
+        keys.push(serde_json::Value::Object(map));
+        kids.push(k.kid.clone());
+    }
+    let jwks = serde_json::to_vec(&serde_json::json!({ "keys": keys }))
+        .map_err(|e| KeyError::Crypto(e.to_string()))?;
+    Ok(KeyRing {
+        signing_kid: active.kid.clone(),
+        signer,
+        verifiers,
+        jwks: Bytes::from(jwks),
+        kids,
+    })
+}

@@ -1,0 +1,17 @@
+//! The `ostiary` binary: parse the command line, set up logging, run the command.
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() {
+    ostiary::telemetry::init();
+    let cli = ostiary::cli::Cli::parse();
+    let code = match ostiary::cli::run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    };
+    std::process::exit(code);
+}

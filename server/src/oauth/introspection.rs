@@ -1,0 +1,73 @@
+//! POST /introspect — RFC 7662. For authenticated confidential clients (resource servers).
+//! Refresh tokens are described only to the client they were issued to; anything else that is
+//! not a live token is `{"active": false}`.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::error::{ErrorCode, OAuthError};
+use super::params::Params;
+use super::token::require_form;
+use super::{bearer, client_auth};
+use crate::clients::Client;
+use crate::state::AppState;
+use crate::tokens::opaque;
+
+#[tracing::instrument(skip_all, fields(client_id))]
+pub async fn introspect(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
+    require_form(&req)?;
+    let params = Params::parse(&body)?;
+    let auth = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|h| h.to_str().unwrap_or("\u{0}"));
+    let client = client_auth::authenticate(&state, client_auth::parse_basic(auth)?, &params)?;
+    tracing::Span::current().record("client_id", client.id.as_str());
+    if client.is_public() {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "public clients cannot introspect tokens",
+        ));
+    }
+    let token = params.require("token")?;
+    let answer = describe(&state, &client, token).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(answer))
+}
+
+async fn describe(state: &AppState, client: &Client, token: &str) -> Result<Value, OAuthError> {
+    let inactive = json!({ "active": false });
+    if token.len() > 8192 {
+        return Ok(inactive);
+    }
+    let now = state.now();
+    if let Some(rt) = state.store.refresh_token(&opaque::hash(token)).await? {
+        let grant = state.store.grant(&rt.grant_id).await?;
+        let live = rt.client_id == client.id.as_str()
+            && rt.rotated_at.is_none()
+            && rt.expires_at > now
+            && grant.as_ref().is_some_and(|g| g.revoked_at.is_none());
+        return Ok(match (live, grant) {
+            (true, Some(g)) => json!({
+                "active": true, "token_type": "refresh_token", "scope": rt.scope, "client_id": rt.client_id,
+                "sub": g.account_id, "exp": rt.expires_at, "iss": state.issuer(),
+            }),
+            _ => inactive,
+        });
+    }
+    Ok(match bearer::check(state, token).await? {
+        Some(at) => {
+            let mut m = at.claims;
+            m.insert("active".into(), json!(true));
+            m.insert("token_type".into(), json!("Bearer"));
+            Value::Object(m)
+        }
+        None => inactive,
+    })
+}

@@ -1,0 +1,35 @@
+//! PKCE verification at the token endpoint (RFC 7636 §4.6; RFC 9700 §2.1.1), through
+//! oxide-auth's `Pkce` primitive. A verifier without a stored challenge is a downgrade attempt.
+
+use oxide_auth::code_grant::extensions::Pkce;
+use oxide_auth::primitives::grant::Value;
+use std::borrow::Cow;
+
+use super::error::OAuthError;
+
+pub fn verify(stored_challenge: Option<&str>, verifier: Option<&str>) -> Result<(), OAuthError> {
+    match (stored_challenge, verifier) {
+        (None, None) => Ok(()),
+        (None, Some(_)) => Err(OAuthError::invalid_grant(
+            "code_verifier sent but no code_challenge was",
+        )),
+        (Some(_), None) => Err(OAuthError::invalid_grant("code_verifier is required")),
+        (Some(challenge), Some(v)) => {
+            // RFC 7636 §4.1: 43 to 128 unreserved characters.
+            let well_formed = (43..=128).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+            if !well_formed {
+                return Err(OAuthError::invalid_grant("code_verifier is malformed"));
+            }
+            Pkce::required()
+                .verify(
+                    Some(Value::private(Some(challenge.to_owned()))),
+                    Some(Cow::Borrowed(v)),
+                )
+                .map_err(|_| {
+                    OAuthError::invalid_grant("code_verifier does not match the code_challenge")
+                })
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! POST /revoke — RFC 7009. The client authenticates; a token issued to another client is
+//! refused; an unknown token still gets 200. Revoking a refresh token revokes its grant, so the
+//! access tokens of the same grant stop working too (§2.1).
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::client_auth;
+use super::error::{ErrorCode, OAuthError};
+use super::params::Params;
+use super::token::require_form;
+use crate::clients::Client;
+use crate::state::AppState;
+use crate::store::AuditEvent;
+use crate::tokens::{access_token, opaque};
+
+#[tracing::instrument(skip_all, fields(client_id))]
+pub async fn revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
+    require_form(&req)?;
+    let params = Params::parse(&body)?;
+    let auth = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|h| h.to_str().unwrap_or("\u{0}"));
+    let client = client_auth::authenticate(&state, client_auth::parse_basic(auth)?, &params)?;
+    tracing::Span::current().record("client_id", client.id.as_str());
+    let token = params.require("token")?;
+    match params.get("token_type_hint")? {
+        None | Some("access_token") | Some("refresh_token") => {}
+        Some(_) => {
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedTokenType,
+                "unsupported token_type_hint",
+            ));
+        }
+    }
+    revoke_token(&state, &client, token).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
+}
+
+fn not_yours() -> OAuthError {
+    OAuthError::new(
+        ErrorCode::UnauthorizedClient,
+        "the token was not issued to this client",
+    )
+}
+
+async fn revoke_token(state: &AppState, client: &Client, token: &str) -> Result<(), OAuthError> {
+    let now = state.now();
+    if token.len() > 8192 {
+        return Ok(());
+    }
+    if let Some(rt) = state.store.refresh_token(&opaque::hash(token)).await? {
+        if rt.client_id != client.id.as_str() {
+            return Err(not_yours());
+        }
+        if state
+            .store
+            .revoke_grant(&rt.grant_id, "revoked_by_client", now)
+            .await?
+        {
+            let detail = format!("grant={} revoked", rt.grant_id);
+            let event = AuditEvent {
+                at: now,
+                kind: "token_revoked".into(),
+                account_id: None,
+                client_id: Some(rt.client_id),
+                detail,
+            };
+            state.store.audit(event).await?;
+        }
+        return Ok(());
+    }
+    let s = &state.settings;
+    // An expired token needs no revocation; one we cannot verify is unknown to us.
+    let Ok(at) = access_token::verify(
+        &state.keys.current(),
+        token,
+        &s.issuer,
+        s.access_token_audience(),
+        now,
+    ) else {
+        return Ok(());
+    };
+    if at.client_id != client.id.as_str() {
+        return Err(not_yours());
+    }
+    state
+        .store
+        .revoke_access_token(&at.jti, &at.client_id, at.expires_at, now)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,98 @@
+//! grant_type=authorization_code — RFC 6749 §4.1.3, §10.5; RFC 7636 §4.6; OIDC Core §3.1.3.2;
+//! RFC 9700 §4.2.4. In the spec's order: look up by hash, check the client, expiry and
+//! redirect_uri, verify PKCE, then claim the code atomically and mint. A second valid
+//! redemption revokes every token issued from the code.
+
+use super::{TokenResponse, UserTokens, grant_account, issue_user_tokens, live_grant};
+use crate::clients::Client;
+use crate::oauth::error::OAuthError;
+use crate::oauth::params::Params;
+use crate::oauth::pkce;
+use crate::oauth::vocab::{GrantType, OFFLINE_ACCESS, Scopes};
+use crate::state::AppState;
+use crate::store::{AuditEvent, CodeRecord, NewRefreshToken};
+use crate::tokens::opaque;
+
+pub async fn exchange(
+    state: &AppState,
+    client: &Client,
+    p: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    let code = p.require("code")?;
+    let redirect_uri = p.require("redirect_uri")?;
+    let verifier = p.get("code_verifier")?;
+    let now = state.now();
+    let invalid =
+        || OAuthError::invalid_grant("the authorization code is invalid, expired or already used");
+    if code.len() > 256 {
+        return Err(invalid());
+    }
+    let record = state
+        .store
+        .code(&opaque::hash(code))
+        .await?
+        .ok_or_else(invalid)?;
+    if record.client_id != client.id.as_str() || record.expires_at <= now {
+        return Err(invalid());
+    }
+    if record.redirect_uri != redirect_uri {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    pkce::verify(record.pkce_challenge.as_deref(), verifier)?;
+    // Everything checks out: a replay from here on is a valid second redemption.
+    if record.consumed_at.is_some() || !state.store.claim_code(&record.code_hash, now).await? {
+        revoke_for_reuse(state, &record, now).await?;
+        return Err(invalid());
+    }
+    let grant = live_grant(state, &record.grant_id).await?;
+    let account = grant_account(state, &grant).await?;
+    let scope = Scopes::parse(&record.scope).ok_or_else(invalid)?;
+    let refresh_token =
+        if scope.contains(OFFLINE_ACCESS) && client.allows_grant(GrantType::RefreshToken) {
+            let rt = opaque::random_token();
+            let new = NewRefreshToken {
+                token_hash: opaque::hash(rt.expose()),
+                grant_id: grant.id.clone(),
+                client_id: client.id.0.clone(),
+                scope: record.scope.clone(),
+                expires_at: grant.expires_at,
+            };
+            Some((rt.expose().to_owned(), new))
+        } else {
+            None
+        };
+    let tokens = UserTokens {
+        grant: &grant,
+        account: &account,
+        scope: &scope,
+        nonce: record.nonce.as_deref(),
+        refresh_token,
+    };
+    issue_user_tokens(state, client, tokens).await
+}
+
+async fn revoke_for_reuse(
+    state: &AppState,
+    record: &CodeRecord,
+    now: i64,
+) -> Result<(), OAuthError> {
+    if state
+        .store
+        .revoke_grant(&record.grant_id, "authorization_code_reuse", now)
+        .await?
+    {
+        state
+            .store
+            .audit(AuditEvent {
+                at: now,
+                kind: "authorization_code_reuse".into(),
+                account_id: Some(record.account_id.clone()),
+                client_id: Some(record.client_id.clone()),
+                detail: format!("grant={} revoked", record.grant_id),
+            })
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! POST /token — RFC 6749 §3.2, §4.1.3, §4.4, §5, §6; OIDC Core §3.1.3. Shared phases for every
+//! grant (client authentication, grant allowed for the client, `Cache-Control: no-store`,
+//! errors), then an exhaustive dispatch on the grant type.
+
+mod authorization_code;
+mod client_credentials;
+mod refresh_token;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+
+use super::client_auth;
+use super::error::{ErrorCode, OAuthError};
+use super::params::Params;
+use super::vocab::{GrantType, OPENID, Scopes};
+use crate::clients::Client;
+use crate::state::AppState;
+use crate::store::{Account, Grant, NewAccessToken, NewRefreshToken};
+use crate::tokens::{access_token, claims, id_token};
+
+#[derive(Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    pub scope: String,
+}
+
+#[tracing::instrument(skip_all, fields(grant_type, client_id))]
+pub async fn token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
+    require_form(&req)?;
+    let params = Params::parse(&body)?;
+    let auth = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|h| h.to_str().unwrap_or("\u{0}"));
+    let basic = client_auth::parse_basic(auth)?;
+    let client = client_auth::authenticate(&state, basic, &params)?;
+    tracing::Span::current().record("client_id", client.id.as_str());
+    let response = exchange(&state, &client, &params).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(response))
+}
+
+/// Back-channel requests are `application/x-www-form-urlencoded` (RFC 6749 §3.2).
+pub fn require_form(req: &HttpRequest) -> Result<(), OAuthError> {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ct.split(';').next().unwrap_or("").trim();
+    if !mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return Err(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    Ok(())
+}
+
+pub async fn exchange(
+    state: &AppState,
+    client: &Client,
+    p: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    let raw = p.require("grant_type")?;
+    let grant_type = GrantType::parse(raw).ok_or_else(|| {
+        OAuthError::new(ErrorCode::UnsupportedGrantType, "unsupported grant_type")
+    })?;
+    tracing::Span::current().record("grant_type", grant_type.as_str());
+    if !client.allows_grant(grant_type) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use this grant type",
+        ));
+    }
+    match grant_type {
+        GrantType::AuthorizationCode => authorization_code::exchange(state, client, p).await,
+        GrantType::RefreshToken => refresh_token::exchange(state, client, p).await,
+        GrantType::ClientCredentials => client_credentials::exchange(state, client, p),
+    }
+}
+
+/// What a user grant yields: the tokens for `scope` under `grant`, recorded in the store.
+pub(super) struct UserTokens<'a> {
+    pub grant: &'a Grant,
+    pub account: &'a Account,
+    pub scope: &'a Scopes,
+    pub nonce: Option<&'a str>,
+    /// The refresh token to hand out (already chosen by the grant), if any.
+    pub refresh_token: Option<(String, NewRefreshToken)>,
+}
+
+pub(super) async fn issue_user_tokens(
+    state: &AppState,
+    client: &Client,
+    t: UserTokens<'_>,
+) -> Result<TokenResponse, OAuthError> {
+    let now = state.now();
+    let s = &state.settings;
+    let ring = state.keys.current();
+    let at = access_token::mint(
+        &ring,
+        access_token::AccessTokenInput {
+            issuer: &s.issuer,
+            audience: s.access_token_audience(),
+            subject: &t.account.id,
+            client_id: client.id.as_str(),
+            scope: t.scope,
+            now,
+            lifetime: s.tokens.access_token_lifetime_seconds,
+            auth_time: Some(t.grant.auth_time),
+        },
+    )
+    .map_err(OAuthError::server_error)?;
+    let id_token = if t.scope.contains(OPENID) {
+        Some(
+            id_token::mint(
+                &ring,
+                id_token::IdTokenInput {
+                    issuer: &s.issuer,
+                    subject: &t.account.id,
+                    client_id: client.id.as_str(),
+                    now,
+                    lifetime: s.tokens.id_token_lifetime_seconds,
+                    auth_time: t.grant.auth_time,
+                    nonce: t.nonce,
+                    access_token: &at.token,
+                    amr: t
+                        .grant
+                        .amr
+                        .split(' ')
+                        .filter(|a| !a.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                    user_claims: claims::user_claims(t.account, t.scope),
+                },
+            )
+            .map_err(OAuthError::server_error)?,
+        )
+    } else {
+        None
+    };
+    let record = NewAccessToken {
+        jti: at.jti,
+        grant_id: Some(t.grant.id.clone()),
+        client_id: client.id.0.clone(),
+        expires_at: at.expires_at,
+    };
+    let (rt_plain, rt_new) = match t.refresh_token {
+        Some((plain, new)) => (Some(plain), Some(new)),
+        None => (None, None),
+    };
+    state
+        .store
+        .record_tokens(rt_new.as_ref(), &record, now)
+        .await?;
+    Ok(TokenResponse {
+        access_token: at.token,
+        token_type: "Bearer",
+        expires_in: s.tokens.access_token_lifetime_seconds,
+        refresh_token: rt_plain,
+        id_token,
+        scope: t.scope.to_string(),
+    })
+}
+
+/// A grant that is live: not revoked, not past its absolute lifetime.
+pub(super) async fn live_grant(state: &AppState, id: &str) -> Result<Grant, OAuthError> {
+    match state.store.grant(id).await? {
+        Some(g) if g.revoked_at.is_none() && g.expires_at > state.now() => Ok(g),
+        _ => Err(OAuthError::invalid_grant(
+            "the grant has been revoked or has expired",
+        )),
+    }
+}
+
+pub(super) async fn grant_account(state: &AppState, g: &Grant) -> Result<Account, OAuthError> {
+    state
+        .store
+        .account(&g.account_id)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("the account no longer exists"))
+}

@@ -1,0 +1,136 @@
+//! The route table: every path, method and handler of Ostiary in one place (the attack surface
+//! at a glance). Pages and endpoints share the security headers set in `startup`.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+
+use crate::interaction::{consent, login};
+use crate::oauth::{discovery, jwks, userinfo};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/.well-known/openid-configuration",
+        web::get().to(discovery::discovery),
+    )
+    .route("/jwks.json", web::get().to(jwks::jwks))
+    // Front channel (browser).
+    .route("/authorize", web::get().to(with_body::authorize))
+    .route("/authorize", web::post().to(with_body::authorize))
+    .route("/authorize/resume", web::get().to(login::resume))
+    .route("/login", web::get().to(login::show))
+    .route("/login", web::post().to(with_body::login))
+    .route("/consent", web::get().to(consent::show))
+    .route("/consent", web::post().to(with_body::consent))
+    .route("/logout", web::get().to(with_body::end_session))
+    .route("/logout", web::post().to(with_body::end_session))
+    .route("/logout/confirm", web::post().to(with_body::logout_confirm))
+    // Back channel (clients and APIs).
+    .route("/token", web::post().to(with_body::token))
+    .route("/userinfo", web::get().to(userinfo::userinfo))
+    .route("/userinfo", web::post().to(userinfo::userinfo))
+    .route("/revoke", web::post().to(with_body::revoke))
+    .route("/introspect", web::post().to(with_body::introspect))
+    // Operations and assets.
+    .route("/healthz", web::get().to(health))
+    .route(
+        "/static/ostiary.css",
+        web::get().to(|| {
+            asset(
+                "text/css; charset=utf-8",
+                include_str!("../../static/ostiary.css"),
+            )
+        }),
+    )
+    .route(
+        "/static/ostiary.svg",
+        web::get().to(|| asset("image/svg+xml", include_str!("../../static/ostiary.svg"))),
+    )
+    .default_service(web::to(not_found));
+}
+
+async fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(body)
+}
+
+async fn health(state: web::Data<crate::state::AppState>) -> HttpResponse {
+    match state.store.ping().await {
+        Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ok"})),
+        Err(_) => HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"status": "database unavailable"})),
+    }
+}
+
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(serde_json::json!({"error": "not_found"}))
+}
+
+/// Handlers that read a form body through the size-capped reader.
+mod with_body {
+    use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+
+    use crate::error::PageError;
+    use crate::interaction::{consent as c, login as l};
+    use crate::oauth::params::read_body;
+    use crate::oauth::{
+        authorize as a, end_session as e, introspection as i, revocation as r, token as t,
+    };
+    use crate::state::AppState;
+
+    macro_rules! page {
+        ($name:ident, $target:path) => {
+            pub async fn $name(
+                state: web::Data<AppState>,
+                req: HttpRequest,
+                payload: web::Payload,
+            ) -> HttpResponse {
+                match read_body(payload).await {
+                    Ok(body) => match $target(state, req, body).await {
+                        Ok(res) => res,
+                        Err(err) => err.error_response(),
+                    },
+                    Err(err) => PageError::from(err).error_response(),
+                }
+            }
+        };
+    }
+
+    macro_rules! api {
+        ($name:ident, $target:path) => {
+            pub async fn $name(
+                state: web::Data<AppState>,
+                req: HttpRequest,
+                payload: web::Payload,
+            ) -> HttpResponse {
+                match read_body(payload).await {
+                    Ok(body) => match $target(state, req, body).await {
+                        Ok(res) => res,
+                        Err(err) => err.error_response(),
+                    },
+                    Err(err) => err.error_response(),
+                }
+            }
+        };
+    }
+
+    pub async fn authorize(
+        state: web::Data<AppState>,
+        req: HttpRequest,
+        payload: web::Payload,
+    ) -> HttpResponse {
+        match read_body(payload).await {
+            Ok(body) => a::authorize(state, req, body).await,
+            Err(err) => PageError::from(err).error_response(),
+        }
+    }
+
+    page!(login, l::submit);
+    page!(consent, c::submit);
+    page!(end_session, e::end_session);
+    page!(logout_confirm, e::confirm);
+    api!(token, t::token);
+    api!(revoke, r::revoke);
+    api!(introspect, i::introspect);
+}

@@ -1,0 +1,252 @@
+//! Composition root (architecture guide C9): connect the database, migrate, load keys and
+//! clients, bind the listener (port 0 in tests), start the HTTP server and background jobs.
+
+use actix_web::dev::Server;
+use actix_web::middleware::{DefaultHeaders, Logger};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::accounts::{self, password::PasswordVerifierPool};
+use crate::clients::ClientRegistry;
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::keys::{KeyEncryptionKey, KeySet};
+use crate::oauth::discovery;
+use crate::routes;
+use crate::secret::Secret;
+use crate::state::AppState;
+use crate::store::Store;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+/// Create the directory an embedded SQLite file lives in.
+fn ensure_sqlite_dir(url: &str) -> anyhow::Result<()> {
+    if let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        let path = rest.split('?').next().unwrap_or("");
+        if let Some(parent) = std::path::Path::new(path).parent()
+            && !parent.as_os_str().is_empty()
+            && !path.starts_with(":memory:")
+        {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Open the store named by the settings (creating the SQLite directory if needed).
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    ensure_sqlite_dir(&settings.database.url)?;
+    Store::connect(&settings.database.url, settings.database.max_connections)
+        .await
+        .context("connecting to the database")
+}
+
+pub async fn load_keys(
+    settings: &Settings,
+    store: &Store,
+    now: i64,
+) -> anyhow::Result<(KeySet, [u8; 32], [u8; 32])> {
+    let (kek, source) = KeyEncryptionKey::from_settings(settings)?;
+    tracing::info!(source = ?source, "key-encryption key loaded");
+    let csrf = kek.derive("ostiary csrf v1");
+    let refresh = kek.derive("ostiary refresh successor v1");
+    let t = &settings.tokens;
+    let window = t
+        .access_token_lifetime_seconds
+        .max(t.id_token_lifetime_seconds)
+        + 300;
+    let keys = KeySet::load_or_init(store, kek, window, now).await?;
+    Ok((keys, csrf, refresh))
+}
+
+impl Application {
+    pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let env = |k: &str| std::env::var(k).ok();
+        let problems: Vec<_> = crate::config::validate(&settings, &env);
+        for p in &problems {
+            match p.severity {
+                crate::config::Severity::Warning => tracing::warn!("{p}"),
+                crate::config::Severity::Error => tracing::error!("{p}"),
+            }
+        }
+        if problems
+            .iter()
+            .any(|p| p.severity == crate::config::Severity::Error)
+        {
+            anyhow::bail!("the configuration has errors (run `ostiary check-config`)");
+        }
+        let store = open_store(&settings).await?;
+        if settings.server.migrate_on_start {
+            store.migrate().await.context("running migrations")?;
+        }
+        let now = clock.now();
+        let (keys, csrf_key, refresh_key) = load_keys(&settings, &store, now).await?;
+        let clients = ClientRegistry::from_config(&settings.clients, &env)?;
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        let passwords = PasswordVerifierPool::new(
+            settings
+                .login
+                .max_concurrent_password_checks
+                .unwrap_or(cores),
+        )?;
+        if settings.dev.demo_account {
+            create_demo_account(&store, now).await?;
+        }
+        let custom_scopes = settings
+            .clients
+            .iter()
+            .flat_map(|c| {
+                c.scope
+                    .as_deref()
+                    .unwrap_or("")
+                    .split(' ')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+            })
+            .collect();
+        let discovery = discovery::document(&settings, custom_scopes);
+        let listener = TcpListener::bind(&settings.server.bind)
+            .with_context(|| format!("binding {}", settings.server.bind))?;
+        let port = listener.local_addr()?.port();
+        let tls = match &settings.server.tls {
+            Some(t) => Some(tls_config(&t.cert, &t.key)?),
+            None => None,
+        };
+        let workers = settings.server.workers.unwrap_or(cores);
+        let hsts = tls.is_some();
+        let state = web::Data::new(AppState {
+            settings: Arc::new(settings),
+            store,
+            keys,
+            clients,
+            clock,
+            passwords,
+            csrf_key,
+            refresh_key,
+            discovery,
+        });
+        let data = state.clone();
+        let http = HttpServer::new(move || {
+            let mut headers = DefaultHeaders::new()
+                .add(("X-Content-Type-Options", "nosniff"))
+                .add(("X-Frame-Options", "DENY"))
+                .add(("Referrer-Policy", "no-referrer"))
+                .add(("Content-Security-Policy", "frame-ancestors 'none'"));
+            if hsts {
+                headers = headers.add((
+                    "Strict-Transport-Security",
+                    "max-age=31536000; includeSubDomains",
+                ));
+            }
+            App::new()
+                .app_data(data.clone())
+                .wrap(headers)
+                // Path only: query strings can carry request ids and must not reach the log.
+                .wrap(Logger::new("%a \"%U\" %s %b %Dms").log_target("ostiary::http"))
+                .configure(routes::configure)
+        })
+        .workers(workers)
+        .shutdown_timeout(5);
+        let server = match tls {
+            Some(cfg) => http.listen_rustls_0_23(listener, cfg)?,
+            None => http.listen(listener)?,
+        }
+        .run();
+        spawn_background_jobs(state.clone());
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+}
+
+fn spawn_background_jobs(state: web::Data<AppState>) {
+    tokio::spawn(async move {
+        let mut keys_tick = tokio::time::interval(Duration::from_secs(30));
+        let mut gc_tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tokio::select! {
+                _ = keys_tick.tick() => {
+                    if let Err(e) = state.keys.reload(&state.store, state.now()).await {
+                        tracing::warn!(error = %e, "reloading signing keys failed");
+                    }
+                }
+                _ = gc_tick.tick() => {
+                    match state.store.collect_garbage(state.now()).await {
+                        Ok(n) if n > 0 => tracing::info!(rows = n, "expired rows removed"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "garbage collection failed"),
+                    }
+                }
+            }
+        }
+    });
+}
+
+fn tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> anyhow::Result<rustls::ServerConfig> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(cert)
+        .with_context(|| format!("reading {}", cert.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("parsing {}", cert.display()))?;
+    let key =
+        PrivateKeyDer::from_pem_file(key).with_context(|| format!("reading {}", key.display()))?;
+    rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("building the TLS configuration")
+}
+
+pub const DEMO_EMAIL: &str = "demo@example.com";
+
+/// Development only: a demo account whose password is printed once, when it is created.
+async fn create_demo_account(store: &Store, now: i64) -> anyhow::Result<()> {
+    if store.account_by_email(DEMO_EMAIL).await?.is_some() {
+        tracing::info!(
+            "demo account {DEMO_EMAIL} exists (its password was printed when it was created)"
+        );
+        return Ok(());
+    }
+    let password = Secret::new(crate::tokens::opaque::random_id());
+    accounts::create(store, DEMO_EMAIL, Some("Demo User".into()), &password, now).await?;
+    println!(
+        "\n  Demo account created (development config only):\n    email:    {DEMO_EMAIL}\n    password: {}\n",
+        password.expose()
+    );
+    Ok(())
+}

@@ -1,0 +1,41 @@
+//! The application state every handler receives as `web::Data<AppState>`.
+
+use actix_web::web::Bytes;
+use std::sync::Arc;
+
+use crate::accounts::password::PasswordVerifierPool;
+use crate::clients::ClientRegistry;
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::keys::KeySet;
+use crate::store::Store;
+
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub keys: KeySet,
+    pub clients: ClientRegistry,
+    pub clock: SharedClock,
+    pub passwords: PasswordVerifierPool,
+    /// HMAC key for CSRF tokens (derived from the key-encryption key).
+    pub csrf_key: [u8; 32],
+    /// HMAC key for refresh-token successors (derived from the key-encryption key).
+    pub refresh_key: [u8; 32],
+    /// The discovery document, serialised once at start.
+    pub discovery: Bytes,
+}
+
+impl AppState {
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.settings.issuer
+    }
+
+    /// An endpoint URL under the issuer.
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.settings.issuer_base())
+    }
+}

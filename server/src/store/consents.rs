@@ -1,0 +1,42 @@
+//! Remembered consent: the scopes a user granted a client.
+
+use sea_orm::{ActiveValue::Set, EntityTrait, sea_query::OnConflict};
+
+use super::entities::consents;
+use super::{Store, StoreResult};
+
+impl Store {
+    /// The space-separated scopes this account granted this client, if any.
+    pub async fn consent(&self, account_id: &str, client_id: &str) -> StoreResult<Option<String>> {
+        Ok(
+            consents::Entity::find_by_id((account_id.to_owned(), client_id.to_owned()))
+                .one(&self.db)
+                .await?
+                .map(|m| m.scope),
+        )
+    }
+
+    pub async fn save_consent(
+        &self,
+        account_id: &str,
+        client_id: &str,
+        scope: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        let am = consents::ActiveModel {
+            account_id: Set(account_id.to_owned()),
+            client_id: Set(client_id.to_owned()),
+            scope: Set(scope.to_owned()),
+            updated_at: Set(now),
+        };
+        consents::Entity::insert(am)
+            .on_conflict(
+                OnConflict::columns([consents::Column::AccountId, consents::Column::ClientId])
+                    .update_columns([consents::Column::Scope, consents::Column::UpdatedAt])
+                    .to_owned(),
+            )
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,176 @@
+//! sea-orm entities, one module per table; visible only inside `store`.
+#![allow(clippy::all)]
+
+macro_rules! relation_free {
+    () => {
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+        impl ActiveModelBehavior for ActiveModel {}
+    };
+}
+
+pub mod accounts {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "accounts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub email: String,
+        pub name: Option<String>,
+        pub password_hash: Option<String>,
+        pub created_at: i64,
+    }
+    relation_free!();
+}
+
+pub mod signing_keys {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "signing_keys")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub kid: String,
+        pub public_jwk: String,
+        pub private_key_enc: String,
+        pub created_at: i64,
+        pub retired_at: Option<i64>,
+    }
+    relation_free!();
+}
+
+pub mod browser_sessions {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "browser_sessions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id_hash: String,
+        pub account_id: String,
+        pub auth_time: i64,
+        pub amr: String,
+        pub created_at: i64,
+        pub expires_at: i64,
+    }
+    relation_free!();
+}
+
+pub mod auth_requests {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "auth_requests")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub client_id: String,
+        pub request_json: String,
+        pub created_at: i64,
+        pub expires_at: i64,
+    }
+    relation_free!();
+}
+
+pub mod grants {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "grants")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub client_id: String,
+        pub account_id: String,
+        pub scope: String,
+        pub auth_time: i64,
+        pub amr: String,
+        pub created_at: i64,
+        pub expires_at: i64,
+        pub revoked_at: Option<i64>,
+        pub revoked_reason: Option<String>,
+    }
+    relation_free!();
+}
+
+pub mod auth_codes {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "auth_codes")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub code_hash: String,
+        pub grant_id: String,
+        pub client_id: String,
+        pub account_id: String,
+        pub redirect_uri: String,
+        pub scope: String,
+        pub nonce: Option<String>,
+        pub pkce_challenge: Option<String>,
+        pub auth_time: i64,
+        pub created_at: i64,
+        pub expires_at: i64,
+        pub consumed_at: Option<i64>,
+    }
+    relation_free!();
+}
+
+pub mod refresh_tokens {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "refresh_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub token_hash: String,
+        pub grant_id: String,
+        pub client_id: String,
+        pub scope: String,
+        pub created_at: i64,
+        pub expires_at: i64,
+        pub rotated_at: Option<i64>,
+    }
+    relation_free!();
+}
+
+pub mod access_tokens {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "access_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub jti: String,
+        pub grant_id: Option<String>,
+        pub client_id: String,
+        pub expires_at: i64,
+        pub revoked_at: Option<i64>,
+    }
+    relation_free!();
+}
+
+pub mod consents {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "consents")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub account_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub client_id: String,
+        pub scope: String,
+        pub updated_at: i64,
+    }
+    relation_free!();
+}
+
+pub mod audit_events {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_events")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub at: i64,
+        pub kind: String,
+        pub account_id: Option<String>,
+        pub client_id: Option<String>,
+        pub detail: String,
+    }
+    relation_free!();
+}

@@ -1,0 +1,313 @@
+//! Grants (one per sign-in and client: the refresh-token family), their authorization codes,
+//! refresh tokens and access tokens. Codes and refresh tokens are stored only as hashes.
+//!
+//! Contracts:
+//! - `claim_code` and `claim_refresh_token` succeed for exactly one caller per row.
+//! - A revoked grant invalidates every refresh and access token that references it, including
+//!   tokens inserted after the revocation (the grant row exists from code issuance on).
+
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr,
+};
+
+use super::entities::{access_tokens, auth_codes, grants, refresh_tokens};
+use super::{Store, StoreResult};
+
+#[derive(Debug, Clone)]
+pub struct NewGrant {
+    pub id: String,
+    pub client_id: String,
+    pub account_id: String,
+    pub scope: String,
+    pub auth_time: i64,
+    pub amr: String,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub id: String,
+    pub client_id: String,
+    pub account_id: String,
+    pub scope: String,
+    pub auth_time: i64,
+    pub amr: String,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCode {
+    pub code_hash: String,
+    pub redirect_uri: String,
+    pub nonce: Option<String>,
+    pub pkce_challenge: Option<String>,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct CodeRecord {
+    pub code_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub account_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub pkce_challenge: Option<String>,
+    pub auth_time: i64,
+    pub expires_at: i64,
+    pub consumed_at: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRefreshToken {
+    pub token_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub scope: String,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct RefreshRecord {
+    pub token_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub scope: String,
+    pub expires_at: i64,
+    pub rotated_at: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAccessToken {
+    pub jti: String,
+    pub grant_id: Option<String>,
+    pub client_id: String,
+    pub expires_at: i64,
+}
+
+/// What the store knows of an access token it issued or revoked.
+#[derive(Debug, Clone)]
+pub struct AccessTokenRecord {
+    pub client_id: String,
+    pub revoked: bool,
+}
+
+fn grant_from(m: grants::Model) -> Grant {
+    Grant {
+        id: m.id,
+        client_id: m.client_id,
+        account_id: m.account_id,
+        scope: m.scope,
+        auth_time: m.auth_time,
+        amr: m.amr,
+        expires_at: m.expires_at,
+        revoked_at: m.revoked_at,
+    }
+}
+
+impl Store {
+    /// Record a new grant and the authorization code that starts it, atomically.
+    pub async fn create_grant_with_code(
+        &self,
+        g: &NewGrant,
+        c: &NewCode,
+        now: i64,
+    ) -> StoreResult<()> {
+        let txn = self.db.begin().await?;
+        grants::Entity::insert(grants::ActiveModel {
+            id: Set(g.id.clone()),
+            client_id: Set(g.client_id.clone()),
+            account_id: Set(g.account_id.clone()),
+            scope: Set(g.scope.clone()),
+            auth_time: Set(g.auth_time),
+            amr: Set(g.amr.clone()),
+            created_at: Set(now),
+            expires_at: Set(g.expires_at),
+            revoked_at: Set(None),
+            revoked_reason: Set(None),
+        })
+        .exec(&txn)
+        .await?;
+        auth_codes::Entity::insert(auth_codes::ActiveModel {
+            code_hash: Set(c.code_hash.clone()),
+            grant_id: Set(g.id.clone()),
+            client_id: Set(g.client_id.clone()),
+            account_id: Set(g.account_id.clone()),
+            redirect_uri: Set(c.redirect_uri.clone()),
+            scope: Set(g.scope.clone()),
+            nonce: Set(c.nonce.clone()),
+            pkce_challenge: Set(c.pkce_challenge.clone()),
+            auth_time: Set(g.auth_time),
+            created_at: Set(now),
+            expires_at: Set(c.expires_at),
+            consumed_at: Set(None),
+        })
+        .exec(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    pub async fn code(&self, code_hash: &str) -> StoreResult<Option<CodeRecord>> {
+        Ok(auth_codes::Entity::find_by_id(code_hash.to_owned())
+            .one(&self.db)
+            .await?
+            .map(|m| CodeRecord {
+                code_hash: m.code_hash,
+                grant_id: m.grant_id,
+                client_id: m.client_id,
+                account_id: m.account_id,
+                redirect_uri: m.redirect_uri,
+                scope: m.scope,
+                nonce: m.nonce,
+                pkce_challenge: m.pkce_challenge,
+                auth_time: m.auth_time,
+                expires_at: m.expires_at,
+                consumed_at: m.consumed_at,
+            }))
+    }
+
+    /// Mark a code used. True for exactly one caller; false if it was already used.
+    pub async fn claim_code(&self, code_hash: &str, now: i64) -> StoreResult<bool> {
+        let res = auth_codes::Entity::update_many()
+            .col_expr(auth_codes::Column::ConsumedAt, Expr::value(now))
+            .filter(auth_codes::Column::CodeHash.eq(code_hash))
+            .filter(auth_codes::Column::ConsumedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
+    pub async fn grant(&self, id: &str) -> StoreResult<Option<Grant>> {
+        Ok(grants::Entity::find_by_id(id.to_owned())
+            .one(&self.db)
+            .await?
+            .map(grant_from))
+    }
+
+    /// Revoke a grant: every refresh and access token of the family stops working.
+    pub async fn revoke_grant(&self, id: &str, reason: &str, now: i64) -> StoreResult<bool> {
+        let res = grants::Entity::update_many()
+            .col_expr(grants::Column::RevokedAt, Expr::value(now))
+            .col_expr(
+                grants::Column::RevokedReason,
+                Expr::value(reason.to_owned()),
+            )
+            .filter(grants::Column::Id.eq(id))
+            .filter(grants::Column::RevokedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
+    /// Record tokens issued under a grant (or, for client credentials, none).
+    pub async fn record_tokens(
+        &self,
+        rt: Option<&NewRefreshToken>,
+        at: &NewAccessToken,
+        now: i64,
+    ) -> StoreResult<()> {
+        let txn = self.db.begin().await?;
+        if let Some(rt) = rt {
+            refresh_tokens::Entity::insert(refresh_tokens::ActiveModel {
+                token_hash: Set(rt.token_hash.clone()),
+                grant_id: Set(rt.grant_id.clone()),
+                client_id: Set(rt.client_id.clone()),
+                scope: Set(rt.scope.clone()),
+                created_at: Set(now),
+                expires_at: Set(rt.expires_at),
+                rotated_at: Set(None),
+            })
+            .exec(&txn)
+            .await?;
+        }
+        access_tokens::Entity::insert(access_tokens::ActiveModel {
+            jti: Set(at.jti.clone()),
+            grant_id: Set(at.grant_id.clone()),
+            client_id: Set(at.client_id.clone()),
+            expires_at: Set(at.expires_at),
+            revoked_at: Set(None),
+        })
+        .exec(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    pub async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {
+        Ok(refresh_tokens::Entity::find_by_id(token_hash.to_owned())
+            .one(&self.db)
+            .await?
+            .map(|m| RefreshRecord {
+                token_hash: m.token_hash,
+                grant_id: m.grant_id,
+                client_id: m.client_id,
+                scope: m.scope,
+                expires_at: m.expires_at,
+                rotated_at: m.rotated_at,
+            }))
+    }
+
+    /// Mark a refresh token rotated. True for exactly one caller.
+    pub async fn claim_refresh_token(&self, token_hash: &str, now: i64) -> StoreResult<bool> {
+        let res = refresh_tokens::Entity::update_many()
+            .col_expr(refresh_tokens::Column::RotatedAt, Expr::value(now))
+            .filter(refresh_tokens::Column::TokenHash.eq(token_hash))
+            .filter(refresh_tokens::Column::RotatedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
+    /// Whether an access token (by `jti`) was revoked, directly or through its grant.
+    /// `None` when the store never saw the token (client-credentials tokens are not recorded).
+    pub async fn access_token(&self, jti: &str) -> StoreResult<Option<AccessTokenRecord>> {
+        let Some(m) = access_tokens::Entity::find_by_id(jti.to_owned())
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut revoked = m.revoked_at.is_some();
+        if !revoked && let Some(gid) = &m.grant_id {
+            revoked = match self.grant(gid).await? {
+                Some(g) => g.revoked_at.is_some(),
+                None => true,
+            };
+        }
+        Ok(Some(AccessTokenRecord {
+            client_id: m.client_id,
+            revoked,
+        }))
+    }
+
+    /// Revoke one access token, recording it if the store had not seen it.
+    pub async fn revoke_access_token(
+        &self,
+        jti: &str,
+        client_id: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> StoreResult<()> {
+        let res = access_tokens::Entity::update_many()
+            .col_expr(access_tokens::Column::RevokedAt, Expr::value(now))
+            .filter(access_tokens::Column::Jti.eq(jti))
+            .exec(&self.db)
+            .await?;
+        if res.rows_affected == 0 {
+            access_tokens::Entity::insert(access_tokens::ActiveModel {
+                jti: Set(jti.to_owned()),
+                grant_id: Set(None),
+                client_id: Set(client_id.to_owned()),
+                expires_at: Set(expires_at),
+                revoked_at: Set(Some(now)),
+            })
+            .on_conflict_do_nothing()
+            .exec(&self.db)
+            .await?;
+        }
+        Ok(())
+    }
+}

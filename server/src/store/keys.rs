@@ -1,0 +1,68 @@
+//! Signing keys: public JWK in clear, private key encrypted by the caller before it gets here.
+
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
+};
+
+use super::entities::signing_keys;
+use super::{Store, StoreResult, conflict_or};
+
+#[derive(Debug, Clone)]
+pub struct StoredKey {
+    pub kid: String,
+    pub public_jwk: String,
+    pub private_key_enc: String,
+    pub created_at: i64,
+    pub retired_at: Option<i64>,
+}
+
+impl Store {
+    /// All keys, newest first.
+    pub async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>> {
+        Ok(signing_keys::Entity::find()
+            .order_by_desc(signing_keys::Column::CreatedAt)
+            .order_by_desc(signing_keys::Column::Kid)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| StoredKey {
+                kid: m.kid,
+                public_jwk: m.public_jwk,
+                private_key_enc: m.private_key_enc,
+                created_at: m.created_at,
+                retired_at: m.retired_at,
+            })
+            .collect())
+    }
+
+    /// Add a new signing key and retire every other active one (rotation).
+    pub async fn add_signing_key(&self, k: &StoredKey) -> StoreResult<()> {
+        let am = signing_keys::ActiveModel {
+            kid: Set(k.kid.clone()),
+            public_jwk: Set(k.public_jwk.clone()),
+            private_key_enc: Set(k.private_key_enc.clone()),
+            created_at: Set(k.created_at),
+            retired_at: Set(None),
+        };
+        signing_keys::Entity::insert(am)
+            .exec(&self.db)
+            .await
+            .map_err(conflict_or)?;
+        signing_keys::Entity::update_many()
+            .col_expr(signing_keys::Column::RetiredAt, Expr::value(k.created_at))
+            .filter(signing_keys::Column::RetiredAt.is_null())
+            .filter(signing_keys::Column::Kid.ne(k.kid.clone()))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Delete retired keys whose tokens have all expired.
+    pub async fn delete_keys_retired_before(&self, before: i64) -> StoreResult<u64> {
+        Ok(signing_keys::Entity::delete_many()
+            .filter(signing_keys::Column::RetiredAt.lt(before))
+            .exec(&self.db)
+            .await?
+            .rows_affected)
+    }
+}

@@ -1,0 +1,108 @@
+//! Persistence: the only module that imports sea-orm. `Store` exposes intention-revealing
+//! functions that return domain records; the same code runs on SQLite and PostgreSQL, with no
+//! backend branches. Single-use artefacts (codes, refresh tokens) are claimed with one
+//! conditional UPDATE, so two concurrent redemptions cannot both succeed.
+
+mod accounts;
+mod audit;
+mod consents;
+mod entities;
+mod gc;
+mod grants;
+mod interactions;
+mod keys;
+
+pub use accounts::Account;
+pub use audit::AuditEvent;
+pub use grants::{
+    AccessTokenRecord, CodeRecord, Grant, NewAccessToken, NewCode, NewGrant, NewRefreshToken,
+    RefreshRecord,
+};
+pub use interactions::{BrowserSession, StoredAuthRequest};
+pub use keys::StoredKey;
+
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, RuntimeErr};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("already exists")]
+    Conflict,
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+}
+
+impl StoreError {
+    /// The database cannot be reached (pool exhausted, connection refused or lost).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Db(DbErr::ConnectionAcquire(_)) | StoreError::Db(DbErr::Conn(_)) => true,
+            StoreError::Db(DbErr::Exec(RuntimeErr::SqlxError(e)))
+            | StoreError::Db(DbErr::Query(RuntimeErr::SqlxError(e))) => matches!(
+                e.as_ref(),
+                sea_orm::sqlx::Error::Io(_)
+                    | sea_orm::sqlx::Error::PoolTimedOut
+                    | sea_orm::sqlx::Error::PoolClosed
+                    | sea_orm::sqlx::Error::WorkerCrashed
+            ),
+            _ => false,
+        }
+    }
+}
+
+fn conflict_or(e: DbErr) -> StoreError {
+    match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => StoreError::Conflict,
+        _ => StoreError::Db(e),
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    /// Open a pool. SQLite runs in WAL mode with `synchronous=NORMAL` and a busy timeout, so
+    /// concurrent writers wait instead of failing.
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let mut opts = ConnectOptions::new(url.to_owned());
+        opts.max_connections(max_connections)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(3))
+            .connect_timeout(Duration::from_secs(3))
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+        let db = Database::connect(opts).await?;
+        Ok(Self { db })
+    }
+
+    /// Apply pending migrations.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        use migration::MigratorTrait;
+        migration::Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// Names of the migrations not yet applied.
+    pub async fn pending_migrations(&self) -> StoreResult<Vec<String>> {
+        use migration::MigratorTrait;
+        Ok(migration::Migrator::get_pending_migrations(&self.db)
+            .await?
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect())
+    }
+
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.db.ping().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,7 @@
+//! Tokens, independent of HTTP: opaque codes and refresh tokens (random, stored as hashes),
+//! RS256 ID tokens (OIDC Core §2, §3.1.3.6) and RS256 JWT access tokens (RFC 9068).
+
+pub mod access_token;
+pub mod claims;
+pub mod id_token;
+pub mod opaque;
