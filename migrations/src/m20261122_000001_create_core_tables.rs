@@ -50,6 +50,7 @@ impl MigrationTrait for Migration {
                 .col(string("id").primary_key())
                 .col(string("client_id"))
                 .col(text("request_json"))
+                .col(string_null("authenticated_session"))
                 .col(big_integer("created_at"))
                 .col(big_integer("expires_at"))
                 .to_owned(),

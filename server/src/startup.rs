@@ -71,7 +71,19 @@ pub async fn load_keys(
 }
 
 impl Application {
+    /// Bind `server.bind` and build.
     pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.server.bind)
+            .with_context(|| format!("binding {}", settings.server.bind))?;
+        Self::build_on(settings, clock, listener).await
+    }
+
+    /// Build on a listener the caller bound (tests bind port 0 first to learn the issuer URL).
+    pub async fn build_on(
+        settings: Settings,
+        clock: SharedClock,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let env = |k: &str| std::env::var(k).ok();
         let problems: Vec<_> = crate::config::validate(&settings, &env);
@@ -119,8 +131,6 @@ impl Application {
             })
             .collect();
         let discovery = discovery::document(&settings, custom_scopes);
-        let listener = TcpListener::bind(&settings.server.bind)
-            .with_context(|| format!("binding {}", settings.server.bind))?;
         let port = listener.local_addr()?.port();
         let tls = match &settings.server.tls {
             Some(t) => Some(tls_config(&t.cert, &t.key)?),

@@ -1,1 +1,16 @@
-fn main() {}
+//! Black-box tests: the real server over HTTP, as relying parties, APIs and people use it.
+
+mod authorize_validation;
+mod bad_input;
+mod browser;
+mod client_credentials;
+mod code_flow;
+mod config;
+mod discovery;
+mod end_session;
+mod helpers;
+mod keys;
+mod login_consent;
+mod token_authorization_code;
+mod token_refresh_rotation;
+mod userinfo_revocation;

@@ -80,7 +80,7 @@ pub async fn start(
     let session = session::load(state, session_cookie)
         .await
         .map_err(|e| on_client(e.into()))?;
-    let next = next_step(state, &client, &req, session.as_ref(), now, now)
+    let next = next_step(state, &client, &req, session.as_ref(), false)
         .await
         .map_err(on_client)?;
     if req.prompt.contains(&Prompt::None) {
@@ -113,6 +113,7 @@ pub async fn start(
         client_id: req.client_id.clone(),
         request_json: json,
         created_at: now,
+        authenticated_session: None,
     };
     state
         .store
@@ -127,8 +128,7 @@ async fn next_step(
     client: &Client,
     req: &AuthorizationRequest,
     session: Option<&BrowserSession>,
-    created_at: i64,
-    now: i64,
+    signed_in_for_this_request: bool,
 ) -> Result<Next, OAuthError> {
     let remembered = match session {
         Some(s) => state
@@ -143,8 +143,8 @@ async fn next_step(
         client,
         session,
         remembered.as_ref(),
-        created_at,
-        now,
+        signed_in_for_this_request,
+        state.now(),
     ))
 }
 
@@ -190,16 +190,12 @@ pub async fn resume(
     let session = session::load(state, session_cookie)
         .await
         .map_err(PageError::from)?;
-    let next = next_step(
-        state,
-        &client,
-        &req,
-        session.as_ref(),
-        stored.created_at,
-        state.now(),
-    )
-    .await
-    .map_err(PageError::from)?;
+    let fresh = session
+        .as_ref()
+        .is_some_and(|s| stored.authenticated_session.as_deref() == Some(s.id_hash.as_str()));
+    let next = next_step(state, &client, &req, session.as_ref(), fresh)
+        .await
+        .map_err(PageError::from)?;
     match (next, session) {
         (Next::IssueCode, Some(s)) => finish(state, &stored, &req, &(&s).into()).await,
         (next, _) => Ok(Step(page_url(state, &next, id)?)),

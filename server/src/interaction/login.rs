@@ -130,6 +130,10 @@ pub async fn submit(
     let session_cookie = session::start(&state, &account.id, "pwd", old.as_deref()).await?;
     state
         .store
+        .mark_auth_request_authenticated(&id, &crate::tokens::opaque::hash(session_cookie.value()))
+        .await?;
+    state
+        .store
         .audit(AuditEvent {
             at: now,
             kind: "login_succeeded".into(),

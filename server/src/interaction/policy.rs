@@ -28,7 +28,7 @@ pub fn decide(
     client: &Client,
     session: Option<&BrowserSession>,
     remembered: Option<&Scopes>,
-    created_at: i64,
+    signed_in_for_this_request: bool,
     now: i64,
 ) -> Next {
     let Some(s) = session else {
@@ -38,7 +38,7 @@ pub fn decide(
         .prompt
         .iter()
         .any(|p| matches!(p, Prompt::Login | Prompt::SelectAccount));
-    if wants_login && s.auth_time < created_at {
+    if wants_login && !signed_in_for_this_request {
         return Next::Login(PromptReason::PromptLogin);
     }
     if let Some(max_age) = req.max_age

@@ -33,3 +33,33 @@ pub fn verify(stored_challenge: Option<&str>, verifier: Option<&str>) -> Result<
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    #[test]
+    fn the_rfc7636_example_verifies() {
+        let v = Pkce::required()
+            .challenge(
+                Some(Cow::Borrowed("S256")),
+                Some(Cow::Borrowed("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")),
+            )
+            .unwrap()
+            .unwrap();
+        let stored = v.into_private_value().unwrap().unwrap();
+        verify(
+            Some(&stored),
+            Some("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+        )
+        .unwrap();
+        assert!(
+            verify(
+                Some(&stored),
+                Some("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX")
+            )
+            .is_err()
+        );
+    }
+}

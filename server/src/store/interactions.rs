@@ -21,6 +21,8 @@ pub struct StoredAuthRequest {
     pub client_id: String,
     pub request_json: String,
     pub created_at: i64,
+    /// The session (by id hash) started by a sign-in made for this request.
+    pub authenticated_session: Option<String>,
 }
 
 impl Store {
@@ -68,6 +70,7 @@ impl Store {
             id: Set(r.id.clone()),
             client_id: Set(r.client_id.clone()),
             request_json: Set(r.request_json.clone()),
+            authenticated_session: Set(None),
             created_at: Set(r.created_at),
             expires_at: Set(expires_at),
         };
@@ -85,7 +88,25 @@ impl Store {
                 client_id: m.client_id,
                 request_json: m.request_json,
                 created_at: m.created_at,
+                authenticated_session: m.authenticated_session,
             }))
+    }
+
+    /// Record that the user signed in for this request (so prompt=login is satisfied).
+    pub async fn mark_auth_request_authenticated(
+        &self,
+        id: &str,
+        session_hash: &str,
+    ) -> StoreResult<()> {
+        auth_requests::Entity::update_many()
+            .col_expr(
+                auth_requests::Column::AuthenticatedSession,
+                sea_orm::sea_query::Expr::value(session_hash.to_owned()),
+            )
+            .filter(auth_requests::Column::Id.eq(id))
+            .exec(&self.db)
+            .await?;
+        Ok(())
     }
 
     /// Remove a finished request; true if this call removed it (so it completes once).

@@ -101,6 +101,11 @@ impl Store {
             .collect())
     }
 
+    /// Close every pooled connection; later calls fail as if the database were down.
+    pub async fn close(&self) {
+        let _ = self.db.close_by_ref().await;
+    }
+
     pub async fn ping(&self) -> StoreResult<()> {
         self.db.ping().await?;
         Ok(())

@@ -1,0 +1,175 @@
+//! A person signs in and consents in a real headless Chromium (Debian's chromium and
+//! chromium-driver). Skipped with a reason when they are missing, except under CI=true.
+
+use crate::helpers::*;
+use fantoccini::{ClientBuilder, Locator};
+use std::process::Stdio;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn browser_available() -> bool {
+    if std::path::Path::new(CHROMEDRIVER).exists() && std::path::Path::new(CHROMIUM).exists() {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!(
+            "CI=true but {CHROMIUM} or {CHROMEDRIVER} is missing: apt-get install chromium chromium-driver"
+        );
+    }
+    eprintln!("skipping the browser test: install Debian's chromium and chromium-driver to run it");
+    false
+}
+
+/// A stand-in relying-party callback that answers every request with a small page.
+async fn callback_server() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let body = "<!doctype html><title>callback</title><h1>Back at the app</h1>";
+                let res = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(res.as_bytes()).await;
+            });
+        }
+    });
+    port
+}
+
+struct Driver(tokio::process::Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.start_kill();
+    }
+}
+
+async fn start_chromedriver() -> (Driver, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = tokio::process::Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("chromedriver starts");
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if reqwest::get(format!("{url}/status")).await.is_ok() {
+            return (Driver(child), url);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start");
+}
+
+#[tokio::test]
+async fn a_person_signs_in_and_consents_in_headless_chromium_and_the_app_gets_tokens() {
+    if !browser_available() {
+        return;
+    }
+    // Arrange: the app's callback, Ostiary registered with it, and a browser.
+    let cb_port = callback_server().await;
+    let redirect = format!("http://127.0.0.1:{cb_port}/cb");
+    let app = spawn_app_with_redirect(&redirect, |_| {}).await;
+    let (_driver, driver_url) = start_chromedriver().await;
+    let profile = app.dir.join("chromium-profile");
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": CHROMIUM,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                     "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     format!("--user-data-dir={}", profile.display())],
+        }),
+    );
+    let browser = ClientBuilder::rustls()
+        .unwrap()
+        .capabilities(caps)
+        .connect(&driver_url)
+        .await
+        .expect("a WebDriver session");
+    let mut start = url::Url::parse(&app.url("/authorize")).unwrap();
+    start
+        .query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", "webapp")
+        .append_pair("redirect_uri", &redirect)
+        .append_pair("scope", "openid email profile")
+        .append_pair("state", "browser-state")
+        .append_pair("nonce", "browser-nonce")
+        .append_pair("code_challenge", CHALLENGE)
+        .append_pair("code_challenge_method", "S256");
+
+    // Act: the person types their email and password and allows access.
+    browser.goto(start.as_str()).await.unwrap();
+    assert_eq!(browser.current_url().await.unwrap().path(), "/login");
+    browser
+        .find(Locator::Id("email"))
+        .await
+        .unwrap()
+        .send_keys(EMAIL)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("sign-in"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(browser.current_url().await.unwrap().path(), "/consent");
+    let consent = browser.source().await.unwrap();
+    assert!(consent.contains("Web app") && consent.contains("See your email address"));
+    browser
+        .find(Locator::Id("allow"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let back = browser.current_url().await.unwrap();
+    browser.close().await.unwrap();
+
+    // Assert: the app is back with a code and state, and the code buys verified tokens.
+    assert_eq!(back.port(), Some(cb_port), "{back}");
+    assert_eq!(query(&back, "state").as_deref(), Some("browser-state"));
+    let code = query(&back, "code").expect("a code");
+    let res = app
+        .http
+        .post(app.url("/token"))
+        .basic_auth("webapp", Some(WEB_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &redirect),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    let (id, _) = app.verify_jwt(body["id_token"].as_str().unwrap()).await;
+    assert_eq!(id["email"], EMAIL);
+    assert_eq!(id["nonce"], "browser-nonce");
+}

@@ -1,0 +1,72 @@
+//! Signing-key rotation: a new key signs, the old public key stays published.
+
+use crate::helpers::*;
+use ostiary::clock::Clock;
+
+#[tokio::test]
+async fn after_rotation_the_new_key_signs_and_the_old_one_stays_in_the_jwks() {
+    let app = spawn_app().await;
+    let before = app.webapp_tokens().await;
+    let old_kid = josekit::jwt::decode_header(before["id_token"].as_str().unwrap())
+        .unwrap()
+        .claim("kid")
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let state = &app.app_state;
+    let (kek, _) = ostiary::keys::KeyEncryptionKey::from_settings(&state.settings).unwrap();
+    let new_kid = ostiary::keys::KeySet::rotate(&state.store, &kek, app.clock.now())
+        .await
+        .unwrap();
+    state
+        .keys
+        .reload(&state.store, app.clock.now())
+        .await
+        .unwrap();
+
+    let jwks = app.jwks().await;
+    assert!(jwks.get(&old_kid).len() == 1 && jwks.get(&new_kid).len() == 1);
+    let res = app
+        .token(
+            ("reports-service", Some(REPORTS_SECRET)),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    let body: serde_json::Value = res.json().await.unwrap();
+    let kid = josekit::jwt::decode_header(body["access_token"].as_str().unwrap())
+        .unwrap()
+        .claim("kid")
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(kid, new_kid);
+    // Tokens signed by the old key still verify.
+    assert_eq!(
+        app.userinfo(before["access_token"].as_str().unwrap())
+            .await
+            .status(),
+        200
+    );
+
+    // Once every token the old key signed has expired, it leaves the JWKS.
+    app.clock.advance(3600 + 301);
+    state
+        .keys
+        .reload(&state.store, app.clock.now())
+        .await
+        .unwrap();
+    let jwks = app.jwks().await;
+    assert!(jwks.get(&old_kid).is_empty());
+}
+
+#[tokio::test]
+async fn private_keys_are_stored_encrypted() {
+    let app = spawn_app().await;
+    let stored = app.app_state.store.signing_keys().await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(!stored[0].private_key_enc.contains("PRIVATE KEY"));
+    assert!(!stored[0].public_jwk.contains("\"d\""));
+}
