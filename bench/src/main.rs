@@ -1,0 +1,250 @@
+//! Load generator for the flows wrk cannot drive: a full code exchange (authorize with a
+//! session and remembered consent, then the token request) and complete password sign-ins
+//! (login form, remembered consent, code exchange). Also measures the argon2id ceiling.
+//!
+//! `ostiary-bench exchange|signin|argon2 --base URL [--seconds N] [--connections N]`
+
+use anyhow::{Context, bail};
+use reqwest::redirect::Policy;
+use std::time::{Duration, Instant};
+use url::Url;
+
+const REDIRECT: &str = "http://127.0.0.1:4201/cb";
+const CLIENT: &str = "bench-web";
+const SECRET: &str = "bench-secret-0123456789abcdef0123";
+pub const EMAIL: &str = "bench@example.com";
+pub const PASSWORD: &str = "bench password 0123";
+
+struct Args {
+    mode: String,
+    base: String,
+    seconds: u64,
+    connections: usize,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let mut it = std::env::args().skip(1);
+    let mode = it.next().context("mode: exchange | signin | argon2")?;
+    let mut a = Args {
+        mode,
+        base: "http://127.0.0.1:8080".into(),
+        seconds: 10,
+        connections: 64,
+    };
+    while let Some(flag) = it.next() {
+        let v = it.next().with_context(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--base" => a.base = v,
+            "--seconds" => a.seconds = v.parse()?,
+            "--connections" => a.connections = v.parse()?,
+            _ => bail!("unknown flag {flag}"),
+        }
+    }
+    Ok(a)
+}
+
+fn browser() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .pool_max_idle_per_host(4)
+        .build()?)
+}
+
+fn authorize_url(base: &str) -> anyhow::Result<Url> {
+    let mut u = Url::parse(&format!("{base}/authorize"))?;
+    u.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", CLIENT)
+        .append_pair("redirect_uri", REDIRECT)
+        .append_pair("scope", "openid email")
+        .append_pair("state", "s")
+        .append_pair("nonce", "n");
+    Ok(u)
+}
+
+fn location(res: &reqwest::Response) -> anyhow::Result<Url> {
+    let loc = res
+        .headers()
+        .get("location")
+        .with_context(|| format!("no redirect (status {})", res.status()))?;
+    Ok(Url::parse(loc.to_str()?)?)
+}
+
+fn field(html: &str, name: &str) -> anyhow::Result<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .with_context(|| format!("no {name} field"))?
+        + marker.len();
+    let end = html[start..].find('"').context("unterminated field")? + start;
+    Ok(html[start..end].to_owned())
+}
+
+/// Walk /authorize → (login) → (consent) → code.
+async fn sign_in(b: &reqwest::Client, base: &str) -> anyhow::Result<String> {
+    let mut next = authorize_url(base)?;
+    for _ in 0..8 {
+        if let Some(code) = next
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+        {
+            return Ok(code);
+        }
+        let res = b.get(next.clone()).send().await?;
+        if res.status() == 303 {
+            next = location(&res)?;
+            continue;
+        }
+        let html = res.text().await?;
+        let form: Vec<(&str, String)> = match next.path() {
+            "/login" => vec![
+                ("req", field(&html, "req")?),
+                ("csrf", field(&html, "csrf")?),
+                ("email", EMAIL.into()),
+                ("password", PASSWORD.into()),
+            ],
+            "/consent" => vec![
+                ("req", field(&html, "req")?),
+                ("csrf", field(&html, "csrf")?),
+                ("decision", "allow".into()),
+            ],
+            p => bail!("unexpected page {p}"),
+        };
+        let res = b
+            .post(format!("{base}{}", next.path()))
+            .form(&form)
+            .send()
+            .await?;
+        next = location(&res)?;
+    }
+    bail!("no code after 8 steps")
+}
+
+async fn exchange(http: &reqwest::Client, base: &str, code: &str) -> anyhow::Result<()> {
+    let res = http
+        .post(format!("{base}/token"))
+        .basic_auth(CLIENT, Some(SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+        ])
+        .send()
+        .await?;
+    if res.status() != 200 {
+        bail!("token endpoint answered {}", res.status());
+    }
+    res.bytes().await?;
+    Ok(())
+}
+
+/// One iteration of a scenario, on a worker's own browser.
+async fn iteration(mode: &str, b: &reqwest::Client, base: &str) -> anyhow::Result<()> {
+    match mode {
+        "exchange" => {
+            let code = sign_in(b, base).await?; // the session and consent exist: one redirect
+            exchange(b, base, &code).await
+        }
+        "signin" => {
+            let fresh = browser()?;
+            let code = sign_in(&fresh, base).await?;
+            exchange(b, base, &code).await
+        }
+        m => bail!("unknown mode {m}"),
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+async fn load(a: &Args) -> anyhow::Result<()> {
+    // Warm up: one sign-in records consent for the bench account.
+    let warm = browser()?;
+    sign_in(&warm, &a.base).await.context("warm-up sign-in")?;
+    let deadline = Instant::now() + Duration::from_secs(a.seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..a.connections {
+        let base = a.base.clone();
+        let mode = a.mode.clone();
+        tasks.push(tokio::spawn(async move {
+            let b = browser()?;
+            if mode == "exchange" {
+                sign_in(&b, &base).await?;
+            }
+            let mut lat = Vec::new();
+            let mut errors = 0u64;
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                match iteration(&mode, &b, &base).await {
+                    Ok(()) => lat.push(t.elapsed()),
+                    Err(_) => errors += 1,
+                }
+            }
+            anyhow::Ok((lat, errors))
+        }));
+    }
+    let started = Instant::now();
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (lat, e) = t.await??;
+        all.extend(lat);
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort();
+    println!(
+        "{:<28} {:>10.1} /s   p50 {:>8.2} ms   p99 {:>8.2} ms   ({} done, {} errors)",
+        a.mode,
+        all.len() as f64 / elapsed,
+        percentile(&all, 0.50).as_secs_f64() * 1e3,
+        percentile(&all, 0.99).as_secs_f64() * 1e3,
+        all.len(),
+        errors
+    );
+    Ok(())
+}
+
+/// argon2id (m=19456 KiB, t=2, p=1) hashes per second on one core, times the cores.
+fn argon2_ceiling() -> anyhow::Result<()> {
+    use argon2::{Algorithm, Argon2, Params, Version};
+    let params = Params::new(19 * 1024, 2, 1, Some(32)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let a = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    let mut out = [0u8; 32];
+    let n = 30;
+    let t = Instant::now();
+    for i in 0..n {
+        a.hash_password_into(
+            format!("password {i}").as_bytes(),
+            b"saltsaltsaltsalt",
+            &mut out,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let per = t.elapsed().as_secs_f64() / f64::from(n);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    println!(
+        "argon2id ceiling              {:>10.1} /s   ({:.1} ms per hash x {cores} cores)",
+        cores as f64 / per,
+        per * 1e3
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let a = args()?;
+    match a.mode.as_str() {
+        "argon2" => argon2_ceiling(),
+        _ => load(&a).await,
+    }
+}
