@@ -1,13 +1,27 @@
 //! The route table: every path, method and handler of Ostiary in one place (the attack surface
 //! at a glance). Pages and endpoints share the security headers set in `startup`.
 
+use actix_cors::Cors;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use crate::interaction::{consent, login};
 use crate::oauth::{discovery, jwks, userinfo};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// CORS for the back-channel endpoints a single-page app calls (never for /authorize, RFC 9700
+/// §2.6): only the origins of registered redirect URIs.
+fn cors(origins: &Arc<HashSet<String>>) -> Cors {
+    let origins = origins.clone();
+    Cors::default()
+        .allowed_origin_fn(move |origin, _| origin.to_str().is_ok_and(|o| origins.contains(o)))
+        .allowed_methods(["GET", "POST"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(600)
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &Arc<HashSet<String>>) {
     cfg.route(
         "/.well-known/openid-configuration",
         web::get().to(discovery::discovery),
@@ -25,10 +39,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/logout", web::post().to(with_body::end_session))
     .route("/logout/confirm", web::post().to(with_body::logout_confirm))
     // Back channel (clients and APIs).
-    .route("/token", web::post().to(with_body::token))
-    .route("/userinfo", web::get().to(userinfo::userinfo))
-    .route("/userinfo", web::post().to(userinfo::userinfo))
-    .route("/revoke", web::post().to(with_body::revoke))
+    .service(
+        web::resource("/token")
+            .wrap(cors(cors_origins))
+            .route(web::post().to(with_body::token)),
+    )
+    .service(
+        web::resource("/userinfo")
+            .wrap(cors(cors_origins))
+            .route(web::get().to(userinfo::userinfo))
+            .route(web::post().to(userinfo::userinfo)),
+    )
+    .service(
+        web::resource("/revoke")
+            .wrap(cors(cors_origins))
+            .route(web::post().to(with_body::revoke)),
+    )
     .route("/introspect", web::post().to(with_body::introspect))
     // Operations and assets.
     .route("/healthz", web::get().to(health))

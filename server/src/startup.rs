@@ -150,6 +150,7 @@ impl Application {
             discovery,
         });
         let data = state.clone();
+        let cors_origins = Arc::new(state.clients.web_origins());
         let http = HttpServer::new(move || {
             let mut headers = DefaultHeaders::new()
                 .add(("X-Content-Type-Options", "nosniff"))
@@ -167,7 +168,7 @@ impl Application {
                 .wrap(headers)
                 // Path only: query strings can carry request ids and must not reach the log.
                 .wrap(Logger::new("%a \"%U\" %s %b %Dms").log_target("ostiary::http"))
-                .configure(routes::configure)
+                .configure(|cfg| routes::configure(cfg, &cors_origins))
         })
         .workers(workers)
         .shutdown_timeout(5);

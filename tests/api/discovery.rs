@@ -74,3 +74,32 @@ async fn jwks_publishes_only_public_rsa_keys_with_kid_alg_and_use() {
         }
     }
 }
+
+#[tokio::test]
+async fn single_page_apps_may_call_the_token_endpoint_from_registered_origins_only() {
+    let app = spawn_app().await;
+    let preflight = |origin: &'static str| {
+        app.http
+            .request(reqwest::Method::OPTIONS, app.url("/token"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let ok = preflight("http://127.0.0.1:4201").await.unwrap();
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "http://127.0.0.1:4201"
+    );
+    let evil = preflight("http://evil.example").await.unwrap();
+    assert!(evil.headers().get("access-control-allow-origin").is_none());
+    // Never at the authorization endpoint (RFC 9700 §2.6).
+    let res = app
+        .browser
+        .get(app.authorize_url(&AuthorizeParams::new("webapp", "openid")))
+        .header("origin", "http://127.0.0.1:4201")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+}

@@ -3,6 +3,7 @@
 mod authorize_validation;
 mod bad_input;
 mod browser;
+mod cli;
 mod client_credentials;
 mod code_flow;
 mod config;

@@ -151,6 +151,18 @@ impl ClientRegistry {
         self.0.get(id).cloned()
     }
 
+    /// Web origins of every registered redirect URI: the browsers allowed to call the token,
+    /// revocation and userinfo endpoints cross-origin (single-page apps).
+    pub fn web_origins(&self) -> std::collections::HashSet<String> {
+        self.0
+            .values()
+            .flat_map(|c| c.redirect_uris.iter())
+            .filter_map(|r| url::Url::parse(&r.to_string()).ok())
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .map(|u| u.origin().ascii_serialization())
+            .collect()
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }

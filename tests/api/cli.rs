@@ -1,0 +1,64 @@
+//! The `ostiary` command line, run in-process: check-config's exit code, migrate, keys.
+
+use clap::Parser;
+use ostiary::cli::{Cli, run};
+
+fn workspace() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ostiary-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write_config(dir: &std::path::Path, extra: &str) -> String {
+    let path = dir.join("ostiary.toml");
+    let text = format!(
+        "issuer = \"http://127.0.0.1:18080\"\n[server]\nbind = \"127.0.0.1:18080\"\ndata_dir = \"{d}\"\n[database]\nurl = \"sqlite://{d}/cli.db?mode=rwc\"\n{extra}",
+        d = dir.display()
+    );
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+async fn ostiary(args: &[&str]) -> i32 {
+    let mut argv = vec!["ostiary"];
+    argv.extend_from_slice(args);
+    run(Cli::parse_from(argv)).await.unwrap()
+}
+
+#[tokio::test]
+async fn check_config_exits_0_on_a_valid_file_and_1_on_a_broken_one() {
+    let dir = workspace();
+    let good = write_config(
+        &dir,
+        "[[clients]]\nclient_id = \"svc\"\nclient_secret = \"a-long-enough-secret-0123456789\"\ngrant_types = [\"client_credentials\"]\nscope = \"api\"\n",
+    );
+    assert_eq!(ostiary(&["--config", &good, "check-config"]).await, 0);
+    let bad = write_config(
+        &dir,
+        "[[clients]]\nclient_id = \"svc\"\ngrant_types = [\"password\"]\n",
+    );
+    assert_eq!(ostiary(&["--config", &bad, "check-config"]).await, 1);
+    assert_eq!(
+        ostiary(&["--config", "/nonexistent/ostiary.toml", "check-config"]).await,
+        1
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn migrate_and_keys_rotate_work_from_the_command_line() {
+    let dir = workspace();
+    let cfg = write_config(&dir, "");
+    assert_eq!(ostiary(&["--config", &cfg, "migrate"]).await, 0);
+    assert_eq!(ostiary(&["--config", &cfg, "keys", "rotate"]).await, 0);
+    assert_eq!(ostiary(&["--config", &cfg, "keys", "rotate"]).await, 0);
+    assert_eq!(ostiary(&["--config", &cfg, "keys", "list"]).await, 0);
+    let store = ostiary::store::Store::connect(&format!("sqlite://{}/cli.db", dir.display()), 1)
+        .await
+        .unwrap();
+    let keys = store.signing_keys().await.unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys.iter().filter(|k| k.retired_at.is_none()).count(), 1);
+    assert_eq!(ostiary(&["--config", &cfg, "users", "list"]).await, 0);
+    let _ = std::fs::remove_dir_all(dir);
+}
