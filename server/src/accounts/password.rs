@@ -5,8 +5,7 @@
 use argon2::{
     Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier as _, Version,
 };
-use std::sync::Arc;
-use tokio::sync::Semaphore;
+use std::sync::{Arc, Mutex};
 
 use super::AccountError;
 use crate::secret::Secret;
@@ -30,18 +29,50 @@ pub async fn hash_blocking(password: Secret) -> Result<String, AccountError> {
         .map_err(|e| AccountError::Hash(e.to_string()))?
 }
 
-/// Verifies passwords with bounded parallelism.
+type Job = (String, Secret, tokio::sync::oneshot::Sender<bool>);
+
+/// Verifies passwords on a fixed set of threads (one per allowed concurrent hash), so that
+/// argon2id's 19 MiB working memory is reused by the same few threads instead of spreading
+/// over the blocking pool's arenas.
 #[derive(Clone)]
 pub struct PasswordVerifierPool {
-    permits: Arc<Semaphore>,
+    jobs: std::sync::mpsc::SyncSender<Job>,
     dummy_hash: Arc<String>,
 }
 
 impl PasswordVerifierPool {
-    pub fn new(max_concurrent: usize) -> Result<Self, AccountError> {
+    pub fn new(threads: usize) -> Result<Self, AccountError> {
         let dummy = hash_now(&Secret::new(crate::tokens::opaque::random_id()))?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(1024);
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(guard) => guard.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok((hash, password, reply)) = job else {
+                            return;
+                        };
+                        let ok = hash
+                            .parse::<PasswordHash>()
+                            .map(|parsed| {
+                                argon2()
+                                    .verify_password(password.expose().as_bytes(), &parsed)
+                                    .is_ok()
+                            })
+                            .unwrap_or(false);
+                        let _ = reply.send(ok);
+                    }
+                })
+                .map_err(|e| AccountError::Hash(e.to_string()))?;
+        }
         Ok(Self {
-            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            jobs: tx,
             dummy_hash: Arc::new(dummy),
         })
     }
@@ -55,22 +86,16 @@ impl PasswordVerifierPool {
         let stored = account.and_then(|a| a.password_hash.clone());
         let real = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.dummy_hash.as_ref().clone());
-        let _permit = self
-            .permits
-            .acquire()
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let jobs = self.jobs.clone();
+        // The queue is bounded: waiting for room must not block an async worker.
+        tokio::task::spawn_blocking(move || jobs.send((hash, password, reply)))
             .await
-            .map_err(|e| AccountError::Hash(e.to_string()))?;
-        let ok = tokio::task::spawn_blocking(move || {
-            hash.parse::<PasswordHash>()
-                .map(|parsed| {
-                    argon2()
-                        .verify_password(password.expose().as_bytes(), &parsed)
-                        .is_ok()
-                })
-                .unwrap_or(false)
-        })
-        .await
-        .map_err(|e| AccountError::Hash(e.to_string()))?;
+            .map_err(|e| AccountError::Hash(e.to_string()))?
+            .map_err(|_| AccountError::Hash("password workers stopped".into()))?;
+        let ok = answer
+            .await
+            .map_err(|_| AccountError::Hash("password worker failed".into()))?;
         Ok(ok && real)
     }
 }
