@@ -160,6 +160,10 @@ async fn twenty_concurrent_redemptions_of_one_code_give_exactly_one_success() {
     let ok = results.iter().filter(|r| r.status() == 200).count();
     let refused = results.iter().filter(|r| r.status() == 400).count();
     assert_eq!((ok, refused), (1, 19));
+    // The other nineteen were valid replays: the tokens of the one success are revoked.
+    let winner = results.into_iter().find(|r| r.status() == 200).unwrap();
+    let body: serde_json::Value = winner.json().await.unwrap();
+    assert_eq!(app.userinfo(body["access_token"].as_str().unwrap()).await.status(), 401);
 }
 
 #[tokio::test]

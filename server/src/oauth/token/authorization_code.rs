@@ -3,7 +3,7 @@
 //! redirect_uri, verify PKCE, then claim the code atomically and mint. A second valid
 //! redemption revokes every token issued from the code.
 
-use super::{TokenResponse, UserTokens, grant_account, issue_user_tokens, live_grant};
+use super::{TokenResponse, UserTokens, grant_account, issue_user_tokens};
 use crate::clients::Client;
 use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
@@ -46,7 +46,14 @@ pub async fn exchange(
         revoke_for_reuse(state, &record, now).await?;
         return Err(invalid());
     }
-    let grant = live_grant(state, &record.grant_id).await?;
+    // We won the claim, so the grant was live a moment ago. A concurrent replay may revoke it
+    // right now; the tokens below then reference a revoked grant and never work, while exactly
+    // one redemption still answers 200.
+    let grant = state
+        .store
+        .grant(&record.grant_id)
+        .await?
+        .ok_or_else(invalid)?;
     let account = grant_account(state, &grant).await?;
     let scope = Scopes::parse(&record.scope).ok_or_else(invalid)?;
     let refresh_token =
