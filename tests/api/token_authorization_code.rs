@@ -163,7 +163,12 @@ async fn twenty_concurrent_redemptions_of_one_code_give_exactly_one_success() {
     // The other nineteen were valid replays: the tokens of the one success are revoked.
     let winner = results.into_iter().find(|r| r.status() == 200).unwrap();
     let body: serde_json::Value = winner.json().await.unwrap();
-    assert_eq!(app.userinfo(body["access_token"].as_str().unwrap()).await.status(), 401);
+    assert_eq!(
+        app.userinfo(body["access_token"].as_str().unwrap())
+            .await
+            .status(),
+        401
+    );
 }
 
 #[tokio::test]
