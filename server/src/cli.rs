@@ -164,11 +164,16 @@ async fn users(path: &std::path::Path, command: UsersCommand) -> anyhow::Result<
             let password = Secret::new(input.trim_end_matches(['\n', '\r']));
             let account =
                 crate::accounts::create(&store, &email, name, &password, SystemClock.now()).await?;
-            println!("created {} ({})", account.email, account.id);
+            println!("created {} ({})", account.label(), account.id);
         }
         UsersCommand::List => {
             for a in store.list_accounts().await? {
-                println!("{}\t{}\t{}", a.id, a.email, a.name.unwrap_or_default());
+                println!(
+                    "{}\t{}\t{}",
+                    a.id,
+                    a.email.as_deref().unwrap_or("-"),
+                    a.name.as_deref().unwrap_or_default()
+                );
             }
         }
     }

@@ -34,3 +34,5 @@ pub mod store;
 pub mod telemetry;
 /// Minting and verifying ID and access tokens; opaque codes and refresh tokens.
 pub mod tokens;
+/// Upstream federation: Google, Apple, Facebook, X and generic OIDC / OAuth 2.0 connectors.
+pub mod upstream;

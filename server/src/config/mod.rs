@@ -2,7 +2,10 @@
 //! `OSTIARY__SECTION__KEY` environment variables overriding single keys. Every struct denies
 //! unknown keys; each section is read on its own so that `check-config` reports every problem.
 
+mod upstreams;
 mod validate;
+
+pub use upstreams::UpstreamConfig;
 
 pub use validate::{Problem, Severity, validate};
 
@@ -27,6 +30,7 @@ pub struct Settings {
     pub login: LoginSettings,
     pub dev: DevSettings,
     pub clients: Vec<ClientConfig>,
+    pub upstreams: Vec<UpstreamConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -142,11 +146,22 @@ impl Default for SessionSettings {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LoginSettings {
+    /// Show the email and password form (false for social-only deployments).
+    pub password: bool,
     /// Password hashes computed at once; further sign-ins wait (argon2id is memory-hard).
     pub max_concurrent_password_checks: Option<usize>,
+}
+
+impl Default for LoginSettings {
+    fn default() -> Self {
+        Self {
+            password: true,
+            max_concurrent_password_checks: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -154,6 +169,9 @@ pub struct LoginSettings {
 pub struct DevSettings {
     /// Development only: create `demo@example.com` with a random password printed once at start.
     pub demo_account: bool,
+    /// Development only: offer sign-in with fake Google, Apple, Facebook and X providers that
+    /// this server itself plays under /dev/fake/, with no credentials and no network.
+    pub fake_upstreams: bool,
 }
 
 /// One `[[clients]]` entry; keys are RFC 7591 client metadata names.
@@ -261,6 +279,22 @@ impl Settings {
                 "must be an array of tables ([[clients]])",
             )),
         }
+        let mut upstreams = Vec::new();
+        match take("upstreams") {
+            None => {}
+            Some(toml::Value::Array(items)) => {
+                for (i, item) in items.into_iter().enumerate() {
+                    let key = format!("upstreams[{i}]");
+                    if let Some(u) = parse_value::<UpstreamConfig>(item, &key, &mut problems) {
+                        upstreams.push(u);
+                    }
+                }
+            }
+            Some(_) => problems.push(Problem::error(
+                "upstreams",
+                "must be an array of tables ([[upstreams]])",
+            )),
+        }
         for unknown in table.keys() {
             problems.push(Problem::error(unknown, "unknown key"));
         }
@@ -278,6 +312,7 @@ impl Settings {
             login,
             dev,
             clients,
+            upstreams,
         })
     }
 

@@ -50,7 +50,7 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     let scopes = ar.scope.iter().map(pages::describe_scope).collect();
     let page = pages::ConsentPage {
         client_name: &client.name,
-        account_email: &account.email,
+        account_email: account.label(),
         request_id: id,
         csrf: &token,
         scopes,

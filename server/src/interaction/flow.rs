@@ -40,6 +40,8 @@ pub struct AuthenticatedSubject {
     pub auth_time: i64,
     /// Space-separated `amr` values (RFC 8176), e.g. `pwd`.
     pub amr: String,
+    /// The upstream (its configured id) that vouched for the user; `None` for a local password.
+    pub idp: Option<String>,
 }
 
 impl From<&BrowserSession> for AuthenticatedSubject {
@@ -48,6 +50,7 @@ impl From<&BrowserSession> for AuthenticatedSubject {
             account_id: s.account_id.clone(),
             auth_time: s.auth_time,
             amr: s.amr.clone(),
+            idp: s.idp.clone(),
         }
     }
 }

@@ -127,7 +127,7 @@ pub async fn submit(
         ));
     };
     let old = cookie(&req, session::cookie_name(&state));
-    let session_cookie = session::start(&state, &account.id, "pwd", old.as_deref()).await?;
+    let session_cookie = session::start(&state, &account.id, "pwd", None, old.as_deref()).await?;
     state
         .store
         .mark_auth_request_authenticated(&id, &crate::tokens::opaque::hash(session_cookie.value()))

@@ -33,6 +33,7 @@ pub async fn start(
     state: &AppState,
     account_id: &str,
     amr: &str,
+    idp: Option<&str>,
     previous: Option<&str>,
 ) -> StoreResult<Cookie<'static>> {
     if let Some(old) = previous {
@@ -46,6 +47,7 @@ pub async fn start(
         account_id: account_id.to_owned(),
         auth_time: now,
         amr: amr.to_owned(),
+        idp: idp.map(str::to_owned),
         expires_at: now + lifetime,
     };
     state.store.create_session(&session, now).await?;

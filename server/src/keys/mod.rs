@@ -41,6 +41,28 @@ pub struct KeyRing {
 }
 
 impl KeyRing {
+    /// A key ring held only in memory (the offline dev mode's fake providers sign with it).
+    pub fn ephemeral() -> Result<Self, KeyError> {
+        let pair = RS256.generate_key_pair(2048)?;
+        let kid = uuid::Uuid::new_v4().simple().to_string();
+        let mut jwk = pair.to_jwk_public_key();
+        jwk.set_key_id(kid.clone());
+        jwk.set_algorithm("RS256");
+        jwk.set_key_use("sig");
+        let mut signer = RS256.signer_from_pem(pair.to_pem_private_key())?;
+        signer.set_key_id(kid.clone());
+        let verifier = RS256.verifier_from_jwk(&jwk)?;
+        let jwks = serde_json::to_vec(&serde_json::json!({ "keys": [jwk.as_ref()] }))
+            .map_err(|e| KeyError::Crypto(e.to_string()))?;
+        Ok(KeyRing {
+            signing_kid: kid.clone(),
+            signer,
+            verifiers: HashMap::from([(kid.clone(), verifier)]),
+            jwks: Bytes::from(jwks),
+            kids: vec![kid],
+        })
+    }
+
     pub fn jwks(&self) -> Bytes {
         self.jwks.clone()
     }

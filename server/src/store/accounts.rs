@@ -1,17 +1,38 @@
-//! Local accounts.
+//! Local accounts and the upstream identities linked to them. An upstream identity
+//! (upstream id, subject) belongs to exactly one account: the pair is the primary key.
+//!
+//! Contracts:
+//! - `create_account_with_identity` creates both or neither; `Conflict` if the email or the
+//!   identity is taken (a concurrent first sign-in lost the race).
+//! - `unlink_identity` never removes an account's last way to sign in.
 
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    TransactionTrait, sea_query::Expr,
+};
 
-use super::entities::accounts;
+use super::entities::{accounts, upstream_identities};
 use super::{Store, StoreResult, conflict_or};
 
 #[derive(Debug, Clone)]
 pub struct Account {
     pub id: String,
-    pub email: String,
+    /// Lower-cased; `None` for an account that came from an upstream without email (X).
+    pub email: Option<String>,
+    pub email_verified: bool,
     pub name: Option<String>,
     pub password_hash: Option<String>,
     pub created_at: i64,
+}
+
+impl Account {
+    /// What a person recognises the account by: its email, else its name.
+    pub fn label(&self) -> &str {
+        self.email
+            .as_deref()
+            .or(self.name.as_deref())
+            .unwrap_or("your account")
+    }
 }
 
 impl From<accounts::Model> for Account {
@@ -19,6 +40,7 @@ impl From<accounts::Model> for Account {
         Self {
             id: m.id,
             email: m.email,
+            email_verified: m.email_verified,
             name: m.name,
             password_hash: m.password_hash,
             created_at: m.created_at,
@@ -26,17 +48,65 @@ impl From<accounts::Model> for Account {
     }
 }
 
+/// One upstream identity linked to an account.
+#[derive(Debug, Clone)]
+pub struct LinkedIdentity {
+    pub upstream_id: String,
+    pub subject: String,
+    pub account_id: String,
+    pub email: Option<String>,
+    pub created_at: i64,
+    pub last_login_at: i64,
+}
+
+impl From<upstream_identities::Model> for LinkedIdentity {
+    fn from(m: upstream_identities::Model) -> Self {
+        Self {
+            upstream_id: m.upstream_id,
+            subject: m.subject,
+            account_id: m.account_id,
+            email: m.email,
+            created_at: m.created_at,
+            last_login_at: m.last_login_at,
+        }
+    }
+}
+
+/// What `unlink_identity` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unlink {
+    Removed,
+    NotLinked,
+    /// Refused: it is the account's last way to sign in.
+    LastWay,
+}
+
+fn account_model(a: &Account) -> accounts::ActiveModel {
+    accounts::ActiveModel {
+        id: Set(a.id.clone()),
+        email: Set(a.email.clone()),
+        email_verified: Set(a.email_verified),
+        name: Set(a.name.clone()),
+        password_hash: Set(a.password_hash.clone()),
+        created_at: Set(a.created_at),
+    }
+}
+
+fn identity_model(i: &LinkedIdentity) -> upstream_identities::ActiveModel {
+    upstream_identities::ActiveModel {
+        upstream_id: Set(i.upstream_id.clone()),
+        subject: Set(i.subject.clone()),
+        account_id: Set(i.account_id.clone()),
+        email: Set(i.email.clone()),
+        created_at: Set(i.created_at),
+        last_login_at: Set(i.last_login_at),
+    }
+}
+
 impl Store {
     /// Insert an account; `StoreError::Conflict` if the email is taken.
     pub async fn create_account(&self, a: &Account) -> StoreResult<()> {
-        let am = accounts::ActiveModel {
-            id: Set(a.id.clone()),
-            email: Set(a.email.clone()),
-            name: Set(a.name.clone()),
-            password_hash: Set(a.password_hash.clone()),
-            created_at: Set(a.created_at),
-        };
-        accounts::Entity::insert(am)
+        accounts::Entity::insert(account_model(a))
             .exec(&self.db)
             .await
             .map_err(conflict_or)?;
@@ -68,5 +138,126 @@ impl Store {
             .into_iter()
             .map(Into::into)
             .collect())
+    }
+
+    /// Set the display name of an account that has none yet (Apple sends it only once).
+    pub async fn set_account_name_if_missing(&self, id: &str, name: &str) -> StoreResult<()> {
+        accounts::Entity::update_many()
+            .col_expr(accounts::Column::Name, Expr::value(name.to_owned()))
+            .filter(accounts::Column::Id.eq(id))
+            .filter(accounts::Column::Name.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// The account an upstream identity belongs to.
+    pub async fn linked_identity(
+        &self,
+        upstream_id: &str,
+        subject: &str,
+    ) -> StoreResult<Option<LinkedIdentity>> {
+        Ok(
+            upstream_identities::Entity::find_by_id((upstream_id.to_owned(), subject.to_owned()))
+                .one(&self.db)
+                .await?
+                .map(Into::into),
+        )
+    }
+
+    pub async fn identities_of(&self, account_id: &str) -> StoreResult<Vec<LinkedIdentity>> {
+        Ok(upstream_identities::Entity::find()
+            .filter(upstream_identities::Column::AccountId.eq(account_id))
+            .order_by_asc(upstream_identities::Column::CreatedAt)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// A new account and its first upstream identity, atomically.
+    pub async fn create_account_with_identity(
+        &self,
+        a: &Account,
+        i: &LinkedIdentity,
+    ) -> StoreResult<()> {
+        let txn = self.db.begin().await?;
+        accounts::Entity::insert(account_model(a))
+            .exec(&txn)
+            .await
+            .map_err(conflict_or)?;
+        upstream_identities::Entity::insert(identity_model(i))
+            .exec(&txn)
+            .await
+            .map_err(conflict_or)?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Link an upstream identity to an existing account; `Conflict` if it is linked already.
+    pub async fn link_identity(&self, i: &LinkedIdentity) -> StoreResult<()> {
+        upstream_identities::Entity::insert(identity_model(i))
+            .exec(&self.db)
+            .await
+            .map_err(conflict_or)?;
+        Ok(())
+    }
+
+    /// Record a sign-in through an identity (and the email the upstream reported this time).
+    pub async fn touch_identity(
+        &self,
+        upstream_id: &str,
+        subject: &str,
+        email: Option<&str>,
+        now: i64,
+    ) -> StoreResult<()> {
+        upstream_identities::Entity::update_many()
+            .col_expr(upstream_identities::Column::LastLoginAt, Expr::value(now))
+            .col_expr(
+                upstream_identities::Column::Email,
+                Expr::value(email.map(str::to_owned)),
+            )
+            .filter(upstream_identities::Column::UpstreamId.eq(upstream_id))
+            .filter(upstream_identities::Column::Subject.eq(subject))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Remove a link unless it is the account's last way to sign in (`password_counts`: the
+    /// account has a password and password sign-in is enabled).
+    pub async fn unlink_identity(
+        &self,
+        account_id: &str,
+        upstream_id: &str,
+        subject: &str,
+        password_counts: bool,
+    ) -> StoreResult<Unlink> {
+        let txn = self.db.begin().await?;
+        let others = upstream_identities::Entity::find()
+            .filter(upstream_identities::Column::AccountId.eq(account_id))
+            .count(&txn)
+            .await?;
+        let linked = upstream_identities::Entity::find()
+            .filter(upstream_identities::Column::AccountId.eq(account_id))
+            .filter(upstream_identities::Column::UpstreamId.eq(upstream_id))
+            .filter(upstream_identities::Column::Subject.eq(subject))
+            .count(&txn)
+            .await?;
+        if linked == 0 {
+            return Ok(Unlink::NotLinked);
+        }
+        if others <= 1 && !password_counts {
+            return Ok(Unlink::LastWay);
+        }
+        upstream_identities::Entity::delete_many()
+            .filter(upstream_identities::Column::AccountId.eq(account_id))
+            .filter(upstream_identities::Column::UpstreamId.eq(upstream_id))
+            .filter(upstream_identities::Column::Subject.eq(subject))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(Unlink::Removed)
     }
 }

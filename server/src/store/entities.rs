@@ -16,7 +16,8 @@ pub mod accounts {
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: String,
-        pub email: String,
+        pub email: Option<String>,
+        pub email_verified: bool,
         pub name: Option<String>,
         pub password_hash: Option<String>,
         pub created_at: i64,
@@ -49,6 +50,7 @@ pub mod browser_sessions {
         pub account_id: String,
         pub auth_time: i64,
         pub amr: String,
+        pub idp: Option<String>,
         pub created_at: i64,
         pub expires_at: i64,
     }
@@ -83,6 +85,7 @@ pub mod grants {
         pub scope: String,
         pub auth_time: i64,
         pub amr: String,
+        pub idp: Option<String>,
         pub created_at: i64,
         pub expires_at: i64,
         pub revoked_at: Option<i64>,
@@ -172,6 +175,42 @@ pub mod audit_events {
         pub account_id: Option<String>,
         pub client_id: Option<String>,
         pub detail: String,
+    }
+    relation_free!();
+}
+
+pub mod upstream_identities {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "upstream_identities")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub upstream_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub subject: String,
+        pub account_id: String,
+        pub email: Option<String>,
+        pub created_at: i64,
+        pub last_login_at: i64,
+    }
+    relation_free!();
+}
+
+pub mod upstream_logins {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "upstream_logins")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub state_hash: String,
+        pub upstream_id: String,
+        pub binding_hash: String,
+        pub auth_request_id: Option<String>,
+        pub link_account_id: Option<String>,
+        pub pending_json: String,
+        pub callback_json: Option<String>,
+        pub created_at: i64,
+        pub expires_at: i64,
     }
     relation_free!();
 }

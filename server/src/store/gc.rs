@@ -4,6 +4,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::entities::{
     access_tokens, auth_codes, auth_requests, browser_sessions, grants, refresh_tokens,
+    upstream_logins,
 };
 use super::{Store, StoreResult};
 
@@ -13,6 +14,11 @@ impl Store {
         let mut n = 0;
         n += auth_requests::Entity::delete_many()
             .filter(auth_requests::Column::ExpiresAt.lt(now))
+            .exec(&self.db)
+            .await?
+            .rows_affected;
+        n += upstream_logins::Entity::delete_many()
+            .filter(upstream_logins::Column::ExpiresAt.lt(now))
             .exec(&self.db)
             .await?
             .rows_affected;

@@ -21,6 +21,8 @@ pub struct NewGrant {
     pub scope: String,
     pub auth_time: i64,
     pub amr: String,
+    /// The upstream that signed the user in, if not a local password.
+    pub idp: Option<String>,
     pub expires_at: i64,
 }
 
@@ -32,6 +34,7 @@ pub struct Grant {
     pub scope: String,
     pub auth_time: i64,
     pub amr: String,
+    pub idp: Option<String>,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
 }
@@ -102,6 +105,7 @@ fn grant_from(m: grants::Model) -> Grant {
         scope: m.scope,
         auth_time: m.auth_time,
         amr: m.amr,
+        idp: m.idp,
         expires_at: m.expires_at,
         revoked_at: m.revoked_at,
     }
@@ -123,6 +127,7 @@ impl Store {
             scope: Set(g.scope.clone()),
             auth_time: Set(g.auth_time),
             amr: Set(g.amr.clone()),
+            idp: Set(g.idp.clone()),
             created_at: Set(now),
             expires_at: Set(g.expires_at),
             revoked_at: Set(None),

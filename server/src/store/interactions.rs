@@ -12,6 +12,8 @@ pub struct BrowserSession {
     pub account_id: String,
     pub auth_time: i64,
     pub amr: String,
+    /// The upstream that signed the user in, if not a local password.
+    pub idp: Option<String>,
     pub expires_at: i64,
 }
 
@@ -32,6 +34,7 @@ impl Store {
             account_id: Set(s.account_id.clone()),
             auth_time: Set(s.auth_time),
             amr: Set(s.amr.clone()),
+            idp: Set(s.idp.clone()),
             created_at: Set(now),
             expires_at: Set(s.expires_at),
         };
@@ -50,6 +53,7 @@ impl Store {
                 account_id: m.account_id,
                 auth_time: m.auth_time,
                 amr: m.amr,
+                idp: m.idp,
                 expires_at: m.expires_at,
             }))
     }

@@ -11,8 +11,9 @@ mod gc;
 mod grants;
 mod interactions;
 mod keys;
+mod upstream_logins;
 
-pub use accounts::Account;
+pub use accounts::{Account, LinkedIdentity, Unlink};
 pub use audit::AuditEvent;
 pub use grants::{
     AccessTokenRecord, CodeRecord, Grant, NewAccessToken, NewCode, NewGrant, NewRefreshToken,
@@ -20,6 +21,7 @@ pub use grants::{
 };
 pub use interactions::{BrowserSession, StoredAuthRequest};
 pub use keys::StoredKey;
+pub use upstream_logins::PendingUpstreamRow;
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, RuntimeErr};
 use std::time::Duration;

@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 use crate::oauth::vocab::{EMAIL, PROFILE, Scopes};
 use crate::store::Account;
 
-pub const SUPPORTED_CLAIMS: [&str; 13] = [
+pub const SUPPORTED_CLAIMS: [&str; 14] = [
     "sub",
     "iss",
     "aud",
@@ -19,6 +19,7 @@ pub const SUPPORTED_CLAIMS: [&str; 13] = [
     "name",
     "email",
     "email_verified",
+    "idp",
 ];
 
 /// The user claims released by `scopes`, besides `sub`.
@@ -29,10 +30,11 @@ pub fn user_claims(account: &Account, scopes: &Scopes) -> Map<String, Value> {
     {
         m.insert("name".into(), json!(name));
     }
-    if scopes.contains(EMAIL) {
-        m.insert("email".into(), json!(account.email));
-        // Local accounts are created by an administrator, who vouches for the address.
-        m.insert("email_verified".into(), json!(true));
+    if scopes.contains(EMAIL)
+        && let Some(email) = &account.email
+    {
+        m.insert("email".into(), json!(email));
+        m.insert("email_verified".into(), json!(account.email_verified));
     }
     m
 }

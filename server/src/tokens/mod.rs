@@ -3,5 +3,6 @@
 
 pub mod access_token;
 pub mod claims;
+pub mod client_assertion;
 pub mod id_token;
 pub mod opaque;

@@ -54,6 +54,7 @@ pub async fn issue_code(
         scope: req.scope.to_string(),
         auth_time: who.auth_time,
         amr: who.amr.clone(),
+        idp: who.idp.clone(),
         expires_at: now + state.settings.tokens.refresh_token_lifetime_seconds,
     };
     let new_code = NewCode {

@@ -144,6 +144,7 @@ pub(super) async fn issue_user_tokens(
                         .filter(|a| !a.is_empty())
                         .map(str::to_owned)
                         .collect(),
+                    idp: t.grant.idp.as_deref(),
                     user_claims: claims::user_claims(t.account, t.scope),
                 },
             )

@@ -1,0 +1,93 @@
+//! `[[upstreams]]` entries: the identity providers users may sign in with. Keys shared by every
+//! kind, then per kind: `issuer` (oidc; an override for google and apple), the three endpoint
+//! URLs and `claims` (oauth2; overrides for facebook and x), `hosted_domains` (google),
+//! `team_id`, `key_id`, `private_key_file` (apple).
+
+use serde::Deserialize;
+use std::path::PathBuf;
+
+use crate::secret::Secret;
+use crate::upstream::UpstreamKind;
+use crate::upstream::oauth2::{ClaimMapping, UpstreamAuthMethod};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// Short name in URLs, audit records and the ID token's `idp` claim: `google`, `corp-sso`.
+    pub id: String,
+    pub kind: UpstreamKind,
+    /// The button's text ("Google"); defaults by kind.
+    pub display_name: Option<String>,
+    pub client_id: String,
+    pub client_secret: Option<Secret>,
+    /// Name of an environment variable holding the client secret.
+    pub client_secret_env: Option<String>,
+    /// Scopes to request; defaults by kind.
+    pub scopes: Option<Vec<String>>,
+    /// Link to an existing account with the same email, when both emails are verified.
+    #[serde(default)]
+    pub trust_email: bool,
+    /// Connect and response time limit for calls to this upstream.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+    // oidc (google and apple: override)
+    pub issuer: Option<String>,
+    // oauth2 (facebook and x: overrides)
+    pub authorization_endpoint: Option<String>,
+    pub token_endpoint: Option<String>,
+    pub userinfo_endpoint: Option<String>,
+    pub token_endpoint_auth_method: Option<UpstreamAuthMethod>,
+    pub pkce: Option<bool>,
+    pub claims: Option<ClaimMapping>,
+    // google
+    pub hosted_domains: Option<Vec<String>>,
+    // apple
+    pub team_id: Option<String>,
+    pub key_id: Option<String>,
+    pub private_key_file: Option<PathBuf>,
+}
+
+fn default_timeout() -> u64 {
+    10
+}
+
+impl UpstreamConfig {
+    /// Keys set in this entry that its kind does not use.
+    pub fn misplaced_keys(&self) -> Vec<&'static str> {
+        use UpstreamKind::*;
+        let k = self.kind;
+        let mut out = Vec::new();
+        let mut check = |set: bool, key: &'static str, kinds: &[UpstreamKind]| {
+            if set && !kinds.contains(&k) {
+                out.push(key);
+            }
+        };
+        check(self.issuer.is_some(), "issuer", &[Oidc, Google, Apple]);
+        for (set, key) in [
+            (
+                self.authorization_endpoint.is_some(),
+                "authorization_endpoint",
+            ),
+            (self.token_endpoint.is_some(), "token_endpoint"),
+            (self.userinfo_endpoint.is_some(), "userinfo_endpoint"),
+        ] {
+            check(set, key, &[Oauth2, Facebook, X]);
+        }
+        check(
+            self.token_endpoint_auth_method.is_some(),
+            "token_endpoint_auth_method",
+            &[Oauth2],
+        );
+        check(self.pkce.is_some(), "pkce", &[Oauth2]);
+        check(self.claims.is_some(), "claims", &[Oauth2]);
+        check(self.hosted_domains.is_some(), "hosted_domains", &[Google]);
+        check(self.team_id.is_some(), "team_id", &[Apple]);
+        check(self.key_id.is_some(), "key_id", &[Apple]);
+        check(
+            self.private_key_file.is_some(),
+            "private_key_file",
+            &[Apple],
+        );
+        out
+    }
+}

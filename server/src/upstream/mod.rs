@@ -1,0 +1,169 @@
+//! Upstream federation (architecture guide C7): identity providers we send users to — Google,
+//! Apple, Facebook, X, and any OpenID Connect or OAuth 2.0 provider — behind one connector
+//! contract. A connector builds the authorization URL and turns the callback into a normalised
+//! identity; the server keeps the per-login state it hands back (state, nonce, PKCE verifier)
+//! and never lets a connector touch storage. Upstream tokens stay here: relying parties get
+//! Ostiary's own tokens.
+
+pub mod apple;
+pub mod facebook;
+pub mod google;
+pub mod http;
+pub mod oauth2;
+pub mod oidc;
+pub mod registry;
+pub mod x;
+
+pub use registry::Registry;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// The normalised result of a successful upstream sign-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamIdentity {
+    /// Stable user id at the upstream; accounts are keyed on (upstream, subject), never on email.
+    pub subject: String,
+    pub email: Option<String>,
+    /// False unless the upstream asserts it.
+    pub email_verified: bool,
+    pub name: Option<String>,
+}
+
+/// What the server keeps between `begin` and `finish` (stored as JSON, found by the state).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PendingUpstreamLogin {
+    pub nonce: Option<String>,
+    pub pkce_verifier: Option<String>,
+}
+
+/// The start of an upstream sign-in: where to send the browser, and what to keep.
+pub struct Begun {
+    pub url: Url,
+    /// The `state` value sent to the upstream (the server stores only its hash).
+    pub state: String,
+    pub pending: PendingUpstreamLogin,
+}
+
+/// A successful callback's inputs (errors such as `access_denied` are handled by the server).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UpstreamCallback {
+    pub code: String,
+    /// Apple's `user` form field (JSON with the name), sent on the first sign-in only.
+    pub user: Option<String>,
+}
+
+/// Context of the callback the server is finishing.
+pub struct CallbackContext<'a> {
+    /// Exactly the redirect URI sent in `begin`.
+    pub redirect_uri: &'a Url,
+    /// The server's clock (Unix seconds), for expiry checks.
+    pub now: i64,
+}
+
+/// The kinds an admin can configure (`kind = "…"` in `[[upstreams]]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpstreamKind {
+    Oidc,
+    Oauth2,
+    Google,
+    Apple,
+    Facebook,
+    X,
+}
+
+impl UpstreamKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpstreamKind::Oidc => "oidc",
+            UpstreamKind::Oauth2 => "oauth2",
+            UpstreamKind::Google => "google",
+            UpstreamKind::Apple => "apple",
+            UpstreamKind::Facebook => "facebook",
+            UpstreamKind::X => "x",
+        }
+    }
+}
+
+/// Why an upstream sign-in failed. `audit_kind` names it in the audit log; the user sees a
+/// generic message, never the upstream's words or tokens.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("upstream unreachable or too slow: {0}")]
+    Unavailable(String),
+    #[error("upstream configuration: {0}")]
+    Config(String),
+    #[error("token request refused: {0}")]
+    TokenRequest(String),
+    #[error("ID token signature or key: {0}")]
+    Signature(String),
+    #[error("ID token audience: {0}")]
+    Audience(String),
+    #[error("ID token issuer: {0}")]
+    Issuer(String),
+    #[error("ID token expired or not yet valid: {0}")]
+    Expired(String),
+    #[error("ID token nonce mismatch")]
+    Nonce,
+    #[error("invalid ID token: {0}")]
+    IdToken(String),
+    #[error("invalid profile: {0}")]
+    Profile(String),
+    #[error("refused by policy: {0}")]
+    Policy(String),
+}
+
+impl UpstreamError {
+    pub fn audit_kind(&self) -> &'static str {
+        match self {
+            UpstreamError::Unavailable(_) => "upstream_unavailable",
+            UpstreamError::Config(_) => "upstream_misconfigured",
+            UpstreamError::TokenRequest(_) => "upstream_token_refused",
+            UpstreamError::Signature(_) => "upstream_bad_signature",
+            UpstreamError::Audience(_) => "upstream_wrong_audience",
+            UpstreamError::Issuer(_) => "upstream_wrong_issuer",
+            UpstreamError::Expired(_) => "upstream_token_expired",
+            UpstreamError::Nonce => "upstream_nonce_mismatch",
+            UpstreamError::IdToken(_) => "upstream_invalid_id_token",
+            UpstreamError::Profile(_) => "upstream_invalid_profile",
+            UpstreamError::Policy(_) => "upstream_refused_by_policy",
+        }
+    }
+}
+
+/// A federated identity provider we redirect users to.
+#[async_trait::async_trait]
+pub trait UpstreamConnector: Send + Sync {
+    fn id(&self) -> &str;
+    fn display_name(&self) -> &str;
+    fn kind(&self) -> UpstreamKind;
+    /// Whether the upstream's emails may link to an existing account with the same verified email.
+    fn trust_email(&self) -> bool;
+    /// Build the upstream authorization URL and the state we must keep until the callback.
+    async fn begin(&self, redirect_uri: &Url) -> Result<Begun, UpstreamError>;
+    /// Turn the callback into an identity (exchange the code, verify, read the profile).
+    async fn finish(
+        &self,
+        callback: UpstreamCallback,
+        pending: PendingUpstreamLogin,
+        ctx: &CallbackContext<'_>,
+    ) -> Result<UpstreamIdentity, UpstreamError>;
+}
+
+/// The settings every kind shares, resolved from config.
+#[derive(Clone)]
+pub struct Common {
+    pub id: String,
+    pub display_name: String,
+    pub client_id: String,
+    pub client_secret: crate::secret::Secret,
+    pub scopes: Vec<String>,
+    pub trust_email: bool,
+    pub http: http::HttpClient,
+}
+
+/// Random URL-safe value for `state` (and nonce): 256 bits.
+pub fn random_value() -> String {
+    crate::tokens::opaque::random_token().expose().to_owned()
+}
