@@ -12,6 +12,8 @@ pub mod clients;
 pub mod clock;
 /// Settings: TOML file, environment overrides, validation.
 pub mod config;
+/// Offline dev mode: fake Google, Apple, Facebook and X providers (also used by the tests).
+pub mod devfakes;
 /// Browser-facing error pages and security headers.
 pub mod error;
 /// The human in the loop: login, consent, logout pages, sessions and CSRF.

@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::interaction::{consent, login};
+use crate::interaction::{account, consent, login, upstream};
 use crate::oauth::{discovery, jwks, userinfo};
 
 /// CORS for the back-channel endpoints a single-page app calls (never for /authorize, RFC 9700
@@ -33,6 +33,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &Arc<HashSet<String
     .route("/authorize/resume", web::get().to(login::resume))
     .route("/login", web::get().to(login::show))
     .route("/login", web::post().to(with_body::login))
+    .route("/login/upstream", web::post().to(with_body::upstream_start))
+    .route("/upstream/{id}/callback", web::get().to(upstream::callback))
+    .route(
+        "/upstream/{id}/callback",
+        web::post().to(with_body::upstream_callback),
+    )
+    .route("/account", web::get().to(account::show))
+    .route("/account/link", web::post().to(with_body::account_link))
+    .route("/account/unlink", web::post().to(with_body::account_unlink))
     .route("/consent", web::get().to(consent::show))
     .route("/consent", web::post().to(with_body::consent))
     .route("/logout", web::get().to(with_body::end_session))
@@ -67,6 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &Arc<HashSet<String
             )
         }),
     )
+    .route("/static/upstream/{name}", web::get().to(upstream_icon))
     .route(
         "/static/ostiary.svg",
         web::get().to(|| asset("image/svg+xml", include_str!("../../static/ostiary.svg"))),
@@ -79,6 +89,18 @@ async fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
         .content_type(content_type)
         .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
         .body(body)
+}
+
+async fn upstream_icon(name: web::Path<String>) -> HttpResponse {
+    let body = match name.as_str() {
+        "google.svg" => include_str!("../../static/upstream/google.svg"),
+        "apple.svg" => include_str!("../../static/upstream/apple.svg"),
+        "facebook.svg" => include_str!("../../static/upstream/facebook.svg"),
+        "x.svg" => include_str!("../../static/upstream/x.svg"),
+        "generic.svg" => include_str!("../../static/upstream/generic.svg"),
+        _ => return not_found().await,
+    };
+    asset("image/svg+xml", body).await
 }
 
 async fn health(state: web::Data<crate::state::AppState>) -> HttpResponse {
@@ -98,7 +120,7 @@ mod with_body {
     use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
     use crate::error::PageError;
-    use crate::interaction::{consent as c, login as l};
+    use crate::interaction::{account as ac, consent as c, login as l, upstream as u};
     use crate::oauth::params::read_body;
     use crate::oauth::{
         authorize as a, end_session as e, introspection as i, revocation as r, token as t,
@@ -153,6 +175,10 @@ mod with_body {
     }
 
     page!(login, l::submit);
+    page!(upstream_start, u::start);
+    page!(upstream_callback, u::callback_post);
+    page!(account_link, ac::link);
+    page!(account_unlink, ac::unlink);
     page!(consent, c::submit);
     page!(end_session, e::end_session);
     page!(logout_confirm, e::confirm);

@@ -106,6 +106,23 @@ impl Application {
         let now = clock.now();
         let (keys, csrf_key, refresh_key) = load_keys(&settings, &store, now).await?;
         let clients = ClientRegistry::from_config(&settings.clients, &env)?;
+        let mut upstreams = crate::upstream::Registry::from_config(&settings.upstreams, &env)
+            .map_err(anyhow::Error::msg)?;
+        // Offline dev mode: this server plays fake providers under /dev/fake (check-config
+        // refuses it outside a loopback http issuer).
+        let fakes = if settings.dev.fake_upstreams {
+            let fakes = crate::devfakes::FakeProviders::new(
+                &format!("{}/dev/fake", settings.issuer_base()),
+                clock.clone(),
+            )?;
+            let mut all = upstreams.all().to_vec();
+            all.extend(fakes.connectors()?);
+            upstreams = crate::upstream::Registry::new(all);
+            tracing::warn!("dev.fake_upstreams: fake Google, Apple, Facebook and X are on");
+            Some(fakes)
+        } else {
+            None
+        };
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
@@ -143,6 +160,7 @@ impl Application {
             store,
             keys,
             clients,
+            upstreams,
             clock,
             passwords,
             csrf_key,
@@ -163,12 +181,20 @@ impl Application {
                     "max-age=31536000; includeSubDomains",
                 ));
             }
+            let fakes = fakes.clone();
             App::new()
                 .app_data(data.clone())
                 .wrap(headers)
                 // Path only: query strings can carry request ids and must not reach the log.
                 .wrap(Logger::new("%a \"%U\" %s %b %Dms").log_target("ostiary::http"))
-                .configure(|cfg| routes::configure(cfg, &cors_origins))
+                .configure(|cfg| {
+                    if let Some(f) = fakes {
+                        cfg.service(
+                            web::scope("/dev/fake").configure(|c| crate::devfakes::configure(c, f)),
+                        );
+                    }
+                    routes::configure(cfg, &cors_origins)
+                })
         })
         .workers(workers)
         .shutdown_timeout(5);

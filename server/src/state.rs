@@ -15,6 +15,8 @@ pub struct AppState {
     pub store: Store,
     pub keys: KeySet,
     pub clients: ClientRegistry,
+    /// Upstream identity providers, in config order.
+    pub upstreams: crate::upstream::Registry,
     pub clock: SharedClock,
     pub passwords: PasswordVerifierPool,
     /// HMAC key for CSRF tokens (derived from the key-encryption key).

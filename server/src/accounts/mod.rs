@@ -1,5 +1,6 @@
 //! Local accounts: creation (CLI, dev demo account) and password sign-in.
 
+pub mod federation;
 pub mod password;
 
 use crate::store::{Account, Store, StoreError};

@@ -137,6 +137,44 @@ pub fn validate(s: &Settings, env: &dyn Fn(&str) -> Option<String>) -> Vec<Probl
             "creates a demo account: for development only",
         ));
     }
+    if s.dev.fake_upstreams && !is_dev_issuer(&s.issuer) {
+        p.push(Problem::error(
+            "dev.fake_upstreams",
+            "fake sign-in providers are for a development config only (an http://localhost or http://127.0.0.1 issuer)",
+        ));
+    } else if s.dev.fake_upstreams {
+        p.push(Problem::warning(
+            "dev.fake_upstreams",
+            "offers fake Google, Apple, Facebook and X sign-in: for development only",
+        ));
+    }
+    let mut upstream_ids = HashSet::new();
+    for (i, u) in s.upstreams.iter().enumerate() {
+        let key = format!("upstreams[{i}]");
+        if !upstream_ids.insert(u.id.as_str()) {
+            p.push(Problem::error(
+                &format!("{key}.id"),
+                format!("duplicate upstream id {:?}", u.id),
+            ));
+        }
+        if s.dev.fake_upstreams && u.id.starts_with("fake-") {
+            p.push(Problem::error(
+                &format!("{key}.id"),
+                "ids starting with fake- are taken by dev.fake_upstreams",
+            ));
+        }
+        if let Err(problems) = crate::upstream::registry::build(u, env) {
+            for (field, message) in problems {
+                p.push(Problem::error(&format!("{key}.{field}"), message));
+            }
+        }
+    }
+    if !s.login.password && s.upstreams.is_empty() && !s.dev.fake_upstreams {
+        p.push(Problem::error(
+            "login.password",
+            "is false but no [[upstreams]] are configured: nobody could sign in",
+        ));
+    }
     let mut seen = HashSet::new();
     for (i, c) in s.clients.iter().enumerate() {
         let key = format!("clients[{i}]");
@@ -149,6 +187,17 @@ pub fn validate(s: &Settings, env: &dyn Fn(&str) -> Option<String>) -> Vec<Probl
         check_client(&key, c, env, &mut p);
     }
     p
+}
+
+/// A development config serves only this machine: an http issuer on a loopback host.
+fn is_dev_issuer(issuer: &str) -> bool {
+    url::Url::parse(issuer).is_ok_and(|u| {
+        u.scheme() == "http"
+            && matches!(
+                u.host_str(),
+                Some("localhost") | Some("127.0.0.1") | Some("[::1]")
+            )
+    })
 }
 
 fn check_issuer(issuer: &str, p: &mut Vec<Problem>) {

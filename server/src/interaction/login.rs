@@ -1,6 +1,7 @@
-//! GET|POST /login — the hosted sign-in page for local accounts. The same message, in the same
-//! time, for an unknown email and a wrong password; a new session id at every sign-in; 303
-//! after the POST (RFC 9700 §4.12).
+//! GET|POST /login — the hosted sign-in page: a button per configured upstream, in config
+//! order, and the local-account form unless `[login] password = false`. The same message, in
+//! the same time, for an unknown email and a wrong password; a new session id at every
+//! sign-in; 303 after the POST (RFC 9700 §4.12).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -14,16 +15,24 @@ use crate::secret::Secret;
 use crate::state::AppState;
 use crate::store::AuditEvent;
 
-const PURPOSE: &str = "login";
+/// CSRF purpose of the login page's forms (password and upstream buttons).
+pub const PURPOSE: &str = "login";
 const FAILED: &str = "Incorrect email or password.";
+
+/// What the form shows besides its fields.
+#[derive(Default)]
+struct Shown<'a> {
+    email: &'a str,
+    error: Option<&'a str>,
+    notice: Option<&'a str>,
+}
 
 fn login_page(
     state: &AppState,
     req: &HttpRequest,
     id: &str,
     client_name: &str,
-    email: &str,
-    error: Option<&str>,
+    shown: Shown<'_>,
     status: StatusCode,
 ) -> HttpResponse {
     let (binding, new_cookie) =
@@ -35,8 +44,17 @@ fn login_page(
             client_name,
             request_id: id,
             csrf: &token,
-            email,
-            error,
+            email: shown.email,
+            error: shown.error,
+            notice: shown.notice,
+            password: state.settings.login.password,
+            upstreams: state
+                .upstreams
+                .all()
+                .iter()
+                .map(|c| pages::UpstreamButton::of(c.as_ref()))
+                .collect(),
+            fakes: state.settings.dev.fake_upstreams,
         },
     );
     if let Some(c) = new_cookie {
@@ -53,14 +71,38 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         .map_err(PageError::from)?
         .unwrap_or_default();
     let (_, client, ar) = flow::pending(&state, id).await?;
+    // Social-only with a single upstream: no page to show, go straight to it.
+    if let ([only], false) = (state.upstreams.all(), state.settings.login.password)
+        && !params.has("cancelled")
+    {
+        let only = only.clone();
+        return super::upstream::begin(
+            &state,
+            &req,
+            &only,
+            super::upstream::Purpose::SignIn {
+                request_id: id.to_owned(),
+            },
+        )
+        .await;
+    }
+    let notice = params
+        .get("cancelled")
+        .ok()
+        .flatten()
+        .and_then(|u| state.upstreams.get(u))
+        .map(|c| format!("Signing in with {} was cancelled.", c.display_name()));
     let hint = ar.login_hint.as_deref().unwrap_or("");
     Ok(login_page(
         &state,
         &req,
         id,
         &client.name,
-        hint,
-        None,
+        Shown {
+            email: hint,
+            error: None,
+            notice: notice.as_deref(),
+        },
         StatusCode::OK,
     ))
 }
@@ -78,6 +120,12 @@ pub async fn submit(
         .unwrap_or_default()
         .to_owned();
     let (_, client, _) = flow::pending(&state, &id).await?;
+    if !state.settings.login.password {
+        return Err(PageError::bad_request(
+            "Password sign-in is off",
+            "This provider signs people in only through the providers on the sign-in page.",
+        ));
+    }
     let binding = cookie(&req, csrf::cookie_name(&state));
     if !csrf::verify(
         &state,
@@ -121,8 +169,11 @@ pub async fn submit(
             &req,
             &id,
             &client.name,
-            &email,
-            Some(FAILED),
+            Shown {
+                email: &email,
+                error: Some(FAILED),
+                notice: None,
+            },
             StatusCode::UNAUTHORIZED,
         ));
     };

@@ -1,6 +1,7 @@
 //! The human in the loop: the hosted login, consent and logout pages, browser sessions, CSRF,
 //! and the flow that carries an authorization request through them.
 
+pub mod account;
 pub mod consent;
 pub mod csrf;
 pub mod flow;
@@ -8,6 +9,7 @@ pub mod login;
 pub mod pages;
 pub mod policy;
 pub mod session;
+pub mod upstream;
 
 use actix_web::HttpRequest;
 

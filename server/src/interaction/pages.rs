@@ -5,6 +5,31 @@ use actix_web::HttpResponse;
 use actix_web::http::{StatusCode, header};
 use askama::Template;
 
+/// A "Sign in with …" button.
+pub struct UpstreamButton {
+    pub id: String,
+    pub name: String,
+    /// Path of the icon under /static.
+    pub icon: &'static str,
+}
+
+impl UpstreamButton {
+    pub fn of(c: &dyn crate::upstream::UpstreamConnector) -> Self {
+        use crate::upstream::UpstreamKind::*;
+        Self {
+            id: c.id().to_owned(),
+            name: c.display_name().to_owned(),
+            icon: match c.kind() {
+                Google => "/static/upstream/google.svg",
+                Apple => "/static/upstream/apple.svg",
+                Facebook => "/static/upstream/facebook.svg",
+                X => "/static/upstream/x.svg",
+                Oidc | Oauth2 => "/static/upstream/generic.svg",
+            },
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "login.html")]
 pub struct LoginPage<'a> {
@@ -13,6 +38,30 @@ pub struct LoginPage<'a> {
     pub csrf: &'a str,
     pub email: &'a str,
     pub error: Option<&'a str>,
+    pub notice: Option<&'a str>,
+    pub password: bool,
+    pub upstreams: Vec<UpstreamButton>,
+    /// The offline dev mode's fake providers are on.
+    pub fakes: bool,
+}
+
+pub struct LinkedRow {
+    pub upstream_id: String,
+    pub name: String,
+    pub subject: String,
+    pub email: String,
+    pub can_unlink: bool,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage<'a> {
+    pub label: &'a str,
+    pub has_password: bool,
+    pub linked: Vec<LinkedRow>,
+    pub available: Vec<UpstreamButton>,
+    pub csrf: &'a str,
+    pub notice: Option<&'a str>,
 }
 
 pub struct ScopeLine {

@@ -84,6 +84,22 @@ impl KeyRing {
         Ok(jwt::encode_with_signer(&payload, &header, &self.signer)?)
     }
 
+    /// Sign with this ring's key but name another `kid` (the dev fakes forge signatures so
+    /// tests can see them refused).
+    pub fn sign_as(
+        &self,
+        claims: serde_json::Map<String, serde_json::Value>,
+        typ: &str,
+        kid: &str,
+    ) -> Result<String, KeyError> {
+        let payload = JwtPayload::from_map(claims)?;
+        let mut header = JwsHeader::new();
+        header.set_token_type(typ);
+        let mut signer = self.signer.clone();
+        signer.set_key_id(kid);
+        Ok(jwt::encode_with_signer(&payload, &header, &signer)?)
+    }
+
     /// Verify an RS256 JWT signed by one of our published keys. Any other algorithm (`none`,
     /// HS256 …) or an unknown `kid` fails. Returns the claims and the header's `typ`.
     pub fn verify(

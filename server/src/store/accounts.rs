@@ -151,6 +151,18 @@ impl Store {
         Ok(())
     }
 
+    /// Clear an email that no one proved from the account holding it, so that a verified
+    /// claimant can use it (an unverified upstream email never blocks the real owner).
+    pub async fn release_unverified_email(&self, email: &str) -> StoreResult<()> {
+        accounts::Entity::update_many()
+            .col_expr(accounts::Column::Email, Expr::value(Option::<String>::None))
+            .filter(accounts::Column::Email.eq(email))
+            .filter(accounts::Column::EmailVerified.eq(false))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
     /// The account an upstream identity belongs to.
     pub async fn linked_identity(
         &self,

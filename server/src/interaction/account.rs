@@ -1,0 +1,263 @@
+//! GET /account — the signed-in person's page: how they can sign in, with buttons to link
+//! another upstream and to unlink one (never the last way to sign in). POST /account/link and
+//! POST /account/unlink carry a CSRF token; linking goes through the upstream like a sign-in.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use url::Url;
+
+use super::upstream::{self, Purpose, audit};
+use super::{cookie, csrf, pages, session};
+use crate::accounts::federation::{self, FederationError};
+use crate::error::PageError;
+use crate::oauth::authorize::see_other;
+use crate::oauth::params::Params;
+use crate::state::AppState;
+use crate::store::{BrowserSession, Unlink};
+use crate::upstream::{UpstreamConnector, UpstreamIdentity};
+
+const PURPOSE: &str = "account";
+
+async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<BrowserSession, PageError> {
+    session::load(state, cookie(req, session::cookie_name(state)).as_deref())
+        .await?
+        .ok_or_else(|| {
+            PageError::bad_request(
+                "You are not signed in",
+                "Sign in through an application that uses this provider, then come back to this page.",
+            )
+        })
+}
+
+fn account_url(state: &AppState, notice: Option<(&str, &str)>) -> Result<Url, PageError> {
+    let mut u = Url::parse(&state.endpoint("/account")).map_err(PageError::internal)?;
+    if let Some((k, v)) = notice {
+        u.query_pairs_mut().append_pair(k, v);
+    }
+    Ok(u)
+}
+
+fn name_of(state: &AppState, upstream_id: &str) -> String {
+    state
+        .upstreams
+        .get(upstream_id)
+        .map(|c| c.display_name().to_owned())
+        .unwrap_or_else(|| upstream_id.to_owned())
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
+    let s = signed_in(&state, &req).await?;
+    let account = state
+        .store
+        .account(&s.account_id)
+        .await?
+        .ok_or_else(PageError::expired)?;
+    let linked = state.store.identities_of(&account.id).await?;
+    let query = Params::parse(req.query_string().as_bytes()).map_err(PageError::from)?;
+    let q = |k: &str| query.get(k).ok().flatten().map(|v| name_of(&state, v));
+    let notice = if let Some(n) = q("linked") {
+        Some(format!("{n} is now linked to your account."))
+    } else if let Some(n) = q("unlinked") {
+        Some(format!("{n} is no longer linked to your account."))
+    } else {
+        q("cancelled").map(|n| format!("Linking {n} was cancelled."))
+    };
+    let (binding, new_cookie) =
+        csrf::binding(&state, cookie(&req, csrf::cookie_name(&state)).as_deref());
+    let token = csrf::token(&state, &binding, PURPOSE, &account.id);
+    let password_counts = account.password_hash.is_some() && state.settings.login.password;
+    let last_way = linked.len() == 1 && !password_counts;
+    let linked_rows = linked
+        .iter()
+        .map(|l| pages::LinkedRow {
+            upstream_id: l.upstream_id.clone(),
+            name: name_of(&state, &l.upstream_id),
+            subject: l.subject.clone(),
+            email: l.email.clone().unwrap_or_default(),
+            can_unlink: !last_way,
+        })
+        .collect();
+    let available = state
+        .upstreams
+        .all()
+        .iter()
+        .filter(|c| !linked.iter().any(|l| l.upstream_id == c.id()))
+        .map(|c| pages::UpstreamButton::of(c.as_ref()))
+        .collect();
+    let mut res = pages::render(
+        StatusCode::OK,
+        &pages::AccountPage {
+            label: account.label(),
+            has_password: password_counts,
+            linked: linked_rows,
+            available,
+            csrf: &token,
+            notice: notice.as_deref(),
+        },
+    );
+    if let Some(c) = new_cookie {
+        let _ = res.add_cookie(&c);
+    }
+    Ok(res)
+}
+
+async fn checked_form(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(BrowserSession, Params), PageError> {
+    let s = signed_in(state, req).await?;
+    let form = Params::parse(body).map_err(PageError::from)?;
+    let binding = cookie(req, csrf::cookie_name(state));
+    if !csrf::verify(
+        state,
+        binding.as_deref(),
+        PURPOSE,
+        &s.account_id,
+        form.get("csrf").ok().flatten(),
+    ) {
+        return Err(PageError::bad_request(
+            "Form expired",
+            "The form could not be verified. Go back and try again.",
+        ));
+    }
+    Ok((s, form))
+}
+
+/// POST /account/link — go to the upstream to link it.
+#[tracing::instrument(skip_all)]
+pub async fn link(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let (s, form) = checked_form(&state, &req, &body).await?;
+    let upstream = form.get("upstream").ok().flatten().unwrap_or_default();
+    let connector = state.upstreams.get(upstream).cloned().ok_or_else(|| {
+        PageError::bad_request("Unknown sign-in provider", "Go back and choose another.")
+    })?;
+    upstream::begin(
+        &state,
+        &req,
+        &connector,
+        Purpose::Link {
+            account_id: s.account_id,
+        },
+    )
+    .await
+}
+
+/// POST /account/unlink — remove a linked upstream unless it is the last way to sign in.
+#[tracing::instrument(skip_all)]
+pub async fn unlink(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let (s, form) = checked_form(&state, &req, &body).await?;
+    let upstream = form.get("upstream").ok().flatten().unwrap_or_default();
+    let subject = form.get("subject").ok().flatten().unwrap_or_default();
+    let account = state
+        .store
+        .account(&s.account_id)
+        .await?
+        .ok_or_else(PageError::expired)?;
+    let password_counts = account.password_hash.is_some() && state.settings.login.password;
+    match state
+        .store
+        .unlink_identity(&account.id, upstream, subject, password_counts)
+        .await?
+    {
+        Unlink::Removed => {
+            audit(
+                &state,
+                "upstream_unlinked",
+                Some(&account.id),
+                None,
+                format!("upstream={upstream}"),
+            )
+            .await?;
+            Ok(see_other(&account_url(
+                &state,
+                Some(("unlinked", upstream)),
+            )?))
+        }
+        Unlink::NotLinked => Ok(see_other(&account_url(&state, None)?)),
+        Unlink::LastWay => Err(PageError {
+            status: StatusCode::CONFLICT,
+            title: "This is your only way to sign in",
+            message: "Link another provider before you remove this one.".into(),
+            cause: None,
+        }),
+    }
+}
+
+/// The upstream came back for a linking started on the account page.
+pub async fn finish_link(
+    state: &AppState,
+    req: &HttpRequest,
+    connector: &dyn UpstreamConnector,
+    account_id: &str,
+    identity: &UpstreamIdentity,
+) -> Result<HttpResponse, PageError> {
+    let s = signed_in(state, req).await?;
+    if s.account_id != account_id {
+        audit(
+            state,
+            "upstream_state_mismatch",
+            Some(account_id),
+            None,
+            format!("upstream={} other session", connector.id()),
+        )
+        .await?;
+        return Err(PageError::bad_request(
+            "This sign-in could not be verified",
+            "You are signed in as someone else now. Start again from your account page.",
+        ));
+    }
+    match federation::link(
+        &state.store,
+        account_id,
+        connector.id(),
+        identity,
+        state.now(),
+    )
+    .await
+    {
+        Ok(()) => {
+            audit(
+                state,
+                "upstream_linked",
+                Some(account_id),
+                None,
+                format!("upstream={}", connector.id()),
+            )
+            .await?;
+            Ok(see_other(&account_url(
+                state,
+                Some(("linked", connector.id())),
+            )?))
+        }
+        Err(FederationError::LinkedElsewhere) | Err(FederationError::EmailTaken) => {
+            audit(
+                state,
+                "upstream_link_refused",
+                Some(account_id),
+                None,
+                format!("upstream={} linked elsewhere", connector.id()),
+            )
+            .await?;
+            Err(PageError {
+                status: StatusCode::CONFLICT,
+                title: "Already linked to another account",
+                message: format!(
+                    "This {} account already signs in to another account here.",
+                    connector.display_name()
+                ),
+                cause: None,
+            })
+        }
+        Err(FederationError::Store(e)) => Err(e.into()),
+    }
+}

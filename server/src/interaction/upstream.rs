@@ -1,0 +1,446 @@
+//! Sign-in through an upstream: POST /login/upstream starts it from the login page, and
+//! GET|POST /upstream/{id}/callback finishes it (RFC 6749 §4.1.2, OIDC Core §3.1.2.5).
+//! The pending sign-in is found by the hash of `state` and must come back to the browser that
+//! started it (the binding cookie), so a stolen or forged callback goes nowhere (RFC 9700
+//! §4.7). Apple's `form_post` arrives as a cross-site POST without our SameSite cookies: it is
+//! kept on the pending sign-in and finished by a same-site GET.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use std::sync::Arc;
+use url::Url;
+
+use super::{account, cookie, csrf, flow, session};
+use crate::accounts::federation::{self, FederationError, How};
+use crate::error::PageError;
+use crate::oauth::authorize::see_other;
+use crate::oauth::params::Params;
+use crate::state::AppState;
+use crate::store::{AuditEvent, PendingUpstreamRow};
+use crate::tokens::opaque;
+use crate::upstream::{
+    CallbackContext, PendingUpstreamLogin, UpstreamCallback, UpstreamConnector, UpstreamError,
+};
+
+/// A pending upstream sign-in lives ten minutes.
+const PENDING_LIFETIME: i64 = 600;
+
+/// What a pending upstream sign-in is for.
+pub enum Purpose {
+    /// Signing in for a pending authorization request.
+    SignIn { request_id: String },
+    /// Linking another upstream to a signed-in account.
+    Link { account_id: String },
+}
+
+/// The redirect URI registered at the upstream: `{issuer}/upstream/{id}/callback`.
+pub fn callback_url(state: &AppState, upstream_id: &str) -> Result<Url, PageError> {
+    Url::parse(&state.endpoint(&format!("/upstream/{upstream_id}/callback")))
+        .map_err(PageError::internal)
+}
+
+pub async fn audit(
+    state: &AppState,
+    kind: &str,
+    account_id: Option<&str>,
+    client_id: Option<&str>,
+    detail: String,
+) -> Result<(), PageError> {
+    state
+        .store
+        .audit(AuditEvent {
+            at: state.now(),
+            kind: kind.into(),
+            account_id: account_id.map(str::to_owned),
+            client_id: client_id.map(str::to_owned),
+            detail,
+        })
+        .await?;
+    Ok(())
+}
+
+/// The page a person sees when an upstream sign-in fails (the cause goes to the audit log).
+fn failure_page(connector: &dyn UpstreamConnector, e: &UpstreamError) -> PageError {
+    let name = connector.display_name();
+    match e {
+        UpstreamError::Unavailable(_) => PageError {
+            status: StatusCode::BAD_GATEWAY,
+            title: "The provider is not responding",
+            message: format!("{name} did not answer in time. Please try again in a moment."),
+            cause: None,
+        },
+        UpstreamError::Policy(_) => PageError {
+            status: StatusCode::FORBIDDEN,
+            title: "This account is not allowed",
+            message: format!("This {name} account may not sign in here."),
+            cause: None,
+        },
+        _ => PageError {
+            status: StatusCode::BAD_GATEWAY,
+            title: "Sign-in failed",
+            message: format!(
+                "Signing in with {name} could not be completed safely. Go back to the application and try again."
+            ),
+            cause: None,
+        },
+    }
+}
+
+fn unverifiable() -> PageError {
+    PageError::bad_request(
+        "This sign-in could not be verified",
+        "The answer from the sign-in provider does not match a sign-in started in this browser. Go back to the application and start again.",
+    )
+}
+
+/// Redirect the browser to the upstream, remembering what to check on its return.
+pub async fn begin(
+    state: &AppState,
+    req: &HttpRequest,
+    connector: &Arc<dyn UpstreamConnector>,
+    purpose: Purpose,
+) -> Result<HttpResponse, PageError> {
+    let (binding, new_cookie) =
+        csrf::binding(state, cookie(req, csrf::cookie_name(state)).as_deref());
+    let redirect_uri = callback_url(state, connector.id())?;
+    let begun = match connector.begin(&redirect_uri).await {
+        Ok(b) => b,
+        Err(e) => {
+            audit(
+                state,
+                e.audit_kind(),
+                None,
+                None,
+                format!("upstream={} {e}", connector.id()),
+            )
+            .await?;
+            return Err(failure_page(connector.as_ref(), &e));
+        }
+    };
+    let now = state.now();
+    let (auth_request_id, link_account_id) = match purpose {
+        Purpose::SignIn { request_id } => (Some(request_id), None),
+        Purpose::Link { account_id } => (None, Some(account_id)),
+    };
+    state
+        .store
+        .save_upstream_login(&PendingUpstreamRow {
+            state_hash: opaque::hash(&begun.state),
+            upstream_id: connector.id().to_owned(),
+            binding_hash: opaque::hash(&binding),
+            auth_request_id,
+            link_account_id,
+            pending_json: serde_json::to_string(&begun.pending).map_err(PageError::internal)?,
+            callback_json: None,
+            created_at: now,
+            expires_at: now + PENDING_LIFETIME,
+        })
+        .await?;
+    let mut res = see_other(&begun.url);
+    if let Some(c) = new_cookie {
+        let _ = res.add_cookie(&c);
+    }
+    Ok(res)
+}
+
+/// POST /login/upstream — a button on the login page.
+#[tracing::instrument(skip_all)]
+pub async fn start(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let form = Params::parse(&body).map_err(PageError::from)?;
+    let id = form
+        .get("req")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_owned();
+    flow::pending(&state, &id).await?;
+    let binding = cookie(&req, csrf::cookie_name(&state));
+    if !csrf::verify(
+        &state,
+        binding.as_deref(),
+        super::login::PURPOSE,
+        &id,
+        form.get("csrf").ok().flatten(),
+    ) {
+        return Err(PageError::bad_request(
+            "Form expired",
+            "The form could not be verified. Go back and try again.",
+        ));
+    }
+    let upstream = form.get("upstream").ok().flatten().unwrap_or_default();
+    let connector = state.upstreams.get(upstream).cloned().ok_or_else(|| {
+        PageError::bad_request("Unknown sign-in provider", "Go back and choose another.")
+    })?;
+    begin(&state, &req, &connector, Purpose::SignIn { request_id: id }).await
+}
+
+/// The callback's fields, from the query (GET) or a form post kept on the pending sign-in.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct CallbackFields {
+    code: Option<String>,
+    error: Option<String>,
+    user: Option<String>,
+}
+
+fn fields(p: &Params) -> CallbackFields {
+    let get = |k: &str| p.get(k).ok().flatten().map(str::to_owned);
+    CallbackFields {
+        code: get("code"),
+        error: get("error"),
+        user: get("user"),
+    }
+}
+
+/// POST /upstream/{id}/callback — `response_mode=form_post` (Apple): keep the fields on the
+/// pending sign-in, then continue with a same-site GET that carries our cookies.
+#[tracing::instrument(skip_all)]
+pub async fn callback_post(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let id = req.match_info().get("id").unwrap_or_default().to_owned();
+    let form = Params::parse(&body).map_err(PageError::from)?;
+    let st = form.get("state").ok().flatten().unwrap_or_default();
+    let kept = !st.is_empty()
+        && st.len() <= 128
+        && state
+            .store
+            .attach_upstream_callback(
+                &opaque::hash(st),
+                &id,
+                &serde_json::to_string(&fields(&form)).map_err(PageError::internal)?,
+                state.now(),
+            )
+            .await?;
+    if !kept {
+        audit(
+            &state,
+            "upstream_state_mismatch",
+            None,
+            None,
+            format!("upstream={id} form_post"),
+        )
+        .await?;
+        return Err(unverifiable());
+    }
+    let mut next = callback_url(&state, &id)?;
+    next.query_pairs_mut().append_pair("state", st);
+    Ok(see_other(&next))
+}
+
+/// GET /upstream/{id}/callback — finish the sign-in (or the linking) the state names.
+#[tracing::instrument(skip_all)]
+pub async fn callback(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let id = req.match_info().get("id").unwrap_or_default().to_owned();
+    let connector = state.upstreams.get(&id).cloned().ok_or_else(|| {
+        PageError::bad_request(
+            "Unknown sign-in provider",
+            "This provider is not configured.",
+        )
+    })?;
+    let query = Params::parse(req.query_string().as_bytes()).map_err(PageError::from)?;
+    let st = query.get("state").ok().flatten().unwrap_or_default();
+    let row = if st.is_empty() || st.len() > 128 {
+        None
+    } else {
+        state
+            .store
+            .take_upstream_login(&opaque::hash(st), &id, state.now())
+            .await?
+    };
+    let binding = cookie(&req, csrf::cookie_name(&state)).map(|b| opaque::hash(&b));
+    let Some(row) = row.filter(|r| binding.as_deref() == Some(r.binding_hash.as_str())) else {
+        audit(
+            &state,
+            "upstream_state_mismatch",
+            None,
+            None,
+            format!("upstream={id}"),
+        )
+        .await?;
+        return Err(unverifiable());
+    };
+    let f: CallbackFields = match &row.callback_json {
+        Some(json) => serde_json::from_str(json).map_err(PageError::internal)?,
+        None => fields(&query),
+    };
+    if let Some(error) = f.error.as_deref() {
+        return upstream_said_no(&state, connector.as_ref(), &row, error).await;
+    }
+    let Some(code) = f.code.filter(|c| !c.is_empty() && c.len() <= 2048) else {
+        audit(
+            &state,
+            "upstream_invalid_callback",
+            None,
+            None,
+            format!("upstream={id} no code"),
+        )
+        .await?;
+        return Err(unverifiable());
+    };
+    let pending: PendingUpstreamLogin =
+        serde_json::from_str(&row.pending_json).map_err(PageError::internal)?;
+    let redirect_uri = callback_url(&state, &id)?;
+    let ctx = CallbackContext {
+        redirect_uri: &redirect_uri,
+        now: state.now(),
+    };
+    let cb = UpstreamCallback { code, user: f.user };
+    let identity = match connector.finish(cb, pending, &ctx).await {
+        Ok(i) => i,
+        Err(e) => {
+            let account = row.link_account_id.as_deref();
+            audit(
+                &state,
+                e.audit_kind(),
+                account,
+                None,
+                format!("upstream={id} {e}"),
+            )
+            .await?;
+            return Err(failure_page(connector.as_ref(), &e));
+        }
+    };
+    match (&row.auth_request_id, &row.link_account_id) {
+        (_, Some(account_id)) => {
+            account::finish_link(&state, &req, connector.as_ref(), account_id, &identity).await
+        }
+        (Some(request_id), None) => {
+            sign_in(&state, &req, connector.as_ref(), request_id, &identity).await
+        }
+        (None, None) => Err(unverifiable()),
+    }
+}
+
+/// The upstream answered with an error: a cancel goes back to where the person came from.
+async fn upstream_said_no(
+    state: &AppState,
+    connector: &dyn UpstreamConnector,
+    row: &PendingUpstreamRow,
+    error: &str,
+) -> Result<HttpResponse, PageError> {
+    // Only a safe rendering of the code reaches the log.
+    let code: String = error
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(64)
+        .collect();
+    let cancelled = code == "access_denied" || code == "user_cancelled_authorize";
+    let kind = if cancelled {
+        "upstream_cancelled"
+    } else {
+        "upstream_error"
+    };
+    audit(
+        state,
+        kind,
+        row.link_account_id.as_deref(),
+        None,
+        format!("upstream={} error={code}", connector.id()),
+    )
+    .await?;
+    if !cancelled {
+        return Err(failure_page(connector, &UpstreamError::TokenRequest(code)));
+    }
+    let mut next = match &row.auth_request_id {
+        Some(req_id) => {
+            let mut u = Url::parse(&state.endpoint("/login")).map_err(PageError::internal)?;
+            u.query_pairs_mut().append_pair("req", req_id);
+            u
+        }
+        None => Url::parse(&state.endpoint("/account")).map_err(PageError::internal)?,
+    };
+    next.query_pairs_mut()
+        .append_pair("cancelled", connector.id());
+    Ok(see_other(&next))
+}
+
+/// The upstream vouched for the person: find or create their account and continue the request.
+async fn sign_in(
+    state: &AppState,
+    req: &HttpRequest,
+    connector: &dyn UpstreamConnector,
+    request_id: &str,
+    identity: &crate::upstream::UpstreamIdentity,
+) -> Result<HttpResponse, PageError> {
+    let (_, client, _) = flow::pending(state, request_id).await?;
+    let client_id = Some(client.id.0.as_str());
+    let now = state.now();
+    let id = connector.id();
+    let (account, how) =
+        match federation::sign_in(&state.store, id, connector.trust_email(), identity, now).await {
+            Ok(found) => found,
+            Err(FederationError::EmailTaken) => {
+                audit(
+                    state,
+                    "upstream_email_conflict",
+                    None,
+                    client_id,
+                    format!("upstream={id}"),
+                )
+                .await?;
+                return Err(PageError {
+                    status: StatusCode::CONFLICT,
+                    title: "An account with this email already exists",
+                    message: format!(
+                        "Sign in the way you usually do, then link {} from your account page.",
+                        connector.display_name()
+                    ),
+                    cause: None,
+                });
+            }
+            Err(FederationError::LinkedElsewhere) => return Err(unverifiable()),
+            Err(FederationError::Store(e)) => return Err(e.into()),
+        };
+    match how {
+        How::Created => {
+            audit(
+                state,
+                "account_created",
+                Some(&account.id),
+                client_id,
+                format!("upstream={id}"),
+            )
+            .await?
+        }
+        How::LinkedByEmail => {
+            audit(
+                state,
+                "upstream_linked",
+                Some(&account.id),
+                client_id,
+                format!("upstream={id} by=verified_email"),
+            )
+            .await?
+        }
+        How::Known => {}
+    }
+    let old = cookie(req, session::cookie_name(state));
+    let session_cookie =
+        session::start(state, &account.id, "fed", Some(id), old.as_deref()).await?;
+    state
+        .store
+        .mark_auth_request_authenticated(request_id, &opaque::hash(session_cookie.value()))
+        .await?;
+    audit(
+        state,
+        "login_succeeded",
+        Some(&account.id),
+        client_id,
+        format!("amr=fed idp={id}"),
+    )
+    .await?;
+    let mut next = Url::parse(&state.endpoint("/authorize/resume")).map_err(PageError::internal)?;
+    next.query_pairs_mut().append_pair("req", request_id);
+    let mut res = see_other(&next);
+    let _ = res.add_cookie(&session_cookie);
+    Ok(res)
+}
