@@ -107,6 +107,20 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
 
 pub async fn spawn_app_with_redirect(redirect: &str, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    spawn_app_on(listener, redirect, tweak).await
+}
+
+/// Spawn on a port chosen beforehand (a test that must know the issuer before it starts).
+pub async fn spawn_app_on_port(port: u16, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind the chosen port");
+    spawn_app_on(listener, REDIRECT, tweak).await
+}
+
+async fn spawn_app_on(
+    listener: TcpListener,
+    redirect: &str,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestApp {
     let port = listener.local_addr().unwrap().port();
     let address = format!("http://127.0.0.1:{port}");
     let dir = std::env::temp_dir().join(format!("ostiary-test-{}", uuid::Uuid::new_v4().simple()));

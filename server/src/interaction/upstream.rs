@@ -268,6 +268,20 @@ pub async fn callback(
         .await?;
         return Err(unverifiable());
     };
+    // RFC 9207: an `iss` that names another issuer is a mix-up attack.
+    if let (Some(iss), Some(expected)) = (query.get("iss").ok().flatten(), connector.issuer())
+        && iss.trim_end_matches('/') != expected.trim_end_matches('/')
+    {
+        audit(
+            &state,
+            "upstream_issuer_mismatch",
+            None,
+            None,
+            format!("upstream={id}"),
+        )
+        .await?;
+        return Err(unverifiable());
+    }
     let f: CallbackFields = match &row.callback_json {
         Some(json) => serde_json::from_str(json).map_err(PageError::internal)?,
         None => fields(&query),

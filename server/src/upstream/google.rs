@@ -51,6 +51,9 @@ impl UpstreamConnector for Google {
     fn trust_email(&self) -> bool {
         self.core.common.trust_email
     }
+    fn issuer(&self) -> Option<&str> {
+        Some(self.core.issuer())
+    }
     async fn begin(&self, redirect_uri: &Url) -> Result<Begun, UpstreamError> {
         self.core.begin(redirect_uri).await
     }

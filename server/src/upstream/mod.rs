@@ -140,6 +140,10 @@ pub trait UpstreamConnector: Send + Sync {
     fn kind(&self) -> UpstreamKind;
     /// Whether the upstream's emails may link to an existing account with the same verified email.
     fn trust_email(&self) -> bool;
+    /// The issuer an RFC 9207 `iss` callback parameter must equal (OpenID Connect kinds).
+    fn issuer(&self) -> Option<&str> {
+        None
+    }
     /// Build the upstream authorization URL and the state we must keep until the callback.
     async fn begin(&self, redirect_uri: &Url) -> Result<Begun, UpstreamError>;
     /// Turn the callback into an identity (exchange the code, verify, read the profile).

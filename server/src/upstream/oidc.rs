@@ -85,6 +85,10 @@ impl OidcCore {
         })
     }
 
+    pub fn issuer(&self) -> &str {
+        self.issuer.as_str()
+    }
+
     /// The provider's discovery document (fetched once, then cached).
     async fn metadata(&self) -> Result<Arc<CoreProviderMetadata>, UpstreamError> {
         if let Some(m) = self.metadata.read().await.as_ref() {
@@ -343,6 +347,9 @@ impl UpstreamConnector for OidcConnector {
     }
     fn trust_email(&self) -> bool {
         self.core.common.trust_email
+    }
+    fn issuer(&self) -> Option<&str> {
+        Some(self.core.issuer())
     }
     async fn begin(&self, redirect_uri: &Url) -> Result<Begun, UpstreamError> {
         self.core.begin(redirect_uri).await
