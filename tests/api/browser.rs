@@ -74,17 +74,9 @@ async fn start_chromedriver() -> (Driver, String) {
     panic!("chromedriver did not start");
 }
 
-#[tokio::test]
-async fn a_person_signs_in_and_consents_in_headless_chromium_and_the_app_gets_tokens() {
-    if !browser_available() {
-        return;
-    }
-    // Arrange: the app's callback, Ostiary registered with it, and a browser.
-    let cb_port = callback_server().await;
-    let redirect = format!("http://127.0.0.1:{cb_port}/cb");
-    let app = spawn_app_with_redirect(&redirect, |_| {}).await;
-    let (_driver, driver_url) = start_chromedriver().await;
-    let profile = app.dir.join("chromium-profile");
+/// A headless Chromium session (and the chromedriver behind it) with a fresh profile.
+async fn chromium(profile: std::path::PathBuf) -> (Driver, fantoccini::Client) {
+    let (driver, driver_url) = start_chromedriver().await;
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -95,12 +87,51 @@ async fn a_person_signs_in_and_consents_in_headless_chromium_and_the_app_gets_to
                      format!("--user-data-dir={}", profile.display())],
         }),
     );
-    let browser = ClientBuilder::rustls()
+    let client = ClientBuilder::rustls()
         .unwrap()
         .capabilities(caps)
         .connect(&driver_url)
         .await
         .expect("a WebDriver session");
+    (driver, client)
+}
+
+/// Click the element with this id and wait until the page has navigated away.
+async fn click_and_wait(browser: &fantoccini::Client, id: &str) -> url::Url {
+    let before = browser.current_url().await.unwrap();
+    browser
+        .find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|_| panic!("no #{id} at {before}"))
+        .click()
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        let now = browser.current_url().await.unwrap();
+        if now != before {
+            // Let the new document finish loading before anyone looks for elements in it.
+            let _ = browser
+                .wait()
+                .at_most(std::time::Duration::from_secs(5))
+                .for_element(Locator::Css("body"))
+                .await;
+            return now;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("clicking #{id} did not leave {before}");
+}
+
+#[tokio::test]
+async fn a_person_signs_in_and_consents_in_headless_chromium_and_the_app_gets_tokens() {
+    if !browser_available() {
+        return;
+    }
+    // Arrange: the app's callback, Ostiary registered with it, and a browser.
+    let cb_port = callback_server().await;
+    let redirect = format!("http://127.0.0.1:{cb_port}/cb");
+    let app = spawn_app_with_redirect(&redirect, |_| {}).await;
+    let (_driver, browser) = chromium(app.dir.join("chromium-profile")).await;
     let mut start = url::Url::parse(&app.url("/authorize")).unwrap();
     start
         .query_pairs_mut()
@@ -130,24 +161,11 @@ async fn a_person_signs_in_and_consents_in_headless_chromium_and_the_app_gets_to
         .send_keys(PASSWORD)
         .await
         .unwrap();
-    browser
-        .find(Locator::Id("sign-in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    assert_eq!(browser.current_url().await.unwrap().path(), "/consent");
+    let consent_url = click_and_wait(&browser, "sign-in").await;
+    assert_eq!(consent_url.path(), "/consent");
     let consent = browser.source().await.unwrap();
     assert!(consent.contains("Web app") && consent.contains("See your email address"));
-    browser
-        .find(Locator::Id("allow"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let back = browser.current_url().await.unwrap();
+    let back = click_and_wait(&browser, "allow").await;
     browser.close().await.unwrap();
 
     // Assert: the app is back with a code and state, and the code buys verified tokens.
@@ -172,4 +190,70 @@ async fn a_person_signs_in_and_consents_in_headless_chromium_and_the_app_gets_to
     let (id, _) = app.verify_jwt(body["id_token"].as_str().unwrap()).await;
     assert_eq!(id["email"], EMAIL);
     assert_eq!(id["nonce"], "browser-nonce");
+}
+
+#[tokio::test]
+async fn a_person_signs_in_with_fake_apple_in_headless_chromium_through_form_post() {
+    if !browser_available() {
+        return;
+    }
+    // Arrange: the app's callback, the fake providers, and Ostiary with Apple as an upstream.
+    let cb_port = callback_server().await;
+    let redirect = format!("http://127.0.0.1:{cb_port}/cb");
+    let fakes = crate::federation_harness::start_fakes().await;
+    let apple = fakes.upstream("apple", "apple", serde_json::json!({}));
+    let app = spawn_app_with_redirect(&redirect, |s| s.upstreams.push(apple)).await;
+    let (_driver, browser) = chromium(app.dir.join("chromium-profile")).await;
+    let mut start = url::Url::parse(&app.url("/authorize")).unwrap();
+    start
+        .query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", "webapp")
+        .append_pair("redirect_uri", &redirect)
+        .append_pair("scope", "openid email profile")
+        .append_pair("state", "apple-state")
+        .append_pair("nonce", "apple-nonce")
+        .append_pair("code_challenge", CHALLENGE)
+        .append_pair("code_challenge_method", "S256");
+
+    // Act: press "Continue with Apple", continue at the fake Apple, submit its form_post page,
+    // and allow at the consent page.
+    browser.goto(start.as_str()).await.unwrap();
+    assert_eq!(browser.current_url().await.unwrap().path(), "/login");
+    let at_apple = click_and_wait(&browser, "upstream-apple").await;
+    assert!(at_apple.as_str().starts_with(&fakes.base), "{at_apple}");
+    let form_post = click_and_wait(&browser, "fake-continue").await;
+    assert!(
+        browser.source().await.unwrap().contains("form_post"),
+        "{form_post}"
+    );
+    let consent = click_and_wait(&browser, "form-post-continue").await;
+    assert_eq!(consent.path(), "/consent", "{consent}");
+    let back = click_and_wait(&browser, "allow").await;
+    browser.close().await.unwrap();
+
+    // Assert: the app gets a code whose ID token names Apple as the upstream.
+    assert_eq!(back.port(), Some(cb_port), "{back}");
+    assert_eq!(query(&back, "state").as_deref(), Some("apple-state"));
+    let code = query(&back, "code").expect("a code");
+    let res = app
+        .http
+        .post(app.url("/token"))
+        .basic_auth("webapp", Some(WEB_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &redirect),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    let (id, _) = app.verify_jwt(body["id_token"].as_str().unwrap()).await;
+    assert_eq!(id["idp"], "apple");
+    assert_eq!(id["amr"], serde_json::json!(["fed"]));
+    assert_eq!(id["name"], "Ada Lovelace");
+    assert_eq!(id["email"], "ada@example.com");
 }
