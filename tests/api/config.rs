@@ -108,3 +108,132 @@ fn a_misspelled_key_inside_a_client_is_an_error() {
         "{err}"
     );
 }
+
+fn upstream_errors(extra_toml: &str, env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+    let text = format!("{EXAMPLE}\n{extra_toml}");
+    let s = Settings::parse(std::path::Path::new("x.toml"), &text, std::iter::empty()).unwrap();
+    validate(&s, env)
+        .into_iter()
+        .filter(|p| p.severity == Severity::Error)
+        .map(|p| format!("{}: {}", p.key, p.message))
+        .collect()
+}
+
+#[test]
+fn check_config_validates_each_upstream_with_the_key_it_concerns() {
+    let dir = std::env::temp_dir().join(format!("ostiary-cfg-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad_key = dir.join("bad.p8");
+    std::fs::write(
+        &bad_key,
+        "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let errors = upstream_errors(
+        &format!(
+            r#"
+[[upstreams]]
+id = "corp"
+kind = "oidc"
+client_id = "c"
+client_secret = "s"
+
+[[upstreams]]
+id = "apple"
+kind = "apple"
+client_id = "com.example.web"
+team_id = "TEAM123456"
+key_id = "KEY1234567"
+private_key_file = "{}"
+
+[[upstreams]]
+id = "facebook"
+kind = "facebook"
+client_id = "123"
+client_secret_env = "NO_SUCH_FACEBOOK_SECRET"
+hosted_domains = ["example.com"]
+
+[[upstreams]]
+id = "Bad Id"
+kind = "x"
+client_id = "x"
+client_secret = "s"
+"#,
+            bad_key.display()
+        ),
+        &no_env,
+    );
+    let has = |prefix: &str| errors.iter().any(|e| e.starts_with(prefix));
+    assert!(has("upstreams[0].issuer"), "{errors:?}");
+    assert!(has("upstreams[1].private_key_file"), "{errors:?}");
+    assert!(has("upstreams[2].client_secret_env"), "{errors:?}");
+    assert!(has("upstreams[2].hosted_domains"), "{errors:?}");
+    assert!(has("upstreams[3].id"), "{errors:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn an_apple_key_that_parses_and_signs_passes_check_config() {
+    let dir = std::env::temp_dir().join(format!("ostiary-cfg-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (private, _) = ostiary::tokens::client_assertion::generate_es256().unwrap();
+    let key = dir.join("AuthKey_KEY1234567.p8");
+    std::fs::write(&key, private).unwrap();
+    let errors = upstream_errors(
+        &format!(
+            r#"
+[[upstreams]]
+id = "apple"
+kind = "apple"
+client_id = "com.example.web"
+team_id = "TEAM123456"
+key_id = "KEY1234567"
+private_key_file = "{}"
+"#,
+            key.display()
+        ),
+        &no_env,
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_misspelled_key_inside_an_upstream_is_an_error() {
+    let text = format!(
+        "{EXAMPLE}\n[[upstreams]]\nid = \"g\"\nkind = \"google\"\nclient_id = \"c\"\nclient_secert = \"s\"\n"
+    );
+    let Err(err) = Settings::parse(std::path::Path::new("x.toml"), &text, std::iter::empty())
+    else {
+        panic!("a typo is an error")
+    };
+    assert!(
+        err.to_string().contains("upstreams[0]") && err.to_string().contains("client_secert"),
+        "{err}"
+    );
+}
+
+#[test]
+fn fake_upstreams_are_refused_outside_a_development_config() {
+    let text = EXAMPLE.replace(
+        "issuer = \"http://127.0.0.1:18080\"",
+        "issuer = \"https://id.example.com\"\n[dev]\nfake_upstreams = true",
+    );
+    let s = Settings::parse(std::path::Path::new("x.toml"), &text, std::iter::empty()).unwrap();
+    let problems = validate(&s, &no_env);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.key == "dev.fake_upstreams" && p.severity == Severity::Error),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn turning_passwords_off_without_any_upstream_is_an_error() {
+    let errors = upstream_errors("[login]\npassword = false\n", &no_env);
+    assert!(
+        errors.iter().any(|e| e.starts_with("login.password")),
+        "{errors:?}"
+    );
+}

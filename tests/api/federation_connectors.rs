@@ -240,3 +240,67 @@ async fn a_second_ostiary_is_the_generic_openid_connect_upstream_of_the_first() 
     assert_eq!(claims["email_verified"], json!(true));
     assert_eq!(claims["name"], json!("Alice Liddell"));
 }
+
+#[tokio::test]
+async fn the_offline_dev_mode_signs_people_in_with_fakes_played_by_ostiary_itself() {
+    // Arrange: a development config with fake_upstreams and no [[upstreams]] at all.
+    let app = spawn_app_with(|s| s.dev.fake_upstreams = true).await;
+
+    // Act: every fake provider signs a person in, all on this one server.
+    let mut idps = Vec::new();
+    for (id, who) in [
+        (
+            "fake-google",
+            person("dev-g", Some("dev-g@example.com"), true),
+        ),
+        (
+            "fake-apple",
+            person("dev-a", Some("dev-a@example.com"), true),
+        ),
+        (
+            "fake-facebook",
+            person("dev-f", Some("dev-f@example.com"), false),
+        ),
+        ("fake-x", person("dev-x", None, false)),
+    ] {
+        let browser = browser();
+        let authorize = press_button(&app, &browser, id).await;
+        assert!(
+            authorize.as_str().starts_with(&app.url("/dev/fake/")),
+            "{authorize}"
+        );
+        let cb = at_provider(&app, &browser, &authorize, &who, "allow").await;
+        let back = app.interact(&browser, cb, "", "", Consent::Allow).await;
+        let code = query(&back, "code").expect("a code");
+        let res = app
+            .exchange(("webapp", Some(WEB_SECRET)), &code, Some(VERIFIER))
+            .await;
+        let body: serde_json::Value = res.json().await.unwrap();
+        let (claims, _) = app.verify_jwt(body["id_token"].as_str().unwrap()).await;
+        idps.push(claims["idp"].as_str().unwrap().to_owned());
+    }
+
+    // Assert: the page says they are fakes.
+    assert_eq!(
+        idps,
+        ["fake-google", "fake-apple", "fake-facebook", "fake-x"]
+    );
+    let browser = browser();
+    let res = browser
+        .get(app.authorize_url(&AuthorizeParams::new("webapp", "openid")))
+        .send()
+        .await
+        .unwrap();
+    let html = browser
+        .get(location(&res))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Google (fake)") && html.contains("Development mode"),
+        "{html}"
+    );
+}
