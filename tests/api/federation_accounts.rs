@@ -9,8 +9,11 @@ use serde_json::json;
 #[tokio::test]
 async fn a_trusted_upstream_with_a_verified_email_signs_in_to_the_existing_account() {
     let fakes = start_fakes().await;
-    let g = fakes.upstream("google", "google", json!({"trust_email": true}));
-    let app = spawn_app_with(|s| s.upstreams.push(g)).await;
+    let app = app_with(
+        &fakes,
+        &[("google", "google", json!({"trust_email": true}))],
+    )
+    .await;
 
     let claims = federated_id_token(&app, "google", &person("g-alice", Some(EMAIL), true)).await;
 
@@ -26,20 +29,20 @@ async fn a_trusted_upstream_with_a_verified_email_signs_in_to_the_existing_accou
 #[tokio::test]
 async fn an_unverified_email_never_links_to_an_existing_account() {
     let fakes = start_fakes().await;
-    let g = fakes.upstream("google", "google", json!({"trust_email": true}));
-    let app = spawn_app_with(|s| s.upstreams.push(g)).await;
-    let browser = browser();
-
-    let authorize = press_button(&app, &browser, "google").await;
-    let cb = at_provider(
-        &app,
-        &browser,
-        &authorize,
-        &person("g-eve", Some(EMAIL), false),
-        "allow",
+    let app = app_with(
+        &fakes,
+        &[("google", "google", json!({"trust_email": true}))],
     )
     .await;
-    let res = browser.get(cb).send().await.unwrap();
+    let browser = browser();
+
+    let res = callback_response(
+        &app,
+        &browser,
+        "google",
+        &person("g-eve", Some(EMAIL), false),
+    )
+    .await;
 
     assert_eq!(res.status(), 409);
     assert!(res.text().await.unwrap().contains("already exists"));
@@ -57,20 +60,10 @@ async fn an_unverified_email_never_links_to_an_existing_account() {
 #[tokio::test]
 async fn an_upstream_not_configured_to_trust_email_never_links_by_email() {
     let fakes = start_fakes().await;
-    let g = fakes.upstream("google", "google", json!({}));
-    let app = spawn_app_with(|s| s.upstreams.push(g)).await;
+    let app = app_with(&fakes, &[("google", "google", json!({}))]).await;
     let browser = browser();
 
-    let authorize = press_button(&app, &browser, "google").await;
-    let cb = at_provider(
-        &app,
-        &browser,
-        &authorize,
-        &person("g-3", Some(EMAIL), true),
-        "allow",
-    )
-    .await;
-    let res = browser.get(cb).send().await.unwrap();
+    let res = callback_response(&app, &browser, "google", &person("g-3", Some(EMAIL), true)).await;
 
     assert_eq!(res.status(), 409);
     assert_eq!(account_count(&app).await, 1);
@@ -195,8 +188,7 @@ async fn a_signed_in_person_links_another_upstream_and_unlinks_it_but_not_the_la
 #[tokio::test]
 async fn an_identity_linked_to_one_account_cannot_be_linked_to_another() {
     let fakes = start_fakes().await;
-    let g = fakes.upstream("google", "google", json!({}));
-    let app = spawn_app_with(|s| s.upstreams.push(g)).await;
+    let app = app_with(&fakes, &[("google", "google", json!({}))]).await;
     // Someone signs in with Google first: the identity has its own account.
     federated_code(
         &app,
@@ -265,19 +257,7 @@ async fn the_login_page_shows_a_button_per_upstream_in_config_order() {
     );
     let app = spawn_app_with(|s| s.upstreams.extend([x, g, a])).await;
     let browser = browser();
-    let res = browser
-        .get(app.authorize_url(&AuthorizeParams::new("webapp", "openid")))
-        .send()
-        .await
-        .unwrap();
-    let html = browser
-        .get(location(&res))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, html) = login_page(&app, &browser).await;
 
     let pos = |id: &str| html.find(&format!("id=\"upstream-{id}\"")).expect(id);
     assert!(pos("x") < pos("google") && pos("google") < pos("apple"));

@@ -10,8 +10,7 @@ use serde_json::json;
 async fn a_person_signs_in_with_google_and_the_app_gets_ostiary_tokens_naming_the_upstream() {
     // Arrange
     let fakes = start_fakes().await;
-    let g = fakes.upstream("google", "google", json!({}));
-    let app = spawn_app_with(|s| s.upstreams.push(g)).await;
+    let app = app_with(&fakes, &[("google", "google", json!({}))]).await;
 
     // Act
     let claims = federated_id_token(
@@ -70,8 +69,7 @@ async fn apple_answers_with_form_post_and_the_name_arrives_only_the_first_time()
     // Arrange: Apple asks for name and email, so it answers with a cross-site form POST, and
     // the fake checks the ES256 client secret Ostiary minted from the .p8 key.
     let fakes = start_fakes().await;
-    let a = fakes.upstream("apple", "apple", json!({}));
-    let app = spawn_app_with(|s| s.upstreams.push(a)).await;
+    let app = app_with(&fakes, &[("apple", "apple", json!({}))]).await;
     let browser = browser();
 
     // Act: the first sign-in (the name is in Apple's `user` field), then a second one.
@@ -103,8 +101,7 @@ async fn apple_answers_with_form_post_and_the_name_arrives_only_the_first_time()
 #[tokio::test]
 async fn facebook_sign_in_reads_graph_me_with_an_appsecret_proof() {
     let fakes = start_fakes().await;
-    let f = fakes.upstream("facebook", "facebook", json!({}));
-    let app = spawn_app_with(|s| s.upstreams.push(f)).await;
+    let app = app_with(&fakes, &[("facebook", "facebook", json!({}))]).await;
 
     // The fake refuses /me without the right appsecret_proof, so a sign-in proves we send it.
     let claims = federated_id_token(
@@ -124,8 +121,7 @@ async fn facebook_sign_in_reads_graph_me_with_an_appsecret_proof() {
 #[tokio::test]
 async fn facebook_without_an_email_still_signs_the_person_in() {
     let fakes = start_fakes().await;
-    let f = fakes.upstream("facebook", "facebook", json!({}));
-    let app = spawn_app_with(|s| s.upstreams.push(f)).await;
+    let app = app_with(&fakes, &[("facebook", "facebook", json!({}))]).await;
 
     let claims = federated_id_token(&app, "facebook", &person("fb-2", None, false)).await;
 
@@ -136,8 +132,7 @@ async fn facebook_without_an_email_still_signs_the_person_in() {
 #[tokio::test]
 async fn x_sign_in_uses_pkce_and_basic_auth_and_keys_the_account_by_xs_user_id() {
     let fakes = start_fakes().await;
-    let x = fakes.upstream("x", "x", json!({}));
-    let app = spawn_app_with(|s| s.upstreams.push(x)).await;
+    let app = app_with(&fakes, &[("x", "x", json!({}))]).await;
     let browser = browser();
 
     // The fake X refuses an authorization request without S256 PKCE and a token request
@@ -286,19 +281,7 @@ async fn the_offline_dev_mode_signs_people_in_with_fakes_played_by_ostiary_itsel
         ["fake-google", "fake-apple", "fake-facebook", "fake-x"]
     );
     let browser = browser();
-    let res = browser
-        .get(app.authorize_url(&AuthorizeParams::new("webapp", "openid")))
-        .send()
-        .await
-        .unwrap();
-    let html = browser
-        .get(location(&res))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, html) = login_page(&app, &browser).await;
     assert!(
         html.contains("Google (fake)") && html.contains("Development mode"),
         "{html}"

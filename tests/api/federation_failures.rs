@@ -12,8 +12,11 @@ async fn google_callback_with(
     timeout: u64,
 ) -> (TestApp, Fakes, reqwest::Response) {
     let fakes = start_fakes().await;
-    let g = fakes.upstream("google", "google", json!({"timeout_seconds": timeout}));
-    let app = spawn_app_with(|s| s.upstreams.push(g)).await;
+    let app = app_with(
+        &fakes,
+        &[("google", "google", json!({"timeout_seconds": timeout}))],
+    )
+    .await;
     let browser = browser();
     let authorize = press_button(&app, &browser, "google").await;
     fakes.providers.set_misbehaviour(m);
@@ -41,8 +44,7 @@ async fn assert_refused(app: &TestApp, res: reqwest::Response, status: u16, audi
 #[tokio::test]
 async fn a_person_who_cancels_at_the_upstream_is_back_on_the_login_page_with_a_message() {
     let fakes = start_fakes().await;
-    let g = fakes.upstream("google", "google", json!({}));
-    let app = spawn_app_with(|s| s.upstreams.push(g)).await;
+    let app = app_with(&fakes, &[("google", "google", json!({}))]).await;
     let browser = browser();
 
     let authorize = press_button(&app, &browser, "google").await;
@@ -72,8 +74,7 @@ async fn a_person_who_cancels_at_the_upstream_is_back_on_the_login_page_with_a_m
 #[tokio::test]
 async fn a_callback_with_an_unknown_state_is_refused() {
     let fakes = start_fakes().await;
-    let g = fakes.upstream("google", "google", json!({}));
-    let app = spawn_app_with(|s| s.upstreams.push(g)).await;
+    let app = app_with(&fakes, &[("google", "google", json!({}))]).await;
     let browser = browser();
     let authorize = press_button(&app, &browser, "google").await;
     let mut cb = at_provider(
@@ -99,8 +100,7 @@ async fn a_callback_with_an_unknown_state_is_refused() {
 async fn a_callback_in_another_browser_than_the_one_that_started_is_refused() {
     // Login CSRF: an attacker's callback URL opened in the victim's browser.
     let fakes = start_fakes().await;
-    let g = fakes.upstream("google", "google", json!({}));
-    let app = spawn_app_with(|s| s.upstreams.push(g)).await;
+    let app = app_with(&fakes, &[("google", "google", json!({}))]).await;
     let attacker = browser();
     let authorize = press_button(&app, &attacker, "google").await;
     let cb = at_provider(
@@ -165,19 +165,7 @@ async fn an_upstream_that_is_down_gives_a_clear_page() {
     })
     .await;
     let browser = browser();
-    let res = browser
-        .get(app.authorize_url(&AuthorizeParams::new("webapp", "openid")))
-        .send()
-        .await
-        .unwrap();
-    let html = browser
-        .get(location(&res))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, html) = login_page(&app, &browser).await;
     let res = browser
         .post(app.url("/login/upstream"))
         .form(&[
@@ -202,8 +190,7 @@ async fn an_upstream_that_is_down_gives_a_clear_page() {
 #[tokio::test]
 async fn a_new_upstream_signing_key_is_fetched_on_an_unknown_kid() {
     let fakes = start_fakes().await;
-    let g = fakes.upstream("google", "google", json!({}));
-    let app = spawn_app_with(|s| s.upstreams.push(g)).await;
+    let app = app_with(&fakes, &[("google", "google", json!({}))]).await;
     federated_id_token(&app, "google", &person("g-k", Some("k@g.example"), true)).await;
 
     fakes.providers.rotate_keys().unwrap();
@@ -216,8 +203,7 @@ async fn a_new_upstream_signing_key_is_fetched_on_an_unknown_kid() {
 #[tokio::test]
 async fn upstream_codes_and_secrets_never_reach_the_audit_log() {
     let fakes = start_fakes().await;
-    let g = fakes.upstream("google", "google", json!({}));
-    let app = spawn_app_with(|s| s.upstreams.push(g)).await;
+    let app = app_with(&fakes, &[("google", "google", json!({}))]).await;
     let browser = browser();
     let authorize = press_button(&app, &browser, "google").await;
     fakes
@@ -246,8 +232,7 @@ async fn upstream_codes_and_secrets_never_reach_the_audit_log() {
 #[tokio::test]
 async fn a_callback_naming_another_issuer_is_refused_as_a_mix_up() {
     let fakes = start_fakes().await;
-    let g = fakes.upstream("google", "google", json!({}));
-    let app = spawn_app_with(|s| s.upstreams.push(g)).await;
+    let app = app_with(&fakes, &[("google", "google", json!({}))]).await;
     let browser = browser();
     let authorize = press_button(&app, &browser, "google").await;
     let mut cb = at_provider(

@@ -118,9 +118,8 @@ pub fn person(sub: &str, email: Option<&str>, verified: bool) -> Vec<(String, St
     f
 }
 
-/// Start an authorization request as `webapp` and press the button of `upstream`: the upstream
-/// authorization URL Ostiary redirects to.
-pub async fn press_button(app: &TestApp, browser: &reqwest::Client, upstream: &str) -> Url {
+/// Start an authorization request as `webapp`: the login page it leads to, and its HTML.
+pub async fn login_page(app: &TestApp, browser: &reqwest::Client) -> (Url, String) {
     let p = AuthorizeParams {
         challenge: Some(CHALLENGE),
         ..AuthorizeParams::new("webapp", "openid profile email")
@@ -129,14 +128,14 @@ pub async fn press_button(app: &TestApp, browser: &reqwest::Client, upstream: &s
     assert_eq!(res.status(), 303);
     let login = location(&res);
     assert_eq!(login.path(), "/login");
-    let html = browser
-        .get(login)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let res = browser.get(login.clone()).send().await.unwrap();
+    (login, res.text().await.unwrap())
+}
+
+/// Start an authorization request as `webapp` and press the button of `upstream`: the upstream
+/// authorization URL Ostiary redirects to.
+pub async fn press_button(app: &TestApp, browser: &reqwest::Client, upstream: &str) -> Url {
+    let (_, html) = login_page(app, browser).await;
     assert!(
         html.contains(&format!("value=\"{upstream}\"")),
         "no button for {upstream}:\n{html}"
@@ -243,4 +242,25 @@ pub async fn federated_id_token(
 /// Accounts in the store.
 pub async fn account_count(app: &TestApp) -> usize {
     app.app_state.store.list_accounts().await.unwrap().len()
+}
+
+/// An Ostiary whose `[[upstreams]]` are these (id, kind, extra keys) entries on the fakes.
+pub async fn app_with(fakes: &Fakes, entries: &[(&str, &str, Value)]) -> TestApp {
+    let upstreams: Vec<_> = entries
+        .iter()
+        .map(|(id, kind, extra)| fakes.upstream(id, kind, extra.clone()))
+        .collect();
+    spawn_app_with(|s| s.upstreams.extend(upstreams)).await
+}
+
+/// Press the button, sign in at the fake as `who`, and return Ostiary's answer to the callback.
+pub async fn callback_response(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    upstream: &str,
+    who: &[(String, String)],
+) -> reqwest::Response {
+    let authorize = press_button(app, browser, upstream).await;
+    let cb = at_provider(app, browser, &authorize, who, "allow").await;
+    browser.get(cb).send().await.unwrap()
 }

@@ -100,17 +100,11 @@ fn truthy(v: Option<&Value>) -> bool {
 
 #[async_trait::async_trait]
 impl UpstreamConnector for Apple {
-    fn id(&self) -> &str {
-        &self.core.common.id
-    }
-    fn display_name(&self) -> &str {
-        &self.core.common.display_name
+    fn common(&self) -> &Common {
+        &self.core.common
     }
     fn kind(&self) -> UpstreamKind {
         UpstreamKind::Apple
-    }
-    fn trust_email(&self) -> bool {
-        self.core.common.trust_email
     }
     fn issuer(&self) -> Option<&str> {
         Some(self.core.issuer())
@@ -140,6 +134,49 @@ impl UpstreamConnector for Apple {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tokens::client_assertion::{MAX_LIFETIME, generate_es256, verify_es256};
+
+    fn apple(private_pem: &[u8]) -> Apple {
+        let common = Common {
+            id: "apple".into(),
+            display_name: "Apple".into(),
+            client_id: "com.example.web".into(),
+            client_secret: crate::secret::Secret::default(),
+            scopes: DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+            trust_email: false,
+            http: super::super::http::HttpClient::new(std::time::Duration::from_secs(1)).unwrap(),
+        };
+        let key = AppleKey {
+            team_id: "TEAM123456".into(),
+            key_id: "KEY1234567".into(),
+            key: Es256Key::from_pem(private_pem).unwrap(),
+        };
+        Apple::new(common, None, key).unwrap()
+    }
+
+    #[test]
+    fn the_client_secret_is_an_es256_jwt_with_apples_claims_renewed_before_it_expires() {
+        let (private, public) = generate_es256().unwrap();
+        let apple = apple(&private);
+        let now = 1_800_000_000;
+
+        let secret = apple.client_secret(now).unwrap();
+        let (kid, claims) = verify_es256(&secret, &public).unwrap();
+
+        assert_eq!(kid.as_deref(), Some("KEY1234567"));
+        assert_eq!(claims["iss"], "TEAM123456");
+        assert_eq!(claims["sub"], "com.example.web");
+        assert_eq!(claims["aud"], ISSUER);
+        let (iat, exp) = (
+            claims["iat"].as_i64().unwrap(),
+            claims["exp"].as_i64().unwrap(),
+        );
+        assert_eq!(iat, now);
+        assert!(exp > now && exp - iat <= MAX_LIFETIME);
+        // Reused while fresh, minted again within an hour of expiry.
+        assert_eq!(apple.client_secret(now + 60).unwrap(), secret);
+        assert_ne!(apple.client_secret(exp - 60).unwrap(), secret);
+    }
 
     #[test]
     fn the_name_comes_from_the_first_form_posts_user_field() {

@@ -47,17 +47,11 @@ pub fn appsecret_proof(app_secret: &str, access_token: &str) -> String {
 
 #[async_trait::async_trait]
 impl UpstreamConnector for Facebook {
-    fn id(&self) -> &str {
-        &self.core.common.id
-    }
-    fn display_name(&self) -> &str {
-        &self.core.common.display_name
+    fn common(&self) -> &Common {
+        &self.core.common
     }
     fn kind(&self) -> UpstreamKind {
         UpstreamKind::Facebook
-    }
-    fn trust_email(&self) -> bool {
-        self.core.common.trust_email
     }
     async fn begin(&self, redirect_uri: &Url) -> Result<Begun, UpstreamError> {
         Ok(self.core.begin(redirect_uri))

@@ -39,17 +39,11 @@ impl Google {
 
 #[async_trait::async_trait]
 impl UpstreamConnector for Google {
-    fn id(&self) -> &str {
-        &self.core.common.id
-    }
-    fn display_name(&self) -> &str {
-        &self.core.common.display_name
+    fn common(&self) -> &Common {
+        &self.core.common
     }
     fn kind(&self) -> UpstreamKind {
         UpstreamKind::Google
-    }
-    fn trust_email(&self) -> bool {
-        self.core.common.trust_email
     }
     fn issuer(&self) -> Option<&str> {
         Some(self.core.issuer())

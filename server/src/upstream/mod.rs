@@ -135,11 +135,19 @@ impl UpstreamError {
 /// A federated identity provider we redirect users to.
 #[async_trait::async_trait]
 pub trait UpstreamConnector: Send + Sync {
-    fn id(&self) -> &str;
-    fn display_name(&self) -> &str;
+    /// The settings every kind shares.
+    fn common(&self) -> &Common;
     fn kind(&self) -> UpstreamKind;
+    fn id(&self) -> &str {
+        &self.common().id
+    }
+    fn display_name(&self) -> &str {
+        &self.common().display_name
+    }
     /// Whether the upstream's emails may link to an existing account with the same verified email.
-    fn trust_email(&self) -> bool;
+    fn trust_email(&self) -> bool {
+        self.common().trust_email
+    }
     /// The issuer an RFC 9207 `iss` callback parameter must equal (OpenID Connect kinds).
     fn issuer(&self) -> Option<&str> {
         None

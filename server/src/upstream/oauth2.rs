@@ -196,17 +196,11 @@ impl OAuth2Connector {
 
 #[async_trait::async_trait]
 impl UpstreamConnector for OAuth2Connector {
-    fn id(&self) -> &str {
-        &self.core.common.id
-    }
-    fn display_name(&self) -> &str {
-        &self.core.common.display_name
+    fn common(&self) -> &Common {
+        &self.core.common
     }
     fn kind(&self) -> UpstreamKind {
         UpstreamKind::Oauth2
-    }
-    fn trust_email(&self) -> bool {
-        self.core.common.trust_email
     }
     async fn begin(&self, redirect_uri: &Url) -> Result<Begun, UpstreamError> {
         Ok(self.core.begin(redirect_uri))

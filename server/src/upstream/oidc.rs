@@ -336,17 +336,11 @@ impl OidcConnector {
 
 #[async_trait::async_trait]
 impl UpstreamConnector for OidcConnector {
-    fn id(&self) -> &str {
-        &self.core.common.id
-    }
-    fn display_name(&self) -> &str {
-        &self.core.common.display_name
+    fn common(&self) -> &Common {
+        &self.core.common
     }
     fn kind(&self) -> UpstreamKind {
         UpstreamKind::Oidc
-    }
-    fn trust_email(&self) -> bool {
-        self.core.common.trust_email
     }
     fn issuer(&self) -> Option<&str> {
         Some(self.core.issuer())
