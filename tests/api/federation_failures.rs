@@ -250,3 +250,85 @@ async fn a_callback_naming_another_issuer_is_refused_as_a_mix_up() {
 
     assert_refused(&app, res, 400, "upstream_issuer_mismatch").await;
 }
+
+#[tokio::test]
+async fn malformed_upstream_requests_get_a_page_never_a_500_and_write_nothing() {
+    let fakes = start_fakes().await;
+    let app = app_with(&fakes, &[("google", "google", json!({}))]).await;
+    let browser = browser();
+    let (_, html) = login_page(&app, &browser).await;
+    let long = "a".repeat(20_000);
+    let gets = [
+        "/upstream/nope/callback?code=x&state=y".to_owned(),
+        "/upstream/google/callback".to_owned(),
+        "/upstream/google/callback?state=&code=".to_owned(),
+        "/upstream/google/callback?state=a&state=b&code=c".to_owned(),
+        format!("/upstream/google/callback?state={long}"),
+        "/upstream/google/callback?state=%FF%FE&code=%00".to_owned(),
+        "/account".to_owned(),
+    ];
+    for path in &gets {
+        let res = browser.get(app.url(path)).send().await.unwrap();
+        assert!(
+            (400..500).contains(&res.status().as_u16()),
+            "{path}: {}",
+            res.status()
+        );
+    }
+    let posts: Vec<(&str, Vec<(&str, String)>)> = vec![
+        (
+            "/upstream/google/callback",
+            vec![("state", "unknown".into()), ("code", "c".into())],
+        ),
+        ("/upstream/google/callback", vec![("code", "c".into())]),
+        (
+            "/login/upstream",
+            vec![("req", hidden(&html, "req")), ("upstream", "google".into())],
+        ),
+        (
+            "/login/upstream",
+            vec![
+                ("req", hidden(&html, "req")),
+                ("csrf", hidden(&html, "csrf")),
+                ("upstream", "nope".into()),
+            ],
+        ),
+        (
+            "/login/upstream",
+            vec![
+                ("req", "expired".into()),
+                ("csrf", hidden(&html, "csrf")),
+                ("upstream", "google".into()),
+            ],
+        ),
+        ("/account/link", vec![("upstream", "google".into())]),
+        (
+            "/account/unlink",
+            vec![("upstream", "google".into()), ("subject", "x".into())],
+        ),
+    ];
+    for (path, form) in &posts {
+        let res = browser.post(app.url(path)).form(form).send().await.unwrap();
+        assert!(
+            (400..500).contains(&res.status().as_u16()),
+            "{path} {form:?}: {}",
+            res.status()
+        );
+    }
+    let res = browser
+        .post(app.url("/upstream/google/callback"))
+        .body(vec![b'a'; 100_000])
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        (400..500).contains(&res.status().as_u16()),
+        "{}",
+        res.status()
+    );
+
+    assert_eq!(account_count(&app).await, 1);
+    assert_eq!(app.audit("login_succeeded").await, 0);
+    assert_eq!(app.audit("account_created").await, 0);
+}
