@@ -7,6 +7,7 @@ mod cli;
 mod client_credentials;
 mod code_flow;
 mod config;
+mod database_recovery;
 mod discovery;
 mod end_session;
 mod federation_accounts;
