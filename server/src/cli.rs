@@ -63,8 +63,13 @@ pub enum UsersCommand {
         #[arg(long)]
         name: Option<String>,
     },
-    /// List local accounts.
+    /// List accounts.
     List,
+    /// End the sign-in lockout of an email after repeated wrong passwords.
+    Unlock {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -175,6 +180,10 @@ async fn users(path: &std::path::Path, command: UsersCommand) -> anyhow::Result<
                     a.name.as_deref().unwrap_or_default()
                 );
             }
+        }
+        UsersCommand::Unlock { email } => {
+            crate::accounts::unlock(&store, &email).await?;
+            println!("unlocked {}", crate::accounts::normalise_email(&email));
         }
     }
     Ok(0)

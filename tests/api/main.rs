@@ -16,6 +16,7 @@ mod federation_failures;
 mod federation_harness;
 mod helpers;
 mod keys;
+mod lockout;
 mod login_consent;
 mod token_authorization_code;
 mod token_refresh_rotation;

@@ -2,6 +2,7 @@
 
 pub mod federation;
 pub mod password;
+pub mod throttle;
 
 use crate::store::{Account, Store, StoreError};
 
@@ -65,4 +66,73 @@ pub async fn create(
     };
     store.create_account(&account).await?;
     Ok(account)
+}
+
+/// The outcome of a password sign-in attempt.
+#[derive(Debug)]
+pub enum PasswordCheck {
+    Accepted(Account),
+    /// Wrong email or password; `locked` when this failure locked the email.
+    Refused {
+        locked: bool,
+    },
+    /// The email is locked: not checked at all (same answer for the person as `Refused`).
+    Locked,
+}
+
+/// A password sign-in: count the attempt against the email (known or not) first, so that
+/// concurrent guesses cannot exceed the lockout threshold; then verify in constant work.
+pub async fn check_password(
+    store: &Store,
+    passwords: &password::PasswordVerifierPool,
+    throttle: &throttle::Throttle,
+    email: &str,
+    password: crate::secret::Secret,
+    now: i64,
+) -> Result<PasswordCheck, AccountError> {
+    let key = crate::tokens::opaque::hash(&format!("password-login:{email}"));
+    let mut locked_now = false;
+    if throttle.enabled() {
+        let attempt = store
+            .record_login_attempt(&key, now, |s| {
+                if throttle.is_locked(s, now) {
+                    (*s, None)
+                } else {
+                    let (next, locks) = throttle.after_failure(s, now);
+                    (next, Some(locks))
+                }
+            })
+            .await?;
+        match attempt {
+            None => return Ok(PasswordCheck::Locked),
+            Some(locks) => locked_now = locks,
+        }
+    }
+    let account = if email.len() > 254 {
+        None
+    } else {
+        store.account_by_email(email).await?
+    };
+    let ok = password.expose().len() <= 1024
+        && passwords
+            .verify(account.as_ref(), password)
+            .await
+            .map_err(|e| AccountError::Hash(e.to_string()))?;
+    match account.filter(|_| ok) {
+        Some(a) => {
+            if throttle.enabled() {
+                store.clear_login_failures(&key).await?;
+            }
+            Ok(PasswordCheck::Accepted(a))
+        }
+        None => Ok(PasswordCheck::Refused { locked: locked_now }),
+    }
+}
+
+/// Clear the lockout of an email (`ostiary users unlock`).
+pub async fn unlock(store: &Store, email: &str) -> Result<(), AccountError> {
+    let email = normalise_email(email);
+    let key = crate::tokens::opaque::hash(&format!("password-login:{email}"));
+    store.clear_login_failures(&key).await?;
+    Ok(())
 }

@@ -153,6 +153,13 @@ pub struct LoginSettings {
     pub password: bool,
     /// Password hashes computed at once; further sign-ins wait (argon2id is memory-hard).
     pub max_concurrent_password_checks: Option<usize>,
+    /// Failed password sign-ins for one email within `lockout_window_seconds` that lock it
+    /// (0 turns lockout off).
+    pub lockout_threshold: i32,
+    pub lockout_window_seconds: i64,
+    /// The first lockout; each consecutive one lasts twice as long, up to `max_lockout_seconds`.
+    pub lockout_seconds: i64,
+    pub max_lockout_seconds: i64,
 }
 
 impl Default for LoginSettings {
@@ -160,6 +167,10 @@ impl Default for LoginSettings {
         Self {
             password: true,
             max_concurrent_password_checks: None,
+            lockout_threshold: 10,
+            lockout_window_seconds: 900,
+            lockout_seconds: 60,
+            max_lockout_seconds: 3600,
         }
     }
 }

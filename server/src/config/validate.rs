@@ -169,6 +169,28 @@ pub fn validate(s: &Settings, env: &dyn Fn(&str) -> Option<String>) -> Vec<Probl
             }
         }
     }
+    let l = &s.login;
+    if !(0..=1000).contains(&l.lockout_threshold) {
+        p.push(Problem::error(
+            "login.lockout_threshold",
+            "must be between 0 (off) and 1000",
+        ));
+    }
+    for (key, v) in [
+        ("login.lockout_window_seconds", l.lockout_window_seconds),
+        ("login.lockout_seconds", l.lockout_seconds),
+        ("login.max_lockout_seconds", l.max_lockout_seconds),
+    ] {
+        if !(1..=86_400).contains(&v) {
+            p.push(Problem::error(key, "must be between 1 and 86400"));
+        }
+    }
+    if l.max_lockout_seconds < l.lockout_seconds {
+        p.push(Problem::error(
+            "login.max_lockout_seconds",
+            "must not be shorter than login.lockout_seconds",
+        ));
+    }
     if !s.login.password && s.upstreams.is_empty() && !s.dev.fake_upstreams {
         p.push(Problem::error(
             "login.password",

@@ -7,7 +7,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::{cookie, csrf, flow, pages, session};
-use crate::accounts::normalise_email;
+use crate::accounts::throttle::Throttle;
+use crate::accounts::{self, PasswordCheck, normalise_email};
 use crate::error::PageError;
 use crate::oauth::authorize::see_other;
 use crate::oauth::params::Params;
@@ -142,40 +143,53 @@ pub async fn submit(
     let email = normalise_email(form.get("email").ok().flatten().unwrap_or_default());
     let password = Secret::new(form.get("password").ok().flatten().unwrap_or_default());
     let now = state.now();
-    let account = if email.len() > 254 {
-        None
-    } else {
-        state.store.account_by_email(&email).await?
-    };
-    let ok = password.expose().len() <= 1024
-        && state
-            .passwords
-            .verify(account.as_ref(), password)
-            .await
-            .map_err(PageError::internal)?;
-    let Some(account) = account.filter(|_| ok) else {
-        state
-            .store
-            .audit(AuditEvent {
-                at: now,
-                kind: "login_failed".into(),
-                account_id: None,
-                client_id: Some(client.id.0.clone()),
-                detail: format!("email={email}"),
-            })
-            .await?;
-        return Ok(login_page(
-            &state,
-            &req,
-            &id,
-            &client.name,
-            Shown {
-                email: &email,
-                error: Some(FAILED),
-                notice: None,
-            },
-            StatusCode::UNAUTHORIZED,
-        ));
+    let throttle = Throttle::from_settings(&state.settings.login);
+    let check = accounts::check_password(
+        &state.store,
+        &state.passwords,
+        &throttle,
+        &email,
+        password,
+        now,
+    )
+    .await
+    .map_err(|e| match e {
+        accounts::AccountError::Store(s) => PageError::from(s),
+        other => PageError::internal(other),
+    })?;
+    let account = match check {
+        PasswordCheck::Accepted(a) => a,
+        refused => {
+            let detail = match refused {
+                PasswordCheck::Locked => format!("email={email:?} locked"),
+                _ => format!("email={email:?}"),
+            };
+            audit(&state, "login_failed", None, &client.id.0, detail).await?;
+            if let PasswordCheck::Refused { locked: true } = refused {
+                audit(
+                    &state,
+                    "login_locked",
+                    None,
+                    &client.id.0,
+                    format!("email={email:?}"),
+                )
+                .await?;
+            }
+            // The same answer whether the email is unknown, the password wrong, or the email
+            // locked: nothing to enumerate.
+            return Ok(login_page(
+                &state,
+                &req,
+                &id,
+                &client.name,
+                Shown {
+                    email: &email,
+                    error: Some(FAILED),
+                    notice: None,
+                },
+                StatusCode::UNAUTHORIZED,
+            ));
+        }
     };
     let old = cookie(&req, session::cookie_name(&state));
     let session_cookie = session::start(&state, &account.id, "pwd", None, old.as_deref()).await?;
@@ -183,16 +197,14 @@ pub async fn submit(
         .store
         .mark_auth_request_authenticated(&id, &crate::tokens::opaque::hash(session_cookie.value()))
         .await?;
-    state
-        .store
-        .audit(AuditEvent {
-            at: now,
-            kind: "login_succeeded".into(),
-            account_id: Some(account.id.clone()),
-            client_id: Some(client.id.0.clone()),
-            detail: "amr=pwd".into(),
-        })
-        .await?;
+    audit(
+        &state,
+        "login_succeeded",
+        Some(&account.id),
+        &client.id.0,
+        "amr=pwd".into(),
+    )
+    .await?;
     let mut next =
         url::Url::parse(&state.endpoint("/authorize/resume")).map_err(PageError::internal)?;
     next.query_pairs_mut().append_pair("req", &id);
@@ -213,4 +225,24 @@ pub async fn resume(state: web::Data<AppState>, req: HttpRequest) -> HttpRespons
         Ok(step) => step.into_response(&state),
         Err(e) => e.into_response(&state),
     }
+}
+
+async fn audit(
+    state: &AppState,
+    kind: &str,
+    account_id: Option<&str>,
+    client_id: &str,
+    detail: String,
+) -> Result<(), PageError> {
+    state
+        .store
+        .audit(AuditEvent {
+            at: state.now(),
+            kind: kind.into(),
+            account_id: account_id.map(str::to_owned),
+            client_id: Some(client_id.to_owned()),
+            detail,
+        })
+        .await?;
+    Ok(())
 }

@@ -214,3 +214,19 @@ pub mod upstream_logins {
     }
     relation_free!();
 }
+
+pub mod login_failures {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "login_failures")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key_hash: String,
+        pub failures: i32,
+        pub window_start: i64,
+        pub lockouts: i32,
+        pub locked_until: Option<i64>,
+        pub updated_at: i64,
+    }
+    relation_free!();
+}

@@ -11,6 +11,7 @@ mod gc;
 mod grants;
 mod interactions;
 mod keys;
+mod login_failures;
 mod upstream_logins;
 
 pub use accounts::{Account, LinkedIdentity, Unlink};
