@@ -34,7 +34,11 @@ client_secret = "reports-secret-0123456789abcdef0123"
 grant_types = ["client_credentials"]
 scope = "api"
 TOML
-echo "bench password 0123" | RUST_LOG=warn "$bin" --config "$work/bench.toml" users add --email bench@example.com --password-stdin >/dev/null
+# One account per load-generator connection (parallel sign-ins of a single account would
+# trip its lockout, as they should).
+for i in $(seq 0 $((CONNS - 1))); do
+  echo "bench password 0123" | RUST_LOG=warn "$bin" --config "$work/bench.toml" users add --email "bench$i@example.com" --password-stdin >/dev/null
+done
 RUST_LOG=warn "$bin" --config "$work/bench.toml" serve >"$work/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT

@@ -12,7 +12,12 @@ use url::Url;
 const REDIRECT: &str = "http://127.0.0.1:4201/cb";
 const CLIENT: &str = "bench-web";
 const SECRET: &str = "bench-secret-0123456789abcdef0123";
-pub const EMAIL: &str = "bench@example.com";
+/// Each worker signs in its own account, `bench{i}@example.com` (bench/run.sh creates them):
+/// like real traffic, and below the per-email lockout that parallel sign-ins of one account
+/// would reach.
+fn email(worker: usize) -> String {
+    format!("bench{worker}@example.com")
+}
 pub const PASSWORD: &str = "bench password 0123";
 
 struct Args {
@@ -110,7 +115,12 @@ fn field(html: &str, name: &str) -> anyhow::Result<String> {
 }
 
 /// Walk /authorize → (login) → (consent) → code.
-async fn sign_in(b: &reqwest::Client, jar: &mut Jar, base: &str) -> anyhow::Result<String> {
+async fn sign_in(
+    b: &reqwest::Client,
+    jar: &mut Jar,
+    base: &str,
+    email: &str,
+) -> anyhow::Result<String> {
     let mut next = authorize_url(base)?;
     for _ in 0..8 {
         if let Some(code) = next
@@ -135,7 +145,7 @@ async fn sign_in(b: &reqwest::Client, jar: &mut Jar, base: &str) -> anyhow::Resu
             "/login" => vec![
                 ("req", field(&html, "req")?),
                 ("csrf", field(&html, "csrf")?),
-                ("email", EMAIL.into()),
+                ("email", email.into()),
                 ("password", PASSWORD.into()),
             ],
             "/consent" => vec![
@@ -181,15 +191,16 @@ async fn iteration(
     b: &reqwest::Client,
     jar: &mut Jar,
     base: &str,
+    email: &str,
 ) -> anyhow::Result<()> {
     match mode {
         "exchange" => {
-            let code = sign_in(b, jar, base).await?; // the session and consent exist: one redirect
+            let code = sign_in(b, jar, base, email).await?; // session and consent exist: one redirect
             exchange(b, base, &code).await
         }
         "signin" => {
             // A new browser: no session, so the password is checked every time.
-            let code = sign_in(b, &mut Jar::default(), base).await?;
+            let code = sign_in(b, &mut Jar::default(), base, email).await?;
             exchange(b, base, &code).await
         }
         m => bail!("unknown mode {m}"),
@@ -205,27 +216,28 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 async fn load(a: &Args) -> anyhow::Result<()> {
-    // Warm up: one sign-in records consent for the bench account.
-    let warm = http_client()?;
-    sign_in(&warm, &mut Jar::default(), &a.base)
-        .await
-        .context("warm-up sign-in")?;
-    let deadline = Instant::now() + Duration::from_secs(a.seconds);
+    // Every worker first signs in once (its consent is then remembered; in `exchange` mode its
+    // session is kept), then all start together.
+    let ready = std::sync::Arc::new(tokio::sync::Barrier::new(a.connections + 1));
     let mut tasks = Vec::new();
-    for _ in 0..a.connections {
+    for worker in 0..a.connections {
         let base = a.base.clone();
         let mode = a.mode.clone();
+        let seconds = a.seconds;
+        let ready = ready.clone();
         tasks.push(tokio::spawn(async move {
             let b = http_client()?;
+            let email = email(worker);
             let mut jar = Jar::default();
-            if mode == "exchange" {
-                sign_in(&b, &mut jar, &base).await?;
-            }
+            let warm = sign_in(&b, &mut jar, &base, &email).await;
+            ready.wait().await;
+            warm.with_context(|| format!("warm-up sign-in of {email}"))?;
+            let deadline = Instant::now() + Duration::from_secs(seconds);
             let mut lat = Vec::new();
             let mut errors = 0u64;
             while Instant::now() < deadline {
                 let t = Instant::now();
-                match iteration(&mode, &b, &mut jar, &base).await {
+                match iteration(&mode, &b, &mut jar, &base, &email).await {
                     Ok(()) => lat.push(t.elapsed()),
                     Err(_) => errors += 1,
                 }
@@ -233,6 +245,7 @@ async fn load(a: &Args) -> anyhow::Result<()> {
             anyhow::Ok((lat, errors))
         }));
     }
+    ready.wait().await;
     let started = Instant::now();
     let mut all = Vec::new();
     let mut errors = 0;

@@ -163,6 +163,7 @@ impl Application {
             upstreams,
             clock,
             passwords,
+            login_gate: Default::default(),
             csrf_key,
             refresh_key,
             discovery,

@@ -19,6 +19,8 @@ pub struct AppState {
     pub upstreams: crate::upstream::Registry,
     pub clock: SharedClock,
     pub passwords: PasswordVerifierPool,
+    /// Serialises password checks per email (lockout counting).
+    pub login_gate: crate::accounts::throttle::Gate,
     /// HMAC key for CSRF tokens (derived from the key-encryption key).
     pub csrf_key: [u8; 32],
     /// HMAC key for refresh-token successors (derived from the key-encryption key).

@@ -80,34 +80,28 @@ pub enum PasswordCheck {
     Locked,
 }
 
-/// A password sign-in: count the attempt against the email (known or not) first, so that
-/// concurrent guesses cannot exceed the lockout threshold; then verify in constant work.
+/// A password sign-in, throttled per email (known or not): refused unchecked while the email
+/// is locked; a failure is recorded before the next check of the same email may start.
 pub async fn check_password(
     store: &Store,
     passwords: &password::PasswordVerifierPool,
     throttle: &throttle::Throttle,
+    gate: &throttle::Gate,
     email: &str,
     password: crate::secret::Secret,
     now: i64,
 ) -> Result<PasswordCheck, AccountError> {
     let key = crate::tokens::opaque::hash(&format!("password-login:{email}"));
-    let mut locked_now = false;
-    if throttle.enabled() {
-        let attempt = store
-            .record_login_attempt(&key, now, |s| {
-                if throttle.is_locked(s, now) {
-                    (*s, None)
-                } else {
-                    let (next, locks) = throttle.after_failure(s, now);
-                    (next, Some(locks))
-                }
-            })
-            .await?;
-        match attempt {
-            None => return Ok(PasswordCheck::Locked),
-            Some(locks) => locked_now = locks,
+    let _turn = gate.enter(&key).await;
+    let before = if throttle.enabled() {
+        let s = store.login_failures(&key).await?;
+        if throttle.is_locked(&s, now) {
+            return Ok(PasswordCheck::Locked);
         }
-    }
+        Some(s)
+    } else {
+        None
+    };
     let account = if email.len() > 254 {
         None
     } else {
@@ -118,14 +112,22 @@ pub async fn check_password(
             .verify(account.as_ref(), password)
             .await
             .map_err(|e| AccountError::Hash(e.to_string()))?;
-    match account.filter(|_| ok) {
-        Some(a) => {
-            if throttle.enabled() {
+    match (account.filter(|_| ok), before) {
+        (Some(a), Some(s)) => {
+            if s != throttle::FailureState::default() {
                 store.clear_login_failures(&key).await?;
             }
             Ok(PasswordCheck::Accepted(a))
         }
-        None => Ok(PasswordCheck::Refused { locked: locked_now }),
+        (Some(a), None) => Ok(PasswordCheck::Accepted(a)),
+        (None, Some(_)) => {
+            // Another instance may have counted meanwhile: apply the failure to what is stored.
+            let locked = store
+                .record_login_attempt(&key, now, |s| throttle.after_failure(s, now))
+                .await?;
+            Ok(PasswordCheck::Refused { locked })
+        }
+        (None, None) => Ok(PasswordCheck::Refused { locked: false }),
     }
 }
 

@@ -3,6 +3,10 @@
 //! never per IP. `threshold` failures within `window` lock the key for `lockout`, doubling with
 //! each consecutive lockout up to `max_lockout`; a success clears it. While locked, every
 //! attempt gets the same answer as a wrong password, and no hash is computed.
+//!
+//! Checks of one email are serialised within an instance (`Gate`), so each sees the failures
+//! recorded by the one before: parallel guesses cannot run past the threshold, and a correct
+//! sign-in costs one read.
 
 use crate::config::LoginSettings;
 
@@ -22,6 +26,29 @@ pub struct Throttle {
     pub window: i64,
     pub lockout: i64,
     pub max_lockout: i64,
+}
+
+/// Per-email serialisation of password checks in this instance: striped locks (bounded
+/// memory; two emails rarely share a stripe, and then only wait for each other).
+pub struct Gate {
+    stripes: Vec<tokio::sync::Mutex<()>>,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self {
+            stripes: (0..1024).map(|_| tokio::sync::Mutex::new(())).collect(),
+        }
+    }
+}
+
+impl Gate {
+    pub async fn enter(&self, key: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        let h = key.bytes().fold(0usize, |h, b| {
+            h.wrapping_mul(31).wrapping_add(usize::from(b))
+        });
+        self.stripes[h % self.stripes.len()].lock().await
+    }
 }
 
 /// After this long without a failure, earlier lockouts no longer make the next one longer.

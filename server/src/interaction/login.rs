@@ -148,6 +148,7 @@ pub async fn submit(
         &state.store,
         &state.passwords,
         &throttle,
+        &state.login_gate,
         &email,
         password,
         now,
