@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_create_core_tables;
 mod m20261122_000002_upstream_identities;
 mod m20261122_000003_login_failures;
+mod m20261122_000004_key_activation;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_create_core_tables::Migration),
             Box::new(m20261122_000002_upstream_identities::Migration),
             Box::new(m20261122_000003_login_failures::Migration),
+            Box::new(m20261122_000004_key_activation::Migration),
         ]
     }
 }

@@ -76,8 +76,13 @@ pub enum UsersCommand {
 pub enum KeysCommand {
     /// List signing keys and their state.
     List,
-    /// Publish a new signing key; the old one stays in the JWKS until its tokens expire.
-    Rotate,
+    /// Publish a new signing key, which signs a minute later (once every instance publishes
+    /// it); the old one stays in the JWKS until its tokens expire.
+    Rotate {
+        /// Sign with the new key at once (the old key is compromised).
+        #[arg(long)]
+        now: bool,
+    },
 }
 
 fn load(path: &std::path::Path) -> anyhow::Result<Settings> {
@@ -202,14 +207,17 @@ async fn keys(path: &std::path::Path, command: KeysCommand) -> anyhow::Result<i3
                 println!("no keys yet: the first one is generated when `serve` starts");
             }
             for k in stored {
-                let state = match k.retired_at {
-                    None => "active (signing)".to_owned(),
-                    Some(r) => format!(
-                        "retired at {}",
-                        chrono::DateTime::from_timestamp(r, 0)
-                            .map(|d| d.to_rfc3339())
-                            .unwrap_or_default()
-                    ),
+                let at = |t: i64| {
+                    chrono::DateTime::from_timestamp(t, 0)
+                        .map(|d| d.to_rfc3339())
+                        .unwrap_or_default()
+                };
+                let state = if k.active_from > now {
+                    format!("next (published; signs from {})", at(k.active_from))
+                } else if k.signs_at(now) {
+                    "active (signing)".to_owned()
+                } else {
+                    format!("retired at {}", at(k.retired_at.unwrap_or(now)))
                 };
                 let created = chrono::DateTime::from_timestamp(k.created_at, 0)
                     .map(|d| d.to_rfc3339())
@@ -217,9 +225,17 @@ async fn keys(path: &std::path::Path, command: KeysCommand) -> anyhow::Result<i3
                 println!("{}\tRS256\tcreated {created}\t{state}", k.kid);
             }
         }
-        KeysCommand::Rotate => {
-            let kid = KeySet::rotate(&store, &kek, now).await?;
-            println!("new signing key {kid}; running instances pick it up within 30 seconds");
+        KeysCommand::Rotate { now: at_once } => {
+            let delay = if at_once {
+                0
+            } else {
+                crate::keys::ROTATION_DELAY_SECONDS
+            };
+            let kid = KeySet::rotate(&store, &kek, now, delay).await?;
+            println!(
+                "new signing key {kid}: published within {} seconds, signing in {delay} seconds",
+                crate::keys::RELOAD_INTERVAL_SECONDS
+            );
         }
     }
     Ok(0)

@@ -231,7 +231,8 @@ impl Application {
 
 fn spawn_background_jobs(state: web::Data<AppState>) {
     tokio::spawn(async move {
-        let mut keys_tick = tokio::time::interval(Duration::from_secs(30));
+        let mut keys_tick =
+            tokio::time::interval(Duration::from_secs(crate::keys::RELOAD_INTERVAL_SECONDS));
         let mut gc_tick = tokio::time::interval(Duration::from_secs(600));
         loop {
             tokio::select! {

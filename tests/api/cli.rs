@@ -59,6 +59,23 @@ async fn migrate_and_keys_rotate_work_from_the_command_line() {
     let keys = store.signing_keys().await.unwrap();
     assert_eq!(keys.len(), 2);
     assert_eq!(keys.iter().filter(|k| k.retired_at.is_none()).count(), 1);
+    let now = chrono::Utc::now().timestamp();
+    let next = keys.iter().find(|k| k.retired_at.is_none()).unwrap();
+    assert!(
+        next.active_from > now,
+        "a rotated-in key waits until every instance publishes it"
+    );
+    assert_eq!(keys.iter().filter(|k| k.signs_at(now)).count(), 1);
+    assert_eq!(
+        ostiary(&["--config", &cfg, "keys", "rotate", "--now"]).await,
+        0
+    );
+    let keys = store.signing_keys().await.unwrap();
+    let next = keys.iter().find(|k| k.retired_at.is_none()).unwrap();
+    assert!(
+        next.signs_at(chrono::Utc::now().timestamp()),
+        "--now signs at once"
+    );
     assert_eq!(ostiary(&["--config", &cfg, "users", "list"]).await, 0);
     let _ = std::fs::remove_dir_all(dir);
 }

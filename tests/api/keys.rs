@@ -1,10 +1,28 @@
-//! Signing-key rotation: a new key signs, the old public key stays published.
+//! Signing-key rotation: a new key is published before it signs; the old public key stays
+//! published until its tokens expire.
 
 use crate::helpers::*;
 use ostiary::clock::Clock;
 
+async fn service_token_kid(app: &TestApp) -> String {
+    let res = app
+        .token(
+            ("reports-service", Some(REPORTS_SECRET)),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    let body: serde_json::Value = res.json().await.unwrap();
+    josekit::jwt::decode_header(body["access_token"].as_str().unwrap())
+        .unwrap()
+        .claim("kid")
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 #[tokio::test]
-async fn after_rotation_the_new_key_signs_and_the_old_one_stays_in_the_jwks() {
+async fn after_rotation_the_new_key_is_published_first_then_signs_and_the_old_one_stays() {
     let app = spawn_app().await;
     let before = app.webapp_tokens().await;
     let old_kid = josekit::jwt::decode_header(before["id_token"].as_str().unwrap())
@@ -17,32 +35,32 @@ async fn after_rotation_the_new_key_signs_and_the_old_one_stays_in_the_jwks() {
 
     let state = &app.app_state;
     let (kek, _) = ostiary::keys::KeyEncryptionKey::from_settings(&state.settings).unwrap();
-    let new_kid = ostiary::keys::KeySet::rotate(&state.store, &kek, app.clock.now())
-        .await
-        .unwrap();
+    let new_kid = ostiary::keys::KeySet::rotate(
+        &state.store,
+        &kek,
+        app.clock.now(),
+        ostiary::keys::ROTATION_DELAY_SECONDS,
+    )
+    .await
+    .unwrap();
     state
         .keys
         .reload(&state.store, app.clock.now())
         .await
         .unwrap();
 
+    // The new key is published at once, but the old one signs until the new one activates,
+    // so no verifier meets a kid that some instance does not publish yet.
     let jwks = app.jwks().await;
     assert!(jwks.get(&old_kid).len() == 1 && jwks.get(&new_kid).len() == 1);
-    let res = app
-        .token(
-            ("reports-service", Some(REPORTS_SECRET)),
-            &[("grant_type", "client_credentials")],
-        )
-        .await;
-    let body: serde_json::Value = res.json().await.unwrap();
-    let kid = josekit::jwt::decode_header(body["access_token"].as_str().unwrap())
-        .unwrap()
-        .claim("kid")
-        .unwrap()
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(kid, new_kid);
+    assert_eq!(service_token_kid(&app).await, old_kid);
+    app.clock.advance(ostiary::keys::ROTATION_DELAY_SECONDS);
+    state
+        .keys
+        .reload(&state.store, app.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(service_token_kid(&app).await, new_kid);
     // Tokens signed by the old key still verify.
     assert_eq!(
         app.userinfo(before["access_token"].as_str().unwrap())

@@ -121,6 +121,12 @@ impl KeyRing {
     }
 }
 
+/// How often every instance reloads keys from the database.
+pub const RELOAD_INTERVAL_SECONDS: u64 = 30;
+/// A rotated-in key signs this long after it is published: two reloads, so every instance
+/// publishes it first.
+pub const ROTATION_DELAY_SECONDS: i64 = 2 * RELOAD_INTERVAL_SECONDS as i64;
+
 /// The shared, swappable key ring.
 #[derive(Clone)]
 pub struct KeySet {
@@ -140,7 +146,7 @@ impl KeySet {
     ) -> Result<Self, KeyError> {
         let mut stored = store.signing_keys().await?;
         if !stored.iter().any(|k| k.retired_at.is_none()) {
-            let k = generate(&kek, now)?;
+            let k = generate(&kek, now, now)?;
             store.add_signing_key(&k).await?;
             tracing::info!(kid = %k.kid, "generated the first signing key");
             stored = store.signing_keys().await?;
@@ -166,7 +172,10 @@ impl KeySet {
         let kids: Vec<String> = published(&stored, self.publish_window, now)
             .map(|k| k.kid.clone())
             .collect();
-        if kids == self.current().kids {
+        let current = self.current();
+        if kids == current.kids
+            && active(&stored, now).is_some_and(|k| k.kid == current.signing_kid)
+        {
             return Ok(());
         }
         let ring = build_ring(&self.kek, &stored, self.publish_window, now)?;
@@ -178,14 +187,24 @@ impl KeySet {
         Ok(())
     }
 
-    /// Publish a new signing key and retire the previous one (which stays in the JWKS until
-    /// every token it signed has expired).
+    /// Publish a new signing key that signs from `now + delay` on, when the previous one
+    /// retires (it stays in the JWKS until every token it signed has expired). A delay longer
+    /// than the reload interval means every instance publishes the key before anyone signs
+    /// with it; 0 switches at once (a compromised key).
     pub async fn rotate(
         store: &Store,
         kek: &KeyEncryptionKey,
         now: i64,
+        delay: i64,
     ) -> Result<String, KeyError> {
-        let k = generate(kek, now)?;
+        // With no key signing yet (a fresh database), there is nothing to wait for.
+        let stored = store.signing_keys().await?;
+        let delay = if stored.iter().any(|k| k.signs_at(now)) {
+            delay.max(0)
+        } else {
+            0
+        };
+        let k = generate(kek, now, now + delay)?;
         store.add_signing_key(&k).await?;
         Ok(k.kid)
     }
@@ -197,7 +216,17 @@ fn published(stored: &[StoredKey], window: i64, now: i64) -> impl Iterator<Item 
         .filter(move |k| k.retired_at.is_none_or(|r| r + window > now))
 }
 
-fn generate(kek: &KeyEncryptionKey, now: i64) -> Result<StoredKey, KeyError> {
+/// The key that signs at `now`: the latest activated and not retired (or, if clocks disagree,
+/// the newest not retired).
+fn active(stored: &[StoredKey], now: i64) -> Option<&StoredKey> {
+    stored
+        .iter()
+        .filter(|k| k.signs_at(now))
+        .max_by_key(|k| k.active_from)
+        .or_else(|| stored.iter().find(|k| k.retired_at.is_none()))
+}
+
+fn generate(kek: &KeyEncryptionKey, now: i64, active_from: i64) -> Result<StoredKey, KeyError> {
     let pair = RS256.generate_key_pair(2048)?;
     let kid = uuid::Uuid::new_v4().simple().to_string();
     let mut jwk = pair.to_jwk_public_key();
@@ -211,6 +240,7 @@ fn generate(kek: &KeyEncryptionKey, now: i64) -> Result<StoredKey, KeyError> {
         private_key_enc: kek.seal(&pair.to_pem_private_key())?,
         created_at: now,
         retired_at: None,
+        active_from,
     })
 }
 
@@ -220,10 +250,8 @@ fn build_ring(
     window: i64,
     now: i64,
 ) -> Result<KeyRing, KeyError> {
-    let active = stored
-        .iter()
-        .find(|k| k.retired_at.is_none())
-        .ok_or_else(|| KeyError::Crypto("no active signing key".into()))?;
+    let active =
+        active(stored, now).ok_or_else(|| KeyError::Crypto("no active signing key".into()))?;
     let pem = kek.open(&active.private_key_enc)?;
     let mut signer = RS256.signer_from_pem(&pem)?;
     signer.set_key_id(active.kid.clone());

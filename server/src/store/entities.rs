@@ -36,6 +36,7 @@ pub mod signing_keys {
         pub private_key_enc: String,
         pub created_at: i64,
         pub retired_at: Option<i64>,
+        pub active_from: Option<i64>,
     }
     relation_free!();
 }

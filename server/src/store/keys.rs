@@ -13,7 +13,17 @@ pub struct StoredKey {
     pub public_jwk: String,
     pub private_key_enc: String,
     pub created_at: i64,
+    /// When it stops signing (its successor's activation); published for a while after.
     pub retired_at: Option<i64>,
+    /// When it starts signing (published before, so that every instance knows it by then).
+    pub active_from: i64,
+}
+
+impl StoredKey {
+    /// Whether this key is the one to sign with at `now`.
+    pub fn signs_at(&self, now: i64) -> bool {
+        self.active_from <= now && self.retired_at.is_none_or(|r| r > now)
+    }
 }
 
 impl Store {
@@ -31,11 +41,12 @@ impl Store {
                 private_key_enc: m.private_key_enc,
                 created_at: m.created_at,
                 retired_at: m.retired_at,
+                active_from: m.active_from.unwrap_or(m.created_at),
             })
             .collect())
     }
 
-    /// Add a new signing key and retire every other active one (rotation).
+    /// Add a new signing key; every other key not yet retired retires when it activates.
     pub async fn add_signing_key(&self, k: &StoredKey) -> StoreResult<()> {
         let am = signing_keys::ActiveModel {
             kid: Set(k.kid.clone()),
@@ -43,13 +54,14 @@ impl Store {
             private_key_enc: Set(k.private_key_enc.clone()),
             created_at: Set(k.created_at),
             retired_at: Set(None),
+            active_from: Set(Some(k.active_from)),
         };
         signing_keys::Entity::insert(am)
             .exec(&self.db)
             .await
             .map_err(conflict_or)?;
         signing_keys::Entity::update_many()
-            .col_expr(signing_keys::Column::RetiredAt, Expr::value(k.created_at))
+            .col_expr(signing_keys::Column::RetiredAt, Expr::value(k.active_from))
             .filter(signing_keys::Column::RetiredAt.is_null())
             .filter(signing_keys::Column::Kid.ne(k.kid.clone()))
             .exec(&self.db)
