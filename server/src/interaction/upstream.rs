@@ -178,6 +178,20 @@ pub async fn start(
     begin(&state, &req, &connector, Purpose::SignIn { request_id: id }).await
 }
 
+/// The configured upstream the path names (only configured ids reach logs and the store).
+fn known_upstream(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<Arc<dyn UpstreamConnector>, PageError> {
+    let id = req.match_info().get("id").unwrap_or_default();
+    state.upstreams.get(id).cloned().ok_or_else(|| {
+        PageError::bad_request(
+            "Unknown sign-in provider",
+            "This provider is not configured.",
+        )
+    })
+}
+
 /// The callback's fields, from the query (GET) or a form post kept on the pending sign-in.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct CallbackFields {
@@ -203,7 +217,7 @@ pub async fn callback_post(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let id = req.match_info().get("id").unwrap_or_default().to_owned();
+    let id = known_upstream(&state, &req)?.id().to_owned();
     let form = Params::parse(&body).map_err(PageError::from)?;
     let st = form.get("state").ok().flatten().unwrap_or_default();
     let kept = !st.is_empty()
@@ -239,13 +253,8 @@ pub async fn callback(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let id = req.match_info().get("id").unwrap_or_default().to_owned();
-    let connector = state.upstreams.get(&id).cloned().ok_or_else(|| {
-        PageError::bad_request(
-            "Unknown sign-in provider",
-            "This provider is not configured.",
-        )
-    })?;
+    let connector = known_upstream(&state, &req)?;
+    let id = connector.id().to_owned();
     let query = Params::parse(req.query_string().as_bytes()).map_err(PageError::from)?;
     let st = query.get("state").ok().flatten().unwrap_or_default();
     let row = if st.is_empty() || st.len() > 128 {

@@ -17,7 +17,7 @@ pub struct AuditEvent {
 
 impl Store {
     pub async fn audit(&self, e: AuditEvent) -> StoreResult<()> {
-        tracing::info!(target: "audit", kind = %e.kind, account = ?e.account_id, client = ?e.client_id, detail = %e.detail);
+        tracing::info!(target: "audit", kind = %e.kind, account = ?e.account_id, client = ?e.client_id, detail = ?e.detail);
         let am = audit_events::ActiveModel {
             at: Set(e.at),
             kind: Set(e.kind),
