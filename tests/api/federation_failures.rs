@@ -137,6 +137,12 @@ async fn an_id_token_for_another_audience_is_refused() {
 }
 
 #[tokio::test]
+async fn an_id_token_authorized_for_another_client_is_refused() {
+    let (app, _f, res) = google_callback_with(Misbehaviour::ForeignAzp, 5).await;
+    assert_refused(&app, res, 502, "upstream_wrong_audience").await;
+}
+
+#[tokio::test]
 async fn an_expired_id_token_is_refused() {
     let (app, _f, res) = google_callback_with(Misbehaviour::Expired, 5).await;
     assert_refused(&app, res, 502, "upstream_token_expired").await;

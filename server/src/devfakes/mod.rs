@@ -68,6 +68,8 @@ pub enum Misbehaviour {
     None,
     /// ID tokens name another audience.
     WrongAudience,
+    /// ID tokens name us as audience but another client as authorized party (azp).
+    ForeignAzp,
     /// ID tokens expired a minute before they were issued.
     Expired,
     /// ID tokens are signed by a key that is not in the JWKS (same kid).

@@ -184,13 +184,16 @@ fn id_token(f: &FakeProviders, p: Provider, issued: &IssuedCode) -> anyhow::Resu
             }
         }
     }
-    if p == Provider::Google {
+    if m == Misbehaviour::ForeignAzp {
+        c.insert("azp".into(), json!("another-client"));
+    } else if p == Provider::Google {
         c.insert("azp".into(), json!(issued.client_id));
-        if let Some(name) = &u.name
-            && scopes.contains_key("profile")
-        {
-            c.insert("name".into(), json!(name));
-        }
+    }
+    if p == Provider::Google
+        && let Some(name) = &u.name
+        && scopes.contains_key("profile")
+    {
+        c.insert("name".into(), json!(name));
     }
     let ring = if m == Misbehaviour::BadSignature {
         // Another key under the published kid: the signature cannot verify.

@@ -240,6 +240,21 @@ impl OidcCore {
                 }
             });
         let claims = token.claims(&verifier, nonce).map_err(claims_error)?;
+        // OIDC Core §3.1.3.7 steps 4 and 5, which the openidconnect crate leaves to its users:
+        // several audiences need an azp, and an azp must be us.
+        match claims.authorized_party() {
+            Some(azp) if azp.as_str() != self.common.client_id => {
+                return Err(UpstreamError::Audience(format!(
+                    "azp {azp:?} is not this client"
+                )));
+            }
+            None if claims.audiences().len() > 1 => {
+                return Err(UpstreamError::Audience(
+                    "several audiences and no azp".into(),
+                ));
+            }
+            _ => {}
+        }
         Ok(VerifiedIdToken {
             identity: UpstreamIdentity {
                 subject: claims.subject().as_str().to_owned(),
