@@ -82,14 +82,7 @@ async fn a_signed_in_person_links_another_upstream_and_unlinks_it_but_not_the_la
     .await;
     let browser = browser();
     federated_code(&app, &browser, "x", &person("x-1", None, false)).await;
-    let page = browser
-        .get(app.url("/account"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&browser, app.url("/account")).await;
     assert!(page.contains("id=\"linked-x\""), "{page}");
     assert!(
         !page.contains("id=\"unlink-x\""),
@@ -136,14 +129,7 @@ async fn a_signed_in_person_links_another_upstream_and_unlinks_it_but_not_the_la
         .unwrap()
         .unwrap();
     assert_eq!(x_link.account_id, g_link.account_id);
-    let page = browser
-        .get(app.url("/account"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&browser, app.url("/account")).await;
     let res = browser
         .post(app.url("/account/unlink"))
         .form(&[
@@ -207,14 +193,7 @@ async fn an_identity_linked_to_one_account_cannot_be_linked_to_another() {
         Consent::Allow,
     )
     .await;
-    let page = alice
-        .get(app.url("/account"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&alice, app.url("/account")).await;
     let res = alice
         .post(app.url("/account/link"))
         .form(&[

@@ -55,14 +55,7 @@ async fn a_person_who_cancels_at_the_upstream_is_back_on_the_login_page_with_a_m
     assert_eq!(res.status(), 303);
     let login = location(&res);
     assert_eq!(login.path(), "/login");
-    let html = browser
-        .get(login)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(&browser, login).await;
     assert!(
         html.contains("Signing in with Google was cancelled."),
         "{html}"

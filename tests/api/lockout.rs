@@ -13,14 +13,7 @@ async fn attempt(app: &TestApp, email: &str, password: &str) -> (u16, String) {
         .send()
         .await
         .unwrap();
-    let html = browser
-        .get(location(&res))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(&browser, location(&res)).await;
     let res = browser
         .post(app.url("/login"))
         .form(&[
