@@ -42,7 +42,15 @@ fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
 /// The user the fake page's form describes.
 fn chosen_user(f: &HashMap<String, String>) -> FakeUser {
     let text = |k: &str| f.get(k).filter(|v| !v.trim().is_empty()).cloned();
-    let email = text("email");
+    let private_email = f.get("private_email").is_some_and(|v| v == "true");
+    // Apple's "Hide my email" hands out a private-relay address instead of the real one.
+    let email = match text("email") {
+        Some(e) if private_email && !e.ends_with("@privaterelay.appleid.com") => Some(format!(
+            "{}@privaterelay.appleid.com",
+            &crate::tokens::opaque::hash(&e)[..10].to_lowercase()
+        )),
+        other => other,
+    };
     FakeUser {
         sub: text("sub").unwrap_or_else(|| {
             format!(
@@ -56,7 +64,7 @@ fn chosen_user(f: &HashMap<String, String>) -> FakeUser {
         email_verified: email.is_some() && f.get("email_verified").is_some_and(|v| v == "true"),
         email,
         name: text("name"),
-        private_email: f.get("private_email").is_some_and(|v| v == "true"),
+        private_email,
     }
 }
 
