@@ -177,12 +177,23 @@ async fn users(path: &std::path::Path, command: UsersCommand) -> anyhow::Result<
             println!("created {} ({})", account.label(), account.id);
         }
         UsersCommand::List => {
+            println!("id\temail\tname\tsigns in with");
             for a in store.list_accounts().await? {
+                let mut ways: Vec<String> = store
+                    .identities_of(&a.id)
+                    .await?
+                    .into_iter()
+                    .map(|l| l.upstream_id)
+                    .collect();
+                if a.password_hash.is_some() {
+                    ways.insert(0, "password".into());
+                }
                 println!(
-                    "{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}",
                     a.id,
                     a.email.as_deref().unwrap_or("-"),
-                    a.name.as_deref().unwrap_or_default()
+                    a.name.as_deref().unwrap_or("-"),
+                    ways.join(",")
                 );
             }
         }
