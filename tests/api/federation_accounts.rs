@@ -294,3 +294,34 @@ async fn with_passwords_off_and_one_upstream_authorize_goes_straight_to_it() {
     );
     assert_eq!(app.audit("login_succeeded").await, 0);
 }
+
+#[tokio::test]
+async fn a_later_sign_in_on_the_same_session_still_names_the_upstream() {
+    let fakes = start_fakes().await;
+    let app = app_with(&fakes, &[("google", "google", json!({}))]).await;
+    let browser = browser();
+    federated_code(
+        &app,
+        &browser,
+        "google",
+        &person("g-s", Some("s@g.example"), true),
+    )
+    .await;
+
+    // The session and the consent exist: prompt=none returns a code at once.
+    let p = AuthorizeParams {
+        challenge: Some(CHALLENGE),
+        extra: vec![("prompt", "none")],
+        ..AuthorizeParams::new("webapp", "openid profile email")
+    };
+    let res = browser.get(app.authorize_url(&p)).send().await.unwrap();
+    let code = query(&location(&res), "code").expect("a code without any page");
+    let res = app
+        .exchange(("webapp", Some(WEB_SECRET)), &code, Some(VERIFIER))
+        .await;
+    let body: serde_json::Value = res.json().await.unwrap();
+    let (claims, _) = app.verify_jwt(body["id_token"].as_str().unwrap()).await;
+
+    assert_eq!(claims["idp"], json!("google"));
+    assert_eq!(claims["amr"], json!(["fed"]));
+}
