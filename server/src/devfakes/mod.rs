@@ -10,7 +10,6 @@ mod authorize;
 use authorize::authorize_step;
 mod oauth2;
 mod oidc;
-mod oidc_support;
 
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpResponse, HttpServer, web};
@@ -358,4 +357,14 @@ fn bearer_token(req: &actix_web::HttpRequest) -> Option<String> {
         .and_then(|h| h.strip_prefix("Bearer "))
         .map(str::to_owned)
         .or_else(|| query(req.query_string()).get("access_token").cloned())
+}
+
+/// Client credentials from an `Authorization: Basic` header, parsed as our own token endpoint
+/// parses them (RFC 6749 §2.3.1).
+fn basic_credentials(r: &actix_web::HttpRequest) -> Option<(String, String)> {
+    let header = r.headers().get("Authorization")?.to_str().ok();
+    crate::oauth::client_auth::parse_basic(header)
+        .ok()
+        .flatten()
+        .map(|b| (b.client_id, b.secret.expose().to_owned()))
 }

@@ -7,10 +7,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
-use super::oidc_support::basic_credentials;
 use super::{
-    FakeProviders, Provider, access_token, authorize_step, bearer_token, bearer_user, form,
-    json_error, maybe_slow, query, redeem,
+    FakeProviders, Provider, access_token, authorize_step, basic_credentials, bearer_token,
+    bearer_user, form, json_error, maybe_slow, query, redeem,
 };
 use crate::upstream::facebook::appsecret_proof;
 

@@ -8,10 +8,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
-use super::oidc_support::basic_credentials;
 use super::{
-    FakeProviders, IssuedCode, Misbehaviour, Provider, access_token, authorize_step, form,
-    json_error, maybe_slow, query, redeem,
+    FakeProviders, IssuedCode, Misbehaviour, Provider, access_token, authorize_step,
+    basic_credentials, form, json_error, maybe_slow, query, redeem,
 };
 use crate::keys::KeyRing;
 use crate::tokens::client_assertion::{MAX_LIFETIME, verify_es256};

@@ -6,8 +6,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use url::Url;
 
-use super::upstream::{self, Purpose, audit};
-use super::{cookie, csrf, pages, session};
+use super::upstream::{self, Purpose};
+use super::{audit, cookie, csrf, pages, session};
 use crate::accounts::federation::{self, FederationError};
 use crate::error::PageError;
 use crate::oauth::authorize::see_other;

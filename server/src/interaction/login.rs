@@ -6,7 +6,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{cookie, csrf, flow, pages, session};
+use super::{audit, cookie, csrf, flow, pages, session};
 use crate::accounts::throttle::Throttle;
 use crate::accounts::{self, PasswordCheck, normalise_email};
 use crate::error::PageError;
@@ -14,7 +14,6 @@ use crate::oauth::authorize::see_other;
 use crate::oauth::params::Params;
 use crate::secret::Secret;
 use crate::state::AppState;
-use crate::store::AuditEvent;
 
 /// CSRF purpose of the login page's forms (password and upstream buttons).
 pub const PURPOSE: &str = "login";
@@ -165,13 +164,13 @@ pub async fn submit(
                 PasswordCheck::Locked => format!("email={email:?} locked"),
                 _ => format!("email={email:?}"),
             };
-            audit(&state, "login_failed", None, &client.id.0, detail).await?;
+            audit(&state, "login_failed", None, Some(&client.id.0), detail).await?;
             if let PasswordCheck::Refused { locked: true } = refused {
                 audit(
                     &state,
                     "login_locked",
                     None,
-                    &client.id.0,
+                    Some(&client.id.0),
                     format!("email={email:?}"),
                 )
                 .await?;
@@ -202,7 +201,7 @@ pub async fn submit(
         &state,
         "login_succeeded",
         Some(&account.id),
-        &client.id.0,
+        Some(&client.id.0),
         "amr=pwd".into(),
     )
     .await?;
@@ -226,24 +225,4 @@ pub async fn resume(state: web::Data<AppState>, req: HttpRequest) -> HttpRespons
         Ok(step) => step.into_response(&state),
         Err(e) => e.into_response(&state),
     }
-}
-
-async fn audit(
-    state: &AppState,
-    kind: &str,
-    account_id: Option<&str>,
-    client_id: &str,
-    detail: String,
-) -> Result<(), PageError> {
-    state
-        .store
-        .audit(AuditEvent {
-            at: state.now(),
-            kind: kind.into(),
-            account_id: account_id.map(str::to_owned),
-            client_id: Some(client_id.to_owned()),
-            detail,
-        })
-        .await?;
-    Ok(())
 }

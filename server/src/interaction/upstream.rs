@@ -10,13 +10,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use std::sync::Arc;
 use url::Url;
 
-use super::{account, cookie, csrf, flow, session};
+use super::{account, audit, cookie, csrf, flow, session};
 use crate::accounts::federation::{self, FederationError, How};
 use crate::error::PageError;
 use crate::oauth::authorize::see_other;
 use crate::oauth::params::Params;
 use crate::state::AppState;
-use crate::store::{AuditEvent, PendingUpstreamRow};
+use crate::store::PendingUpstreamRow;
 use crate::tokens::opaque;
 use crate::upstream::{
     CallbackContext, PendingUpstreamLogin, UpstreamCallback, UpstreamConnector, UpstreamError,
@@ -37,26 +37,6 @@ pub enum Purpose {
 pub fn callback_url(state: &AppState, upstream_id: &str) -> Result<Url, PageError> {
     Url::parse(&state.endpoint(&format!("/upstream/{upstream_id}/callback")))
         .map_err(PageError::internal)
-}
-
-pub async fn audit(
-    state: &AppState,
-    kind: &str,
-    account_id: Option<&str>,
-    client_id: Option<&str>,
-    detail: String,
-) -> Result<(), PageError> {
-    state
-        .store
-        .audit(AuditEvent {
-            at: state.now(),
-            kind: kind.into(),
-            account_id: account_id.map(str::to_owned),
-            client_id: client_id.map(str::to_owned),
-            detail,
-        })
-        .await?;
-    Ok(())
 }
 
 /// The page a person sees when an upstream sign-in fails (the cause goes to the audit log).
