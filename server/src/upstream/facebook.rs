@@ -4,11 +4,10 @@
 //! Facebook does not assert that it is verified, so it never links accounts by itself.
 
 use hmac::{Hmac, Mac};
-use serde_json::Value;
 use sha2::Sha256;
 use url::Url;
 
-use super::oauth2::{Endpoints, OAuth2Core, UpstreamAuthMethod};
+use super::oauth2::{ClaimMapping, Endpoints, OAuth2Core, UpstreamAuthMethod};
 use super::{
     Begun, CallbackContext, Common, PendingUpstreamLogin, UpstreamCallback, UpstreamConnector,
     UpstreamError, UpstreamIdentity, UpstreamKind,
@@ -66,29 +65,22 @@ impl UpstreamConnector for Facebook {
         let proof = appsecret_proof(self.core.common.client_secret.expose(), token.expose());
         let me = self
             .core
-            .common
-            .http
-            .get_json(
-                &self.core.endpoints.userinfo,
-                Some(token.expose()),
+            .profile(
+                &token,
                 &[
                     ("fields", "id,name,email,picture"),
                     ("appsecret_proof", &proof),
                 ],
             )
             .await?;
-        let text = |k: &str| {
-            me.get(k)
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
-        Ok(UpstreamIdentity {
-            subject: text("id").ok_or_else(|| UpstreamError::Profile("no id in /me".into()))?,
-            email: text("email"),
-            email_verified: false,
-            name: text("name"),
-        })
+        // Facebook does not say whether the email is verified: it never counts as verified.
+        ClaimMapping {
+            subject: "id".into(),
+            email: Some("email".into()),
+            email_verified: None,
+            name: Some("name".into()),
+        }
+        .apply(&me)
     }
 }
 

@@ -124,6 +124,20 @@ impl OAuth2Core {
     }
 }
 
+impl OAuth2Core {
+    /// The profile document behind the upstream's access token.
+    pub async fn profile(
+        &self,
+        token: &crate::secret::Secret,
+        query: &[(&str, &str)],
+    ) -> Result<Value, UpstreamError> {
+        self.common
+            .http
+            .get_json(&self.endpoints.userinfo, Some(token.expose()), query)
+            .await
+    }
+}
+
 /// Where each identity field sits in the userinfo JSON: dotted paths such as `data.id`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -212,13 +226,7 @@ impl UpstreamConnector for OAuth2Connector {
         ctx: &CallbackContext<'_>,
     ) -> Result<UpstreamIdentity, UpstreamError> {
         let token = self.core.exchange(&callback, &pending, ctx).await?;
-        let doc = self
-            .core
-            .common
-            .http
-            .get_json(&self.core.endpoints.userinfo, Some(token.expose()), &[])
-            .await?;
-        self.mapping.apply(&doc)
+        self.mapping.apply(&self.core.profile(&token, &[]).await?)
     }
 }
 

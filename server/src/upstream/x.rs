@@ -3,10 +3,9 @@
 //! (`{"data":{"id","name","username"}}`). X gives no email by default, so the account is
 //! keyed by X's user id alone.
 
-use serde_json::Value;
 use url::Url;
 
-use super::oauth2::{Endpoints, OAuth2Core, UpstreamAuthMethod};
+use super::oauth2::{ClaimMapping, Endpoints, OAuth2Core, UpstreamAuthMethod};
 use super::{
     Begun, CallbackContext, Common, PendingUpstreamLogin, UpstreamCallback, UpstreamConnector,
     UpstreamError, UpstreamIdentity, UpstreamKind,
@@ -52,27 +51,14 @@ impl UpstreamConnector for X {
         ctx: &CallbackContext<'_>,
     ) -> Result<UpstreamIdentity, UpstreamError> {
         let token = self.core.exchange(&callback, &pending, ctx).await?;
-        let me = self
-            .core
-            .common
-            .http
-            .get_json(&self.core.endpoints.userinfo, Some(token.expose()), &[])
-            .await?;
-        let data = me
-            .get("data")
-            .ok_or_else(|| UpstreamError::Profile("no data in /2/users/me".into()))?;
-        let text = |k: &str| {
-            data.get(k)
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
-        Ok(UpstreamIdentity {
-            subject: text("id")
-                .ok_or_else(|| UpstreamError::Profile("no data.id in /2/users/me".into()))?,
+        let me = self.core.profile(&token, &[]).await?;
+        // `{"data":{"id","name","username"}}`; no email.
+        ClaimMapping {
+            subject: "data.id".into(),
             email: None,
-            email_verified: false,
-            name: text("name").or_else(|| text("username")),
-        })
+            email_verified: None,
+            name: Some("data.name".into()),
+        }
+        .apply(&me)
     }
 }
