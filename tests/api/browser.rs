@@ -96,6 +96,30 @@ async fn chromium(profile: std::path::PathBuf) -> (Driver, fantoccini::Client) {
     (driver, client)
 }
 
+/// Exchange the code as the app `webapp` would and verify its ID token from the JWKS.
+async fn id_token_claims(
+    app: &TestApp,
+    code: &str,
+    redirect: &str,
+) -> serde_json::Map<String, serde_json::Value> {
+    let res = app
+        .http
+        .post(app.url("/token"))
+        .basic_auth("webapp", Some(WEB_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    app.verify_jwt(body["id_token"].as_str().unwrap()).await.0
+}
+
 /// Click the element with this id and wait until the page has navigated away.
 async fn click_and_wait(browser: &fantoccini::Client, id: &str) -> url::Url {
     let before = browser.current_url().await.unwrap();
@@ -172,22 +196,7 @@ async fn a_person_signs_in_and_consents_in_headless_chromium_and_the_app_gets_to
     assert_eq!(back.port(), Some(cb_port), "{back}");
     assert_eq!(query(&back, "state").as_deref(), Some("browser-state"));
     let code = query(&back, "code").expect("a code");
-    let res = app
-        .http
-        .post(app.url("/token"))
-        .basic_auth("webapp", Some(WEB_SECRET))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", &redirect),
-            ("code_verifier", VERIFIER),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let body: serde_json::Value = res.json().await.unwrap();
-    let (id, _) = app.verify_jwt(body["id_token"].as_str().unwrap()).await;
+    let id = id_token_claims(&app, &code, &redirect).await;
     assert_eq!(id["email"], EMAIL);
     assert_eq!(id["nonce"], "browser-nonce");
 }
@@ -236,22 +245,7 @@ async fn a_person_signs_in_with_fake_apple_in_headless_chromium_through_form_pos
     assert_eq!(back.port(), Some(cb_port), "{back}");
     assert_eq!(query(&back, "state").as_deref(), Some("apple-state"));
     let code = query(&back, "code").expect("a code");
-    let res = app
-        .http
-        .post(app.url("/token"))
-        .basic_auth("webapp", Some(WEB_SECRET))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", &redirect),
-            ("code_verifier", VERIFIER),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let body: serde_json::Value = res.json().await.unwrap();
-    let (id, _) = app.verify_jwt(body["id_token"].as_str().unwrap()).await;
+    let id = id_token_claims(&app, &code, &redirect).await;
     assert_eq!(id["idp"], "apple");
     assert_eq!(id["amr"], serde_json::json!(["fed"]));
     assert_eq!(id["name"], "Ada Lovelace");

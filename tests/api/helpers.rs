@@ -423,6 +423,28 @@ impl TestApp {
         (payload.claims_set().clone(), header)
     }
 
+    /// Submit the password form of a login page (`html`) with this browser.
+    pub async fn submit_login(
+        &self,
+        browser: &reqwest::Client,
+        html: &str,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let form = [
+            ("req", hidden(html, "req")),
+            ("csrf", hidden(html, "csrf")),
+            ("email", email.to_owned()),
+            ("password", password.to_owned()),
+        ];
+        browser
+            .post(self.url("/login"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn audit(&self, kind: &str) -> usize {
         self.app_state.store.audit_events(kind).await.unwrap().len()
     }

@@ -14,17 +14,7 @@ async fn attempt(app: &TestApp, email: &str, password: &str) -> (u16, String) {
         .await
         .unwrap();
     let html = page_text(&browser, location(&res)).await;
-    let res = browser
-        .post(app.url("/login"))
-        .form(&[
-            ("req", hidden(&html, "req")),
-            ("csrf", hidden(&html, "csrf")),
-            ("email", email.into()),
-            ("password", password.into()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = app.submit_login(&browser, &html, email, password).await;
     let status = res.status().as_u16();
     (status, res.text().await.unwrap())
 }

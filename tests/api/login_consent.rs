@@ -49,19 +49,7 @@ async fn an_unknown_email_and_a_wrong_password_get_the_same_answer() {
         )
         .await;
         let html = page.text().await.unwrap();
-        let form = [
-            ("req", hidden(&html, "req")),
-            ("csrf", hidden(&html, "csrf")),
-            ("email", email.into()),
-            ("password", password.into()),
-        ];
-        let res = app
-            .browser
-            .post(app.url("/login"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
+        let res = app.submit_login(&app.browser, &html, email, password).await;
         let status = res.status();
         let body = res.text().await.unwrap();
         assert!(body.contains("Incorrect email or password."));
@@ -124,19 +112,7 @@ async fn a_sign_in_sets_a_strict_session_cookie_with_a_new_id_each_time() {
         };
         let (_, page) = login_page(&app, &app.browser, &p).await;
         let html = page.text().await.unwrap();
-        let form = [
-            ("req", hidden(&html, "req")),
-            ("csrf", hidden(&html, "csrf")),
-            ("email", EMAIL.into()),
-            ("password", PASSWORD.into()),
-        ];
-        let res = app
-            .browser
-            .post(app.url("/login"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
+        let res = app.submit_login(&app.browser, &html, EMAIL, PASSWORD).await;
         assert_eq!(res.status(), 303);
         let cookie = res
             .headers()
@@ -201,19 +177,7 @@ async fn the_consent_page_names_the_client_and_the_scopes_in_plain_words() {
         .text()
         .await
         .unwrap();
-    let form = [
-        ("req", hidden(&html, "req")),
-        ("csrf", hidden(&html, "csrf")),
-        ("email", EMAIL.into()),
-        ("password", PASSWORD.into()),
-    ];
-    let res = app
-        .browser
-        .post(app.url("/login"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let res = app.submit_login(&app.browser, &html, EMAIL, PASSWORD).await;
     let resume = location(&res);
     let res = app.browser.get(resume).send().await.unwrap();
     let consent = location(&res);
