@@ -90,26 +90,8 @@ async fn a_signed_in_person_links_another_upstream_and_unlinks_it_but_not_the_la
     );
 
     // Act: link Google from the account page.
-    let res = browser
-        .post(app.url("/account/link"))
-        .form(&[
-            ("csrf", hidden(&page, "csrf")),
-            ("upstream", "google".into()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    let authorize = location(&res);
-    let cb = at_provider(
-        &app,
-        &browser,
-        &authorize,
-        &person("g-linked", Some("ada@g.example"), true),
-        "allow",
-    )
-    .await;
-    let res = browser.get(cb).send().await.unwrap();
+    let who = person("g-linked", Some("ada@g.example"), true);
+    let res = link_from_account_page(&app, &browser, &page, "google", &who).await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res).path(), "/account");
 
@@ -194,25 +176,8 @@ async fn an_identity_linked_to_one_account_cannot_be_linked_to_another() {
     )
     .await;
     let page = page_text(&alice, app.url("/account")).await;
-    let res = alice
-        .post(app.url("/account/link"))
-        .form(&[
-            ("csrf", hidden(&page, "csrf")),
-            ("upstream", "google".into()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let authorize = location(&res);
-    let cb = at_provider(
-        &app,
-        &alice,
-        &authorize,
-        &person("g-taken", Some("bob@g.example"), true),
-        "allow",
-    )
-    .await;
-    let res = alice.get(cb).send().await.unwrap();
+    let who = person("g-taken", Some("bob@g.example"), true);
+    let res = link_from_account_page(&app, &alice, &page, "google", &who).await;
 
     assert_eq!(res.status(), 409);
     let link = app

@@ -264,3 +264,26 @@ pub async fn callback_response(
     let cb = at_provider(app, browser, &authorize, who, "allow").await;
     browser.get(cb).send().await.unwrap()
 }
+
+/// Press "Link …" on the account page (`page`), sign in at the fake as `who`, and return
+/// Ostiary's answer to the callback.
+pub async fn link_from_account_page(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    page: &str,
+    upstream: &str,
+    who: &[(String, String)],
+) -> reqwest::Response {
+    let res = browser
+        .post(app.url("/account/link"))
+        .form(&[
+            ("csrf", hidden(page, "csrf")),
+            ("upstream", upstream.to_owned()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let cb = at_provider(app, browser, &location(&res), who, "allow").await;
+    browser.get(cb).send().await.unwrap()
+}
