@@ -7,6 +7,7 @@ mod m20261122_000001_create_core_tables;
 mod m20261122_000002_upstream_identities;
 mod m20261122_000003_login_failures;
 mod m20261122_000004_key_activation;
+mod m20261201_000005_request_stage_and_key_revocation;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_upstream_identities::Migration),
             Box::new(m20261122_000003_login_failures::Migration),
             Box::new(m20261122_000004_key_activation::Migration),
+            Box::new(m20261201_000005_request_stage_and_key_revocation::Migration),
         ]
     }
 }

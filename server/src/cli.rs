@@ -79,9 +79,17 @@ pub enum KeysCommand {
     /// Publish a new signing key, which signs a minute later (once every instance publishes
     /// it); the old one stays in the JWKS until its tokens expire.
     Rotate {
-        /// Sign with the new key at once (the old key is compromised).
+        /// Sign with the new key at once (the old key stays published until its tokens
+        /// expire; for a compromised key use `keys revoke`).
         #[arg(long)]
         now: bool,
+    },
+    /// Revoke a key (compromised): it leaves the JWKS and every instance's verifiers within
+    /// the reload interval, so the tokens it signed stop working; a new key signs at once if
+    /// it was signing.
+    Revoke {
+        /// The key id (`kid`), as `keys list` shows it.
+        kid: String,
     },
 }
 
@@ -223,7 +231,9 @@ async fn keys(path: &std::path::Path, command: KeysCommand) -> anyhow::Result<i3
                         .map(|d| d.to_rfc3339())
                         .unwrap_or_default()
                 };
-                let state = if k.active_from > now {
+                let state = if let Some(r) = k.revoked_at {
+                    format!("revoked at {} (not published, not trusted)", at(r))
+                } else if k.active_from > now {
                     format!("next (published; signs from {})", at(k.active_from))
                 } else if k.signs_at(now) {
                     "active (signing)".to_owned()
@@ -247,7 +257,27 @@ async fn keys(path: &std::path::Path, command: KeysCommand) -> anyhow::Result<i3
                 "new signing key {kid}: published within {} seconds, signing in {delay} seconds",
                 crate::keys::RELOAD_INTERVAL_SECONDS
             );
+            if at_once {
+                println!(
+                    "the old key stays published until its tokens expire; for a compromised key use `ostiary keys revoke KID`"
+                );
+            }
         }
+        KeysCommand::Revoke { kid } => match KeySet::revoke(&store, &kek, &kid, now).await? {
+            crate::keys::Revoked::Revoked { replaced_by } => {
+                println!(
+                    "revoked {kid}: every instance drops it within {} seconds; tokens it signed no longer verify",
+                    crate::keys::RELOAD_INTERVAL_SECONDS
+                );
+                if let Some(new) = replaced_by {
+                    println!("new signing key {new} signs from now on");
+                }
+            }
+            crate::keys::Revoked::Unknown => {
+                eprintln!("no signing key {kid} that is not revoked already");
+                return Ok(1);
+            }
+        },
     }
     Ok(0)
 }

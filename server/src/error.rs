@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use std::fmt;
 
-use crate::interaction::pages;
+use crate::pages;
 
 pub struct PageError {
     pub status: StatusCode,
@@ -92,9 +92,9 @@ impl From<crate::store::StoreError> for PageError {
     }
 }
 
-impl From<crate::oauth::error::OAuthError> for PageError {
-    fn from(e: crate::oauth::error::OAuthError) -> Self {
-        use crate::oauth::error::ErrorCode;
+impl From<crate::protocol::error::OAuthError> for PageError {
+    fn from(e: crate::protocol::error::OAuthError) -> Self {
+        use crate::protocol::error::ErrorCode;
         match e.code {
             ErrorCode::TemporarilyUnavailable => Self::unavailable(e),
             ErrorCode::ServerError => Self::internal(e),

@@ -1,9 +1,12 @@
 //! Ostiary: a standalone OAuth 2.0 / OpenID Connect provider.
 //!
-//! Dependency direction: `routes → {oauth, interaction} → {tokens, keys, accounts, clients} → store`.
+//! Dependency direction: `routes → {oauth, interaction} → authz → {tokens, keys, upstream, accounts,
+//! clients} → {protocol, store}`.
 
 /// Local accounts: argon2id password hashing and sign-in.
 pub mod accounts;
+/// The authorization request's owner: its stages, the policy, sessions, sign-in completion, codes.
+pub mod authz;
 /// The `ostiary` command line (serve, check-config, migrate, users, keys, client-secret).
 pub mod cli;
 /// Registered OAuth clients, loaded from the config file.
@@ -16,12 +19,16 @@ pub mod config;
 pub mod devfakes;
 /// Browser-facing error pages and security headers.
 pub mod error;
-/// The human in the loop: login, consent, logout pages, sessions and CSRF.
+/// The human in the loop: login, consent, account and logout pages, CSRF.
 pub mod interaction;
 /// Signing keys: generation, encryption at rest, rotation, JWKS.
 pub mod keys;
 /// The OAuth 2.0 / OpenID Connect protocol endpoints.
 pub mod oauth;
+/// One askama template struct per page, and the pages' security headers.
+pub mod pages;
+/// Protocol vocabulary, the OAuth error type and parameter parsing, shared by every layer.
+pub mod protocol;
 /// The single route table.
 pub mod routes;
 /// Redacting secret types compared in constant time.

@@ -30,7 +30,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &Arc<HashSet<String
     // Front channel (browser).
     .route("/authorize", web::get().to(with_body::authorize))
     .route("/authorize", web::post().to(with_body::authorize))
-    .route("/authorize/resume", web::get().to(login::resume))
     .route("/login", web::get().to(login::show))
     .route("/login", web::post().to(with_body::login))
     .route("/login/upstream", web::post().to(with_body::upstream_start))
@@ -120,11 +119,11 @@ mod with_body {
     use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
     use crate::error::PageError;
-    use crate::interaction::{account as ac, consent as c, login as l, upstream as u};
-    use crate::oauth::params::read_body;
-    use crate::oauth::{
-        authorize as a, end_session as e, introspection as i, revocation as r, token as t,
+    use crate::interaction::{
+        account as ac, consent as c, login as l, logout as e, upstream as u,
     };
+    use crate::oauth::{authorize as a, introspection as i, revocation as r, token as t};
+    use crate::protocol::params::read_body;
     use crate::state::AppState;
 
     macro_rules! page {

@@ -247,6 +247,11 @@ fn spawn_background_jobs(state: web::Data<AppState>) {
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "garbage collection failed"),
                     }
+                    match state.keys.collect(&state.store, state.now()).await {
+                        Ok(n) if n > 0 => tracing::info!(keys = n, "retired signing keys deleted"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "deleting retired keys failed"),
+                    }
                 }
             }
         }

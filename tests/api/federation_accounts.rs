@@ -44,17 +44,23 @@ async fn an_unverified_email_never_links_to_an_existing_account() {
     )
     .await;
 
-    assert_eq!(res.status(), 409);
-    assert!(res.text().await.unwrap().contains("already exists"));
-    assert_eq!(account_count(&app).await, 1, "no account created");
+    // A new account of its own, without the address, and nothing that says the address is
+    // taken (security review finding 12: no account enumeration).
+    assert_eq!(res.status(), 303);
+    let page = page_text(&browser, location(&res)).await;
+    assert!(!page.contains("already exists"), "{page}");
+    assert_eq!(account_count(&app).await, 2);
     let linked = app
         .app_state
         .store
         .linked_identity("google", "g-eve")
         .await
-        .unwrap();
-    assert!(linked.is_none(), "nothing linked");
-    assert_eq!(app.audit("upstream_email_conflict").await, 1);
+        .unwrap()
+        .expect("the identity has its own account");
+    assert_ne!(linked.account_id, app.account_id, "never linked to Alice");
+    let eve = app.app_state.store.account(&linked.account_id).await.unwrap().unwrap();
+    assert_eq!(eve.email, None);
+    assert_eq!(app.audit("upstream_linked").await, 0);
 }
 
 #[tokio::test]
@@ -65,8 +71,16 @@ async fn an_upstream_not_configured_to_trust_email_never_links_by_email() {
 
     let res = callback_response(&app, &browser, "google", &person("g-3", Some(EMAIL), true)).await;
 
-    assert_eq!(res.status(), 409);
-    assert_eq!(account_count(&app).await, 1);
+    assert_eq!(res.status(), 303);
+    let linked = app
+        .app_state
+        .store
+        .linked_identity("google", "g-3")
+        .await
+        .unwrap()
+        .expect("its own account");
+    assert_ne!(linked.account_id, app.account_id);
+    assert_eq!(app.audit("upstream_linked").await, 0);
 }
 
 #[tokio::test]

@@ -10,7 +10,11 @@ use serde_json::json;
 async fn a_person_signs_in_with_google_and_the_app_gets_ostiary_tokens_naming_the_upstream() {
     // Arrange
     let fakes = start_fakes().await;
-    let app = app_with(&fakes, &[("google", "google", json!({}))]).await;
+    let app = app_with(
+        &fakes,
+        &[("google", "google", json!({"trust_email": true}))],
+    )
+    .await;
 
     // Act
     let claims = federated_id_token(
@@ -69,7 +73,11 @@ async fn apple_answers_with_form_post_and_the_name_arrives_only_the_first_time()
     // Arrange: Apple asks for name and email, so it answers with a cross-site form POST, and
     // the fake checks the ES256 client secret Ostiary minted from the .p8 key.
     let fakes = start_fakes().await;
-    let app = app_with(&fakes, &[("apple", "apple", json!({}))]).await;
+    let app = app_with(
+        &fakes,
+        &[("apple", "apple", json!({"trust_email": true}))],
+    )
+    .await;
     let browser = browser();
 
     // Act: the first sign-in (the name is in Apple's `user` field), then a second one.
@@ -86,7 +94,7 @@ async fn apple_answers_with_form_post_and_the_name_arrives_only_the_first_time()
     let second = federated_id_token(&app, "apple", &who).await;
 
     // Assert: one account, named from the first form_post; the private relay address counts
-    // as verified.
+    // as verified (Apple is trusted for email here).
     let res = app
         .exchange(("webapp", Some(WEB_SECRET)), &code, Some(VERIFIER))
         .await;

@@ -178,9 +178,8 @@ async fn the_consent_page_names_the_client_and_the_scopes_in_plain_words() {
         .await
         .unwrap();
     let res = app.submit_login(&app.browser, &html, EMAIL, PASSWORD).await;
-    let resume = location(&res);
-    let res = app.browser.get(resume).send().await.unwrap();
     let consent = location(&res);
+    assert_eq!(consent.path(), "/consent");
     let html = app
         .browser
         .get(consent)

@@ -1,13 +1,15 @@
 //! Accounts for upstream identities (architecture guide C7, security guide: accounts keyed by
 //! (upstream, subject), never by email alone):
 //! - a known identity signs in to its account;
-//! - a new identity links to an existing account by email only when the upstream is configured
-//!   `trust_email = true`, the upstream says the email is verified, and the account's email is
-//!   verified too;
-//! - otherwise a new account is created from the profile, unless a verified account already
-//!   owns that email (the person signs in the usual way and links from the account page);
+//! - an email counts as verified only when the upstream is configured `trust_email = true` and
+//!   says the email is verified; from any other upstream it is stored and released unverified;
+//! - a new identity links to an existing account by email only when that email counts as
+//!   verified and the account's email is verified too;
+//! - otherwise a new account is created from the profile; when another account holds the email
+//!   the new one goes without it, and nothing tells the person so (no account enumeration:
+//!   they have not proven control of the address to us);
 //! - an email no one verified never blocks its verified owner: it is released from the
-//!   account that held it.
+//!   account that held it, but only for an email that counts as verified.
 
 use super::normalise_email;
 use crate::store::{Account, LinkedIdentity, Store, StoreError};
@@ -25,8 +27,6 @@ pub enum How {
 
 #[derive(Debug, thiserror::Error)]
 pub enum FederationError {
-    #[error("an account with this email already exists")]
-    EmailTaken,
     #[error("this identity is linked to another account")]
     LinkedElsewhere,
     #[error(transparent)]
@@ -78,29 +78,26 @@ pub async fn sign_in(
             created_at: now,
             last_login_at: now,
         };
-        let verified = identity.email_verified && email.is_some();
+        let verified = trust_email && identity.email_verified && email.is_some();
         let holder = match &email {
             Some(e) => store.account_by_email(e).await?,
             None => None,
         };
         let mut account_email = email.clone();
         match holder {
-            Some(existing) if existing.email_verified => {
-                if trust_email && verified {
-                    match store.link_identity(&new_link(&existing.id)).await {
-                        Ok(()) => return Ok((existing, How::LinkedByEmail)),
-                        Err(StoreError::Conflict) => continue,
-                        Err(e) => return Err(e.into()),
-                    }
+            Some(existing) if existing.email_verified && verified => {
+                match store.link_identity(&new_link(&existing.id)).await {
+                    Ok(()) => return Ok((existing, How::LinkedByEmail)),
+                    Err(StoreError::Conflict) => continue,
+                    Err(e) => return Err(e.into()),
                 }
-                return Err(FederationError::EmailTaken);
             }
             Some(_) if verified => {
                 if let Some(e) = &email {
                     store.release_unverified_email(e).await?;
                 }
             }
-            // Someone else holds this unverified address already: the new account goes without.
+            // Someone else holds this address: the new account goes without it.
             Some(_) => account_email = None,
             None => {}
         }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::config::ClientConfig;
-use crate::oauth::vocab::{GrantType, Scopes, TokenEndpointAuthMethod};
+use crate::protocol::vocab::{GrantType, Scopes, TokenEndpointAuthMethod};
 use crate::secret::{Secret, ct_eq};
 
 /// SHA-256 of a client secret, written `sha256:<hex>` in config.

@@ -12,7 +12,7 @@ pub use validate::{Problem, Severity, validate};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
-use crate::oauth::vocab::{GrantType, ResponseType, TokenEndpointAuthMethod};
+use crate::protocol::vocab::{GrantType, ResponseType, TokenEndpointAuthMethod};
 
 pub const DEFAULT_CONFIG_PATH: &str = "config/ostiary.toml";
 const ENV_PREFIX: &str = "OSTIARY__";

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::fmt;
 
 use super::{ClientConfig, Settings};
-use crate::oauth::vocab::{GrantType, ResponseType, TokenEndpointAuthMethod};
+use crate::protocol::vocab::{GrantType, ResponseType, TokenEndpointAuthMethod};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {

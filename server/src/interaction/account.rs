@@ -6,17 +6,17 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use url::Url;
 
+use super::csrf::{self, Purpose as CsrfPurpose};
 use super::upstream::{self, Purpose};
-use super::{audit, cookie, csrf, pages, session};
+use super::{audit, cookie, see_other, with_cookie};
 use crate::accounts::federation::{self, FederationError};
+use crate::authz::session;
 use crate::error::PageError;
-use crate::oauth::authorize::see_other;
-use crate::oauth::params::Params;
+use crate::pages;
+use crate::protocol::params::Params;
 use crate::state::AppState;
 use crate::store::{BrowserSession, Unlink};
 use crate::upstream::{UpstreamConnector, UpstreamIdentity};
-
-const PURPOSE: &str = "account";
 
 async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<BrowserSession, PageError> {
     session::load(state, cookie(req, session::cookie_name(state)).as_deref())
@@ -37,12 +37,12 @@ fn account_url(state: &AppState, notice: Option<(&str, &str)>) -> Result<Url, Pa
     Ok(u)
 }
 
-fn name_of(state: &AppState, upstream_id: &str) -> String {
+/// The display name of a configured upstream; `None` for anything else (never echoed).
+fn name_of(state: &AppState, upstream_id: &str) -> Option<String> {
     state
         .upstreams
         .get(upstream_id)
         .map(|c| c.display_name().to_owned())
-        .unwrap_or_else(|| upstream_id.to_owned())
 }
 
 #[tracing::instrument(skip_all)]
@@ -55,7 +55,7 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         .ok_or_else(PageError::expired)?;
     let linked = state.store.identities_of(&account.id).await?;
     let query = Params::parse(req.query_string().as_bytes()).map_err(PageError::from)?;
-    let q = |k: &str| query.get(k).ok().flatten().map(|v| name_of(&state, v));
+    let q = |k: &str| query.get(k).ok().flatten().and_then(|v| name_of(&state, v));
     let notice = if let Some(n) = q("linked") {
         Some(format!("{n} is now linked to your account."))
     } else if let Some(n) = q("unlinked") {
@@ -63,16 +63,14 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     } else {
         q("cancelled").map(|n| format!("Linking {n} was cancelled."))
     };
-    let (binding, new_cookie) =
-        csrf::binding(&state, cookie(&req, csrf::cookie_name(&state)).as_deref());
-    let token = csrf::token(&state, &binding, PURPOSE, &account.id);
+    let (token, new_cookie) = csrf::issue(&state, &req, CsrfPurpose::Account, &account.id);
     let password_counts = account.password_hash.is_some() && state.settings.login.password;
     let last_way = linked.len() == 1 && !password_counts;
     let linked_rows = linked
         .iter()
         .map(|l| pages::LinkedRow {
             upstream_id: l.upstream_id.clone(),
-            name: name_of(&state, &l.upstream_id),
+            name: name_of(&state, &l.upstream_id).unwrap_or_else(|| l.upstream_id.clone()),
             subject: l.subject.clone(),
             email: l.email.clone().unwrap_or_default(),
             can_unlink: !last_way,
@@ -85,21 +83,15 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         .filter(|c| !linked.iter().any(|l| l.upstream_id == c.id()))
         .map(|c| pages::UpstreamButton::of(c.as_ref()))
         .collect();
-    let mut res = pages::render(
-        StatusCode::OK,
-        &pages::AccountPage {
-            label: account.label(),
-            has_password: password_counts,
-            linked: linked_rows,
-            available,
-            csrf: &token,
-            notice: notice.as_deref(),
-        },
-    );
-    if let Some(c) = new_cookie {
-        let _ = res.add_cookie(&c);
-    }
-    Ok(res)
+    let page = pages::AccountPage {
+        label: account.label(),
+        has_password: password_counts,
+        linked: linked_rows,
+        available,
+        csrf: &token,
+        notice: notice.as_deref(),
+    };
+    Ok(with_cookie(pages::render(StatusCode::OK, &page), new_cookie))
 }
 
 async fn checked_form(
@@ -109,19 +101,7 @@ async fn checked_form(
 ) -> Result<(BrowserSession, Params), PageError> {
     let s = signed_in(state, req).await?;
     let form = Params::parse(body).map_err(PageError::from)?;
-    let binding = cookie(req, csrf::cookie_name(state));
-    if !csrf::verify(
-        state,
-        binding.as_deref(),
-        PURPOSE,
-        &s.account_id,
-        form.get("csrf").ok().flatten(),
-    ) {
-        return Err(PageError::bad_request(
-            "Form expired",
-            "The form could not be verified. Go back and try again.",
-        ));
-    }
+    csrf::check(state, req, CsrfPurpose::Account, &s.account_id, &form)?;
     Ok((s, form))
 }
 
@@ -239,7 +219,7 @@ pub async fn finish_link(
                 Some(("linked", connector.id())),
             )?))
         }
-        Err(FederationError::LinkedElsewhere) | Err(FederationError::EmailTaken) => {
+        Err(FederationError::LinkedElsewhere) => {
             audit(
                 state,
                 "upstream_link_refused",

@@ -1,32 +1,18 @@
 //! GET|POST /consent — the consent page: the client's name and the requested scopes in plain
-//! words; allow remembers the grant per user, client and scope set; deny returns access_denied
-//! (RFC 6749 §4.1.2.1).
+//! words. Shown only while the request awaits this browser's consent (otherwise the login
+//! page); the answer goes to `authz::decide_consent`, which remembers an Allow per user, client
+//! and scope set, or returns access_denied for a Deny (RFC 6749 §4.1.2.1).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{cookie, csrf, flow, pages, session};
+use super::csrf::{self, Purpose};
+use super::{cookie, see_other, with_cookie};
+use crate::authz::{self, AuthorizeError, ConsentDecision, ConsentView, session};
 use crate::error::PageError;
-use crate::oauth::authorize::see_other;
-use crate::oauth::params::Params;
-use crate::oauth::vocab::Scopes;
+use crate::pages;
+use crate::protocol::params::Params;
 use crate::state::AppState;
-use crate::store::BrowserSession;
-
-const PURPOSE: &str = "consent";
-
-async fn signed_in(
-    state: &AppState,
-    req: &HttpRequest,
-) -> Result<Option<BrowserSession>, PageError> {
-    Ok(session::load(state, cookie(req, session::cookie_name(state)).as_deref()).await?)
-}
-
-fn to_login(state: &AppState, id: &str) -> Result<HttpResponse, PageError> {
-    let mut url = url::Url::parse(&state.endpoint("/login")).map_err(PageError::internal)?;
-    url.query_pairs_mut().append_pair("req", id);
-    Ok(see_other(&url))
-}
 
 #[tracing::instrument(skip_all)]
 pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
@@ -35,31 +21,34 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         .get("req")
         .map_err(PageError::from)?
         .unwrap_or_default();
-    let (_, client, ar) = flow::pending(&state, id).await?;
-    let Some(s) = signed_in(&state, &req).await? else {
-        return to_login(&state, id);
-    };
+    let current = cookie(&req, session::cookie_name(&state));
+    let (request_id, client, account_id, scopes) =
+        match authz::consent_view(&state, id, current.as_deref()).await? {
+            ConsentView::Show {
+                request_id,
+                client,
+                account_id,
+                scopes,
+            } => (request_id, client, account_id, scopes),
+            ConsentView::GoTo(url) => return Ok(see_other(&url)),
+        };
     let account = state
         .store
-        .account(&s.account_id)
+        .account(&account_id)
         .await?
         .ok_or_else(PageError::expired)?;
-    let (binding, new_cookie) =
-        csrf::binding(&state, cookie(&req, csrf::cookie_name(&state)).as_deref());
-    let token = csrf::token(&state, &binding, PURPOSE, id);
-    let scopes = ar.scope.iter().map(pages::describe_scope).collect();
+    let (token, new_cookie) = csrf::issue(&state, &req, Purpose::Consent, &request_id);
     let page = pages::ConsentPage {
         client_name: &client.name,
         account_email: account.label(),
-        request_id: id,
+        request_id: &request_id,
         csrf: &token,
-        scopes,
+        scopes: scopes.iter().map(pages::describe_scope).collect(),
     };
-    let mut res = pages::render(StatusCode::OK, &page);
-    if let Some(c) = new_cookie {
-        let _ = res.add_cookie(&c);
-    }
-    Ok(res)
+    Ok(with_cookie(
+        pages::render(StatusCode::OK, &page),
+        new_cookie,
+    ))
 }
 
 #[tracing::instrument(skip_all)]
@@ -69,49 +58,11 @@ pub async fn submit(
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     let form = Params::parse(&body).map_err(PageError::from)?;
-    let id = form
-        .get("req")
-        .map_err(PageError::from)?
-        .unwrap_or_default()
-        .to_owned();
-    let (stored, _, ar) = flow::pending(&state, &id).await?;
-    let binding = cookie(&req, csrf::cookie_name(&state));
-    if !csrf::verify(
-        &state,
-        binding.as_deref(),
-        PURPOSE,
-        &id,
-        form.get("csrf").ok().flatten(),
-    ) {
-        return Err(PageError::bad_request(
-            "Form expired",
-            "The form could not be verified. Go back and try again.",
-        ));
-    }
-    let Some(s) = signed_in(&state, &req).await? else {
-        return to_login(&state, &id);
-    };
-    let outcome = match form.get("decision").map_err(PageError::from)? {
-        Some("allow") => {
-            let previous = state
-                .store
-                .consent(&s.account_id, &ar.client_id)
-                .await?
-                .and_then(|p| Scopes::parse(&p))
-                .unwrap_or_default();
-            let granted = previous.union(&ar.scope);
-            state
-                .store
-                .save_consent(
-                    &s.account_id,
-                    &ar.client_id,
-                    &granted.to_string(),
-                    state.now(),
-                )
-                .await?;
-            flow::finish(&state, &stored, &ar, &(&s).into()).await
-        }
-        Some("deny") => flow::deny(&state, &stored, &ar).await,
+    let id = form.get("req").map_err(PageError::from)?.unwrap_or_default();
+    csrf::check(&state, &req, Purpose::Consent, id, &form)?;
+    let decision = match form.get("decision").map_err(PageError::from)? {
+        Some("allow") => ConsentDecision::Allow,
+        Some("deny") => ConsentDecision::Deny,
         _ => {
             return Err(PageError::bad_request(
                 "Invalid request",
@@ -119,8 +70,9 @@ pub async fn submit(
             ));
         }
     };
-    Ok(match outcome {
-        Ok(step) => step.into_response(&state),
-        Err(e) => e.into_response(&state),
-    })
+    let current = cookie(&req, session::cookie_name(&state));
+    match authz::decide_consent(&state, id, current.as_deref(), decision).await {
+        Ok(url) | Err(AuthorizeError::Redirect(url)) => Ok(see_other(&url)),
+        Err(AuthorizeError::Page(p)) => Err(p),
+    }
 }

@@ -1,16 +1,43 @@
 //! CSRF protection for every form (RFC 6749 §10.12, ASVS 3.5): a random binding cookie per
-//! browser, and a form token that is an HMAC of that cookie, the form's purpose and the request
-//! id. Checked in constant time; nothing stored on the server.
+//! browser, and a form token that is an HMAC of that cookie, the form's typed purpose and what
+//! the form is bound to (the request id, or the account). Checked in constant time, in one
+//! place; nothing stored on the server.
 
+use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, SameSite};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use super::cookie;
+use crate::error::PageError;
+use crate::protocol::params::Params;
 use crate::secret::ct_eq;
 use crate::state::AppState;
 use crate::tokens::opaque;
+
+/// What a form does: a token made for one purpose is refused by every other form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// The login page: the password form and the upstream buttons.
+    Login,
+    Consent,
+    /// The account page: link and unlink.
+    Account,
+    Logout,
+}
+
+impl Purpose {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Login => "login",
+            Self::Consent => "consent",
+            Self::Account => "account",
+            Self::Logout => "logout",
+        }
+    }
+}
 
 pub fn cookie_name(state: &AppState) -> &'static str {
     if state.settings.secure_cookies() {
@@ -21,9 +48,9 @@ pub fn cookie_name(state: &AppState) -> &'static str {
 }
 
 /// The browser's binding value, and a cookie to set when it had none.
-pub fn binding(state: &AppState, existing: Option<&str>) -> (String, Option<Cookie<'static>>) {
-    if let Some(v) = existing.filter(|v| v.len() == 43) {
-        return (v.to_owned(), None);
+pub fn binding(state: &AppState, req: &HttpRequest) -> (String, Option<Cookie<'static>>) {
+    if let Some(v) = cookie(req, cookie_name(state)).filter(|v| v.len() == 43) {
+        return (v, None);
     }
     let v = opaque::random_token().expose().to_owned();
     let cookie = Cookie::build(cookie_name(state), v.clone())
@@ -35,28 +62,49 @@ pub fn binding(state: &AppState, existing: Option<&str>) -> (String, Option<Cook
     (v, Some(cookie))
 }
 
-pub fn token(state: &AppState, binding: &str, purpose: &str, request_id: &str) -> String {
+fn token_for(state: &AppState, binding: &str, purpose: Purpose, bound_to: &str) -> String {
     let mut mac =
         <Hmac<Sha256> as Mac>::new_from_slice(&state.csrf_key).unwrap_or_else(|_| unreachable!());
-    for part in [binding, purpose, request_id] {
+    for part in [binding, purpose.label(), bound_to] {
         mac.update(&(part.len() as u64).to_be_bytes());
         mac.update(part.as_bytes());
     }
     URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
 
-pub fn verify(
+/// A token for a form about to be shown, and the binding cookie to set if the browser has none.
+pub fn issue(
     state: &AppState,
-    binding: Option<&str>,
-    purpose: &str,
-    request_id: &str,
-    presented: Option<&str>,
-) -> bool {
-    match (binding, presented) {
+    req: &HttpRequest,
+    purpose: Purpose,
+    bound_to: &str,
+) -> (String, Option<Cookie<'static>>) {
+    let (b, new_cookie) = binding(state, req);
+    (token_for(state, &b, purpose, bound_to), new_cookie)
+}
+
+/// Check the `csrf` field of a submitted form; the same page for every failure.
+pub fn check(
+    state: &AppState,
+    req: &HttpRequest,
+    purpose: Purpose,
+    bound_to: &str,
+    form: &Params,
+) -> Result<(), PageError> {
+    let binding = cookie(req, cookie_name(state));
+    let ok = match (binding, form.get("csrf").ok().flatten()) {
         (Some(b), Some(p)) => ct_eq(
-            token(state, b, purpose, request_id).as_bytes(),
+            token_for(state, &b, purpose, bound_to).as_bytes(),
             p.as_bytes(),
         ),
         _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(PageError::bad_request(
+            "Form expired",
+            "The form could not be verified. Go back and try again.",
+        ))
     }
 }

@@ -1,22 +1,23 @@
 //! GET|POST /login — the hosted sign-in page: a button per configured upstream, in config
 //! order, and the local-account form unless `[login] password = false`. The same message, in
-//! the same time, for an unknown email and a wrong password; a new session id at every
-//! sign-in; 303 after the POST (RFC 9700 §4.12).
+//! the same time, for an unknown email and a wrong password; a correct password is reported to
+//! `authz::complete_sign_in`; 303 after the POST (RFC 9700 §4.12).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{audit, cookie, csrf, flow, pages, session};
+use super::csrf::{self, Purpose};
+use super::{audit, cookie, see_other, with_cookie};
 use crate::accounts::throttle::Throttle;
 use crate::accounts::{self, PasswordCheck, normalise_email};
+use crate::authz::{self, AuthenticatedSubject, AuthorizeError, session};
 use crate::error::PageError;
-use crate::oauth::authorize::see_other;
-use crate::oauth::params::Params;
+use crate::pages;
+use crate::protocol::params::Params;
+use crate::protocol::vocab::Amr;
 use crate::secret::Secret;
 use crate::state::AppState;
 
-/// CSRF purpose of the login page's forms (password and upstream buttons).
-pub const PURPOSE: &str = "login";
 const FAILED: &str = "Incorrect email or password.";
 
 /// What the form shows besides its fields.
@@ -30,19 +31,16 @@ struct Shown<'a> {
 fn login_page(
     state: &AppState,
     req: &HttpRequest,
-    id: &str,
-    client_name: &str,
+    view: &authz::LoginView,
     shown: Shown<'_>,
     status: StatusCode,
 ) -> HttpResponse {
-    let (binding, new_cookie) =
-        csrf::binding(state, cookie(req, csrf::cookie_name(state)).as_deref());
-    let token = csrf::token(state, &binding, PURPOSE, id);
-    let mut res = pages::render(
+    let (token, new_cookie) = csrf::issue(state, req, Purpose::Login, &view.request_id);
+    let res = pages::render(
         status,
         &pages::LoginPage {
-            client_name,
-            request_id: id,
+            client_name: &view.client.name,
+            request_id: &view.request_id,
             csrf: &token,
             email: shown.email,
             error: shown.error,
@@ -57,10 +55,7 @@ fn login_page(
             fakes: state.settings.dev.fake_upstreams,
         },
     );
-    if let Some(c) = new_cookie {
-        let _ = res.add_cookie(&c);
-    }
-    res
+    with_cookie(res, new_cookie)
 }
 
 #[tracing::instrument(skip_all)]
@@ -70,36 +65,38 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         .get("req")
         .map_err(PageError::from)?
         .unwrap_or_default();
-    let (_, client, ar) = flow::pending(&state, id).await?;
+    let view = authz::login_view(&state, id).await?;
+    // Only a configured upstream's name is shown (never the query's text).
+    let cancelled = params
+        .get("cancelled")
+        .ok()
+        .flatten()
+        .and_then(|u| state.upstreams.get(u));
     // Social-only with a single upstream: no page to show, go straight to it.
-    if let ([only], false) = (state.upstreams.all(), state.settings.login.password)
-        && !params.has("cancelled")
-    {
+    if let ([only], false, None) = (
+        state.upstreams.all(),
+        state.settings.login.password,
+        &cancelled,
+    ) {
         let only = only.clone();
         return super::upstream::begin(
             &state,
             &req,
             &only,
             super::upstream::Purpose::SignIn {
-                request_id: id.to_owned(),
+                request_id: view.request_id.clone(),
             },
         )
         .await;
     }
-    let notice = params
-        .get("cancelled")
-        .ok()
-        .flatten()
-        .and_then(|u| state.upstreams.get(u))
-        .map(|c| format!("Signing in with {} was cancelled.", c.display_name()));
-    let hint = ar.login_hint.as_deref().unwrap_or("");
+    let notice = cancelled.map(|c| format!("Signing in with {} was cancelled.", c.display_name()));
+    let hint = view.login_hint.clone().unwrap_or_default();
     Ok(login_page(
         &state,
         &req,
-        id,
-        &client.name,
+        &view,
         Shown {
-            email: hint,
+            email: &hint,
             error: None,
             notice: notice.as_deref(),
         },
@@ -114,31 +111,15 @@ pub async fn submit(
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     let form = Params::parse(&body).map_err(PageError::from)?;
-    let id = form
-        .get("req")
-        .map_err(PageError::from)?
-        .unwrap_or_default()
-        .to_owned();
-    let (_, client, _) = flow::pending(&state, &id).await?;
+    let id = form.get("req").map_err(PageError::from)?.unwrap_or_default();
+    let view = authz::login_view(&state, id).await?;
     if !state.settings.login.password {
         return Err(PageError::bad_request(
             "Password sign-in is off",
             "This provider signs people in only through the providers on the sign-in page.",
         ));
     }
-    let binding = cookie(&req, csrf::cookie_name(&state));
-    if !csrf::verify(
-        &state,
-        binding.as_deref(),
-        PURPOSE,
-        &id,
-        form.get("csrf").ok().flatten(),
-    ) {
-        return Err(PageError::bad_request(
-            "Form expired",
-            "The form could not be verified. Go back and try again.",
-        ));
-    }
+    csrf::check(&state, &req, Purpose::Login, &view.request_id, &form)?;
     let email = normalise_email(form.get("email").ok().flatten().unwrap_or_default());
     let password = Secret::new(form.get("password").ok().flatten().unwrap_or_default());
     let now = state.now();
@@ -159,70 +140,66 @@ pub async fn submit(
     })?;
     let account = match check {
         PasswordCheck::Accepted(a) => a,
-        refused => {
-            let detail = match refused {
-                PasswordCheck::Locked => format!("email={email:?} locked"),
-                _ => format!("email={email:?}"),
-            };
-            audit(&state, "login_failed", None, Some(&client.id.0), detail).await?;
-            if let PasswordCheck::Refused { locked: true } = refused {
-                audit(
-                    &state,
-                    "login_locked",
-                    None,
-                    Some(&client.id.0),
-                    format!("email={email:?}"),
-                )
-                .await?;
-            }
-            // The same answer whether the email is unknown, the password wrong, or the email
-            // locked: nothing to enumerate.
-            return Ok(login_page(
-                &state,
-                &req,
-                &id,
-                &client.name,
-                Shown {
-                    email: &email,
-                    error: Some(FAILED),
-                    notice: None,
-                },
-                StatusCode::UNAUTHORIZED,
-            ));
-        }
+        refused => return refused_page(&state, &req, &view, &email, refused).await,
     };
-    let old = cookie(&req, session::cookie_name(&state));
-    let session_cookie = session::start(&state, &account.id, "pwd", None, old.as_deref()).await?;
-    state
-        .store
-        .mark_auth_request_authenticated(&id, &crate::tokens::opaque::hash(session_cookie.value()))
-        .await?;
-    audit(
-        &state,
-        "login_succeeded",
-        Some(&account.id),
-        Some(&client.id.0),
-        "amr=pwd".into(),
-    )
-    .await?;
-    let mut next =
-        url::Url::parse(&state.endpoint("/authorize/resume")).map_err(PageError::internal)?;
-    next.query_pairs_mut().append_pair("req", &id);
-    let mut res = see_other(&next);
-    let _ = res.add_cookie(&session_cookie);
-    Ok(res)
+    let who = AuthenticatedSubject {
+        account_id: account.id,
+        auth_time: now,
+        amr: vec![Amr::Pwd],
+        idp: None,
+    };
+    let previous = cookie(&req, session::cookie_name(&state));
+    finish_sign_in(&state, &view.request_id, who, previous.as_deref()).await
 }
 
-/// GET /authorize/resume — continue a pending request after sign-in.
-#[tracing::instrument(skip_all)]
-pub async fn resume(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let id = Params::parse(req.query_string().as_bytes())
-        .ok()
-        .and_then(|p| p.get("req").ok().flatten().map(str::to_owned))
-        .unwrap_or_default();
-    let session_cookie = cookie(&req, session::cookie_name(&state));
-    match flow::resume(&state, &id, session_cookie.as_deref()).await {
-        Ok(step) => step.into_response(&state),
-        Err(e) => e.into_response(&state),
+/// Hand a verified sign-in to `authz` and follow its answer (shared with upstream sign-in).
+pub async fn finish_sign_in(
+    state: &AppState,
+    request_id: &str,
+    who: AuthenticatedSubject,
+    previous_session: Option<&str>,
+) -> Result<HttpResponse, PageError> {
+    match authz::complete_sign_in(state, request_id, who, previous_session).await {
+        Ok(done) => Ok(with_cookie(see_other(&done.next), Some(done.cookie))),
+        Err(AuthorizeError::Redirect(url)) => Ok(see_other(&url)),
+        Err(AuthorizeError::Page(p)) => Err(p),
     }
+}
+
+/// The same answer whether the email is unknown, the password wrong, or the email locked:
+/// nothing to enumerate. The attempt goes to the audit log.
+async fn refused_page(
+    state: &AppState,
+    req: &HttpRequest,
+    view: &authz::LoginView,
+    email: &str,
+    refused: PasswordCheck,
+) -> Result<HttpResponse, PageError> {
+    let client_id = Some(view.client.id.0.as_str());
+    let detail = match refused {
+        PasswordCheck::Locked => format!("email={email:?} locked"),
+        _ => format!("email={email:?}"),
+    };
+    audit(state, "login_failed", None, client_id, detail).await?;
+    if let PasswordCheck::Refused { locked: true } = refused {
+        audit(
+            state,
+            "login_locked",
+            None,
+            client_id,
+            format!("email={email:?}"),
+        )
+        .await?;
+    }
+    Ok(login_page(
+        state,
+        req,
+        view,
+        Shown {
+            email,
+            error: Some(FAILED),
+            notice: None,
+        },
+        StatusCode::UNAUTHORIZED,
+    ))
 }

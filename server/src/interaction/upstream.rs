@@ -3,18 +3,21 @@
 //! The pending sign-in is found by the hash of `state` and must come back to the browser that
 //! started it (the binding cookie), so a stolen or forged callback goes nowhere (RFC 9700
 //! §4.7). Apple's `form_post` arrives as a cross-site POST without our SameSite cookies: it is
-//! kept on the pending sign-in and finished by a same-site GET.
+//! kept on the pending sign-in and finished by a same-site GET; no other upstream's callback
+//! is accepted as a POST, and a form_post upstream's code never comes from the query.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use std::sync::Arc;
 use url::Url;
 
-use super::{account, audit, cookie, csrf, flow, session};
+use super::csrf::{self, Purpose as CsrfPurpose};
+use super::{account, audit, cookie, see_other, with_cookie};
 use crate::accounts::federation::{self, FederationError, How};
+use crate::authz::{self, AuthenticatedSubject, session};
 use crate::error::PageError;
-use crate::oauth::authorize::see_other;
-use crate::oauth::params::Params;
+use crate::protocol::params::Params;
+use crate::protocol::vocab::Amr;
 use crate::state::AppState;
 use crate::store::PendingUpstreamRow;
 use crate::tokens::opaque;
@@ -80,8 +83,7 @@ pub async fn begin(
     connector: &Arc<dyn UpstreamConnector>,
     purpose: Purpose,
 ) -> Result<HttpResponse, PageError> {
-    let (binding, new_cookie) =
-        csrf::binding(state, cookie(req, csrf::cookie_name(state)).as_deref());
+    let (binding, new_cookie) = csrf::binding(state, req);
     let redirect_uri = callback_url(state, connector.id())?;
     let begun = match connector.begin(&redirect_uri).await {
         Ok(b) => b,
@@ -116,11 +118,7 @@ pub async fn begin(
             expires_at: now + PENDING_LIFETIME,
         })
         .await?;
-    let mut res = see_other(&begun.url);
-    if let Some(c) = new_cookie {
-        let _ = res.add_cookie(&c);
-    }
-    Ok(res)
+    Ok(with_cookie(see_other(&begun.url), new_cookie))
 }
 
 /// POST /login/upstream — a button on the login page.
@@ -131,31 +129,17 @@ pub async fn start(
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     let form = Params::parse(&body).map_err(PageError::from)?;
-    let id = form
-        .get("req")
-        .ok()
-        .flatten()
-        .unwrap_or_default()
-        .to_owned();
-    flow::pending(&state, &id).await?;
-    let binding = cookie(&req, csrf::cookie_name(&state));
-    if !csrf::verify(
-        &state,
-        binding.as_deref(),
-        super::login::PURPOSE,
-        &id,
-        form.get("csrf").ok().flatten(),
-    ) {
-        return Err(PageError::bad_request(
-            "Form expired",
-            "The form could not be verified. Go back and try again.",
-        ));
-    }
+    let id = form.get("req").ok().flatten().unwrap_or_default();
+    let view = authz::login_view(&state, id).await?;
+    csrf::check(&state, &req, CsrfPurpose::Login, &view.request_id, &form)?;
     let upstream = form.get("upstream").ok().flatten().unwrap_or_default();
     let connector = state.upstreams.get(upstream).cloned().ok_or_else(|| {
         PageError::bad_request("Unknown sign-in provider", "Go back and choose another.")
     })?;
-    begin(&state, &req, &connector, Purpose::SignIn { request_id: id }).await
+    let purpose = Purpose::SignIn {
+        request_id: view.request_id,
+    };
+    begin(&state, &req, &connector, purpose).await
 }
 
 /// The configured upstream the path names (only configured ids reach logs and the store).
@@ -197,7 +181,19 @@ pub async fn callback_post(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let id = known_upstream(&state, &req)?.id().to_owned();
+    let connector = known_upstream(&state, &req)?;
+    let id = connector.id().to_owned();
+    if !connector.form_post() {
+        audit(
+            &state,
+            "upstream_invalid_callback",
+            None,
+            None,
+            format!("upstream={id} unexpected form_post"),
+        )
+        .await?;
+        return Err(unverifiable());
+    }
     let form = Params::parse(&body).map_err(PageError::from)?;
     let st = form.get("state").ok().flatten().unwrap_or_default();
     let kept = !st.is_empty()
@@ -257,10 +253,17 @@ pub async fn callback(
         .await?;
         return Err(unverifiable());
     };
-    // RFC 9207: an `iss` that names another issuer is a mix-up attack.
-    if let (Some(iss), Some(expected)) = (query.get("iss").ok().flatten(), connector.issuer())
-        && iss.trim_end_matches('/') != expected.trim_end_matches('/')
-    {
+    let pending: PendingUpstreamLogin =
+        serde_json::from_str(&row.pending_json).map_err(PageError::internal)?;
+    // RFC 9207 §2.4: an `iss` must equal the upstream's issuer exactly (a mix-up attack
+    // otherwise), and one the upstream advertises must be there.
+    let iss = query.get("iss").ok().flatten();
+    let iss_ok = match (iss, connector.issuer()) {
+        (Some(iss), Some(expected)) => iss == expected,
+        (None, _) => !pending.iss_required,
+        (Some(_), None) => true,
+    };
+    if !iss_ok {
         audit(
             &state,
             "upstream_issuer_mismatch",
@@ -271,9 +274,11 @@ pub async fn callback(
         .await?;
         return Err(unverifiable());
     }
-    let f: CallbackFields = match &row.callback_json {
-        Some(json) => serde_json::from_str(json).map_err(PageError::internal)?,
-        None => fields(&query),
+    // A form_post upstream's answer is the one kept from its POST; any other's is the query.
+    let f: CallbackFields = match (connector.form_post(), &row.callback_json) {
+        (true, Some(json)) => serde_json::from_str(json).map_err(PageError::internal)?,
+        (true, None) => CallbackFields::default(),
+        (false, _) => fields(&query),
     };
     if let Some(error) = f.error.as_deref() {
         return upstream_said_no(&state, connector.as_ref(), &row, error).await;
@@ -289,8 +294,6 @@ pub async fn callback(
         .await?;
         return Err(unverifiable());
     };
-    let pending: PendingUpstreamLogin =
-        serde_json::from_str(&row.pending_json).map_err(PageError::internal)?;
     let redirect_uri = callback_url(&state, &id)?;
     let ctx = CallbackContext {
         redirect_uri: &redirect_uri,
@@ -374,32 +377,13 @@ async fn sign_in(
     request_id: &str,
     identity: &crate::upstream::UpstreamIdentity,
 ) -> Result<HttpResponse, PageError> {
-    let (_, client, _) = flow::pending(state, request_id).await?;
-    let client_id = Some(client.id.0.as_str());
+    let view = authz::login_view(state, request_id).await?;
+    let client_id = Some(view.client.id.0.as_str());
     let now = state.now();
     let id = connector.id();
     let (account, how) =
         match federation::sign_in(&state.store, id, connector.trust_email(), identity, now).await {
             Ok(found) => found,
-            Err(FederationError::EmailTaken) => {
-                audit(
-                    state,
-                    "upstream_email_conflict",
-                    None,
-                    client_id,
-                    format!("upstream={id}"),
-                )
-                .await?;
-                return Err(PageError {
-                    status: StatusCode::CONFLICT,
-                    title: "An account with this email already exists",
-                    message: format!(
-                        "Sign in the way you usually do, then link {} from your account page.",
-                        connector.display_name()
-                    ),
-                    cause: None,
-                });
-            }
             Err(FederationError::LinkedElsewhere) => return Err(unverifiable()),
             Err(FederationError::Store(e)) => return Err(e.into()),
         };
@@ -426,24 +410,12 @@ async fn sign_in(
         }
         How::Known => {}
     }
-    let old = cookie(req, session::cookie_name(state));
-    let session_cookie =
-        session::start(state, &account.id, "fed", Some(id), old.as_deref()).await?;
-    state
-        .store
-        .mark_auth_request_authenticated(request_id, &opaque::hash(session_cookie.value()))
-        .await?;
-    audit(
-        state,
-        "login_succeeded",
-        Some(&account.id),
-        client_id,
-        format!("amr=fed idp={id}"),
-    )
-    .await?;
-    let mut next = Url::parse(&state.endpoint("/authorize/resume")).map_err(PageError::internal)?;
-    next.query_pairs_mut().append_pair("req", request_id);
-    let mut res = see_other(&next);
-    let _ = res.add_cookie(&session_cookie);
-    Ok(res)
+    let who = AuthenticatedSubject {
+        account_id: account.id,
+        auth_time: now,
+        amr: vec![Amr::Fed],
+        idp: Some(id.to_owned()),
+    };
+    let previous = cookie(req, session::cookie_name(state));
+    super::login::finish_sign_in(state, &view.request_id, who, previous.as_deref()).await
 }

@@ -210,10 +210,56 @@ impl KeySet {
     }
 }
 
+/// What `revoke` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revoked {
+    /// The key was revoked; `replaced_by` is the new key that signs at once, when the revoked
+    /// one was signing (or about to).
+    Revoked { replaced_by: Option<String> },
+    /// No such key, or it was revoked already.
+    Unknown,
+}
+
+impl KeySet {
+    /// Revoke a key (a compromised key: `ostiary keys revoke KID`). It leaves the JWKS and
+    /// every instance's verifiers at their next reload, so tokens it signed stop working at
+    /// userinfo, introspection and as an id_token_hint. If it was signing, or was about to,
+    /// a new key signs at once.
+    pub async fn revoke(
+        store: &Store,
+        kek: &KeyEncryptionKey,
+        kid: &str,
+        now: i64,
+    ) -> Result<Revoked, KeyError> {
+        let stored = store.signing_keys().await?;
+        let Some(target) = stored.iter().find(|k| k.kid == kid && k.revoked_at.is_none()) else {
+            return Ok(Revoked::Unknown);
+        };
+        let replaced_by = if target.retired_at.is_none() || target.signs_at(now) {
+            let k = generate(kek, now, now)?;
+            store.add_signing_key(&k).await?;
+            Some(k.kid)
+        } else {
+            None
+        };
+        if !store.revoke_signing_key(kid, now).await? {
+            return Ok(Revoked::Unknown);
+        }
+        Ok(Revoked::Revoked { replaced_by })
+    }
+
+    /// Delete keys retired long enough ago that no token they signed is still valid.
+    pub async fn collect(&self, store: &Store, now: i64) -> Result<u64, KeyError> {
+        Ok(store
+            .delete_keys_retired_before(now - self.publish_window)
+            .await?)
+    }
+}
+
 fn published(stored: &[StoredKey], window: i64, now: i64) -> impl Iterator<Item = &StoredKey> {
     stored
         .iter()
-        .filter(move |k| k.retired_at.is_none_or(|r| r + window > now))
+        .filter(move |k| k.revoked_at.is_none() && k.retired_at.is_none_or(|r| r + window > now))
 }
 
 /// The key that signs at `now`: the latest activated and not retired (or, if clocks disagree,
@@ -223,7 +269,11 @@ fn active(stored: &[StoredKey], now: i64) -> Option<&StoredKey> {
         .iter()
         .filter(|k| k.signs_at(now))
         .max_by_key(|k| k.active_from)
-        .or_else(|| stored.iter().find(|k| k.retired_at.is_none()))
+        .or_else(|| {
+            stored
+                .iter()
+                .find(|k| k.retired_at.is_none() && k.revoked_at.is_none())
+        })
 }
 
 fn generate(kek: &KeyEncryptionKey, now: i64, active_from: i64) -> Result<StoredKey, KeyError> {
@@ -241,6 +291,7 @@ fn generate(kek: &KeyEncryptionKey, now: i64, active_from: i64) -> Result<Stored
         created_at: now,
         retired_at: None,
         active_from,
+        revoked_at: None,
     })
 }
 

@@ -1,13 +1,15 @@
 //! Bearer access tokens presented to our own resource endpoints (RFC 6750 §2.1, §3): verified
 //! as RFC 9068 JWTs, then checked against the store for revocation.
 
-use super::error::OAuthError;
+use crate::protocol::error::{Challenge, OAuthError};
 use crate::state::AppState;
 use crate::tokens::access_token::{self, VerifiedAccessToken};
 
 /// The token from `Authorization: Bearer …`.
 pub fn from_header(header: Option<&str>) -> Result<&str, OAuthError> {
-    let h = header.ok_or_else(|| OAuthError::invalid_token("an access token is required"))?;
+    let h = header.ok_or_else(|| {
+        OAuthError::invalid_token("an access token is required").with_challenge(Challenge::BearerMissing)
+    })?;
     match h.split_once(' ') {
         Some((scheme, token))
             if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>

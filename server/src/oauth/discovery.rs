@@ -6,7 +6,7 @@ use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use super::vocab::STANDARD_SCOPES;
+use crate::protocol::vocab::STANDARD_SCOPES;
 use crate::config::Settings;
 use crate::state::AppState;
 use crate::tokens::claims::SUPPORTED_CLAIMS;

@@ -6,8 +6,8 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::error::{ErrorCode, OAuthError};
-use super::params::Params;
+use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::params::Params;
 use super::token::require_form;
 use super::{bearer, client_auth};
 use crate::clients::Client;

@@ -5,7 +5,7 @@ use oxide_auth::code_grant::extensions::Pkce;
 use oxide_auth::primitives::grant::Value;
 use std::borrow::Cow;
 
-use super::error::OAuthError;
+use crate::protocol::error::OAuthError;
 
 pub fn verify(stored_challenge: Option<&str>, verifier: Option<&str>) -> Result<(), OAuthError> {
     match (stored_challenge, verifier) {

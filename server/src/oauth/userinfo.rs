@@ -6,8 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use super::bearer;
-use super::error::{Challenge, ErrorCode, OAuthError};
-use super::vocab::OPENID;
+use crate::protocol::error::{Challenge, ErrorCode, OAuthError};
+use crate::protocol::vocab::OPENID;
 use crate::state::AppState;
 use crate::tokens::claims;
 

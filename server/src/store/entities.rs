@@ -37,6 +37,7 @@ pub mod signing_keys {
         pub created_at: i64,
         pub retired_at: Option<i64>,
         pub active_from: Option<i64>,
+        pub revoked_at: Option<i64>,
     }
     relation_free!();
 }
@@ -70,6 +71,8 @@ pub mod auth_requests {
         pub authenticated_session: Option<String>,
         pub created_at: i64,
         pub expires_at: i64,
+        pub stage_json: Option<String>,
+        pub revision: i64,
     }
     relation_free!();
 }

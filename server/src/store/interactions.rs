@@ -1,17 +1,18 @@
 //! Browser sessions (stored by the hash of the cookie value) and pending authorization
 //! requests (the interaction between /authorize and the login and consent pages).
 
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 
 use super::entities::{auth_requests, browser_sessions};
 use super::{Store, StoreResult};
+use crate::protocol::vocab::Amr;
 
 #[derive(Debug, Clone)]
 pub struct BrowserSession {
     pub id_hash: String,
     pub account_id: String,
     pub auth_time: i64,
-    pub amr: String,
+    pub amr: Vec<Amr>,
     /// The upstream that signed the user in, if not a local password.
     pub idp: Option<String>,
     pub expires_at: i64,
@@ -22,9 +23,21 @@ pub struct StoredAuthRequest {
     pub id: String,
     pub client_id: String,
     pub request_json: String,
+    /// Where the request stands (`authz`'s stage, JSON); `None` only for rows written before
+    /// stages existed.
+    pub stage_json: Option<String>,
+    /// Bumped by every transition: a transition names the revision it read.
+    pub revision: i64,
     pub created_at: i64,
-    /// The session (by id hash) started by a sign-in made for this request.
-    pub authenticated_session: Option<String>,
+}
+
+/// `amr` values as stored: their RFC 8176 names, space-separated.
+pub(super) fn amr_to_column(amr: &[Amr]) -> String {
+    amr.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(" ")
+}
+
+pub(super) fn amr_from_column(s: &str) -> Vec<Amr> {
+    s.split(' ').filter_map(Amr::parse).collect()
 }
 
 impl Store {
@@ -33,7 +46,7 @@ impl Store {
             id_hash: Set(s.id_hash.clone()),
             account_id: Set(s.account_id.clone()),
             auth_time: Set(s.auth_time),
-            amr: Set(s.amr.clone()),
+            amr: Set(amr_to_column(&s.amr)),
             idp: Set(s.idp.clone()),
             created_at: Set(now),
             expires_at: Set(s.expires_at),
@@ -52,7 +65,7 @@ impl Store {
                 id_hash: m.id_hash,
                 account_id: m.account_id,
                 auth_time: m.auth_time,
-                amr: m.amr,
+                amr: amr_from_column(&m.amr),
                 idp: m.idp,
                 expires_at: m.expires_at,
             }))
@@ -77,6 +90,8 @@ impl Store {
             authenticated_session: Set(None),
             created_at: Set(r.created_at),
             expires_at: Set(expires_at),
+            stage_json: Set(r.stage_json.clone()),
+            revision: Set(r.revision),
         };
         auth_requests::Entity::insert(am).exec(&self.db).await?;
         Ok(())
@@ -91,31 +106,40 @@ impl Store {
                 id: m.id,
                 client_id: m.client_id,
                 request_json: m.request_json,
+                stage_json: m.stage_json,
+                revision: m.revision,
                 created_at: m.created_at,
-                authenticated_session: m.authenticated_session,
             }))
     }
 
-    /// Record that the user signed in for this request (so prompt=login is satisfied).
-    pub async fn mark_auth_request_authenticated(
+    /// Move a pending request to a new stage, if it is still at `revision` (compare-and-swap):
+    /// true for exactly one of two concurrent transitions from the same stage.
+    pub async fn advance_auth_request(
         &self,
         id: &str,
-        session_hash: &str,
-    ) -> StoreResult<()> {
-        auth_requests::Entity::update_many()
+        revision: i64,
+        stage_json: &str,
+    ) -> StoreResult<bool> {
+        Ok(auth_requests::Entity::update_many()
             .col_expr(
-                auth_requests::Column::AuthenticatedSession,
-                sea_orm::sea_query::Expr::value(session_hash.to_owned()),
+                auth_requests::Column::StageJson,
+                Expr::value(stage_json.to_owned()),
             )
+            .col_expr(auth_requests::Column::Revision, Expr::value(revision + 1))
             .filter(auth_requests::Column::Id.eq(id))
+            .filter(auth_requests::Column::Revision.eq(revision))
             .exec(&self.db)
-            .await?;
-        Ok(())
+            .await?
+            .rows_affected
+            == 1)
     }
 
-    /// Remove a finished request; true if this call removed it (so it completes once).
-    pub async fn take_auth_request(&self, id: &str) -> StoreResult<bool> {
-        Ok(auth_requests::Entity::delete_by_id(id.to_owned())
+    /// Remove a finished request still at `revision`; true if this call removed it (so a
+    /// request completes once, and only from the stage its caller read).
+    pub async fn take_auth_request(&self, id: &str, revision: i64) -> StoreResult<bool> {
+        Ok(auth_requests::Entity::delete_many()
+            .filter(auth_requests::Column::Id.eq(id))
+            .filter(auth_requests::Column::Revision.eq(revision))
             .exec(&self.db)
             .await?
             .rows_affected

@@ -1,7 +1,8 @@
 //! Signing keys: public JWK in clear, private key encrypted by the caller before it gets here.
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    sea_query::Expr,
 };
 
 use super::entities::signing_keys;
@@ -17,12 +18,16 @@ pub struct StoredKey {
     pub retired_at: Option<i64>,
     /// When it starts signing (published before, so that every instance knows it by then).
     pub active_from: i64,
+    /// Revoked (`ostiary keys revoke`): neither published nor trusted from then on.
+    pub revoked_at: Option<i64>,
 }
 
 impl StoredKey {
     /// Whether this key is the one to sign with at `now`.
     pub fn signs_at(&self, now: i64) -> bool {
-        self.active_from <= now && self.retired_at.is_none_or(|r| r > now)
+        self.revoked_at.is_none()
+            && self.active_from <= now
+            && self.retired_at.is_none_or(|r| r > now)
     }
 }
 
@@ -42,11 +47,13 @@ impl Store {
                 created_at: m.created_at,
                 retired_at: m.retired_at,
                 active_from: m.active_from.unwrap_or(m.created_at),
+                revoked_at: m.revoked_at,
             })
             .collect())
     }
 
-    /// Add a new signing key; every other key not yet retired retires when it activates.
+    /// Add a new signing key; every other key not yet retired retires when it activates. One
+    /// transaction: no instance ever reads two keys that both sign on, or none.
     pub async fn add_signing_key(&self, k: &StoredKey) -> StoreResult<()> {
         let am = signing_keys::ActiveModel {
             kid: Set(k.kid.clone()),
@@ -55,18 +62,43 @@ impl Store {
             created_at: Set(k.created_at),
             retired_at: Set(None),
             active_from: Set(Some(k.active_from)),
+            revoked_at: Set(None),
         };
+        let txn = self.db.begin().await?;
         signing_keys::Entity::insert(am)
-            .exec(&self.db)
+            .exec(&txn)
             .await
             .map_err(conflict_or)?;
         signing_keys::Entity::update_many()
             .col_expr(signing_keys::Column::RetiredAt, Expr::value(k.active_from))
             .filter(signing_keys::Column::RetiredAt.is_null())
             .filter(signing_keys::Column::Kid.ne(k.kid.clone()))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
+        txn.commit().await?;
         Ok(())
+    }
+
+    /// Revoke a key (at `now`, retiring it too if it was not); false if there is no such key
+    /// or it was revoked already.
+    pub async fn revoke_signing_key(&self, kid: &str, now: i64) -> StoreResult<bool> {
+        let txn = self.db.begin().await?;
+        let revoked = signing_keys::Entity::update_many()
+            .col_expr(signing_keys::Column::RevokedAt, Expr::value(now))
+            .filter(signing_keys::Column::Kid.eq(kid))
+            .filter(signing_keys::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await?
+            .rows_affected
+            == 1;
+        signing_keys::Entity::update_many()
+            .col_expr(signing_keys::Column::RetiredAt, Expr::value(now))
+            .filter(signing_keys::Column::Kid.eq(kid))
+            .filter(signing_keys::Column::RetiredAt.is_null())
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(revoked)
     }
 
     /// Delete retired keys whose tokens have all expired.

@@ -33,6 +33,9 @@ pub enum StoreError {
     Conflict,
     #[error("database error: {0}")]
     Db(#[from] DbErr),
+    /// A value could not be written or read back (JSON columns).
+    #[error("stored value encoding: {0}")]
+    Encoding(String),
 }
 
 impl StoreError {

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::keys::{KeyError, KeyRing};
-use crate::oauth::vocab::Scopes;
+use crate::protocol::vocab::Scopes;
 use crate::tokens::opaque;
 
 pub const TYP: &str = "at+jwt";

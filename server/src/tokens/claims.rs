@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::oauth::vocab::{EMAIL, PROFILE, Scopes};
+use crate::protocol::vocab::{EMAIL, PROFILE, Scopes};
 use crate::store::Account;
 
 pub const SUPPORTED_CLAIMS: [&str; 14] = [

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::keys::{KeyError, KeyRing};
+use crate::protocol::vocab::Amr;
 
 pub struct IdTokenInput<'a> {
     pub issuer: &'a str,
@@ -16,7 +17,7 @@ pub struct IdTokenInput<'a> {
     pub auth_time: i64,
     pub nonce: Option<&'a str>,
     pub access_token: &'a str,
-    pub amr: Vec<String>,
+    pub amr: &'a [Amr],
     /// The upstream that signed the user in (absent for a local password).
     pub idp: Option<&'a str>,
     pub user_claims: Map<String, Value>,
@@ -72,31 +73,43 @@ pub enum HintError {
     Claim(&'static str),
 }
 
-/// The subject and audience of an `id_token_hint` (OIDC RP-Initiated Logout §2): signed by one
-/// of our keys with RS256 (so `none` and HS256 fail), issued by us. It may have expired.
-pub fn verify_hint(
-    ring: &KeyRing,
-    token: &str,
-    issuer: &str,
-) -> Result<(String, String), HintError> {
-    let (claims, _) = ring.verify(token)?;
+/// What a verified `id_token_hint` says.
+#[derive(Debug, Clone)]
+pub struct Hint {
+    pub subject: String,
+    pub audience: Vec<String>,
+}
+
+/// An `id_token_hint` (OIDC Core §3.1.2.1; RP-Initiated Logout §2): an ID token signed by one
+/// of our keys with RS256 (so `none`, HS256 and header-supplied keys fail), typed `JWT` (an
+/// access token is not an ID token: RFC 8725 §3.11), issued by us. It may have expired.
+pub fn verify_hint(ring: &KeyRing, token: &str, issuer: &str) -> Result<Hint, HintError> {
+    let (claims, typ) = ring.verify(token)?;
+    if !typ.is_some_and(|t| t.eq_ignore_ascii_case("JWT"))
+        || claims.contains_key("client_id")
+        || claims.contains_key("scope")
+    {
+        return Err(HintError::Claim("typ"));
+    }
     if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
         return Err(HintError::Claim("iss"));
     }
-    let sub = claims
+    let subject = claims
         .get("sub")
         .and_then(Value::as_str)
-        .ok_or(HintError::Claim("sub"))?;
-    let aud = match claims.get("aud") {
-        Some(Value::String(a)) => a.clone(),
-        Some(Value::Array(a)) if a.len() == 1 => {
-            a[0].as_str().ok_or(HintError::Claim("aud"))?.to_owned()
-        }
+        .ok_or(HintError::Claim("sub"))?
+        .to_owned();
+    let audience = match claims.get("aud") {
+        Some(Value::String(a)) => vec![a.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .ok_or(HintError::Claim("aud"))?,
         _ => return Err(HintError::Claim("aud")),
     };
-    // An access token is not an ID token (RFC 8725 §3.11).
-    if claims.contains_key("client_id") && claims.contains_key("scope") {
-        return Err(HintError::Claim("typ"));
+    if audience.is_empty() {
+        return Err(HintError::Claim("aud"));
     }
-    Ok((sub.to_owned(), aud))
+    Ok(Hint { subject, audience })
 }

@@ -36,6 +36,8 @@ pub struct Apple {
     key: AppleKey,
     /// The current client secret and its expiry.
     secret: Mutex<Option<(String, i64)>>,
+    /// Asks for `response_mode=form_post` (with the `name` or `email` scope).
+    form_post: bool,
 }
 
 impl Apple {
@@ -52,6 +54,7 @@ impl Apple {
             audience: issuer.to_owned(),
             key,
             secret: Mutex::new(None),
+            form_post,
         })
     }
 
@@ -105,6 +108,9 @@ impl UpstreamConnector for Apple {
     }
     fn kind(&self) -> UpstreamKind {
         UpstreamKind::Apple
+    }
+    fn form_post(&self) -> bool {
+        self.form_post
     }
     fn issuer(&self) -> Option<&str> {
         Some(self.core.issuer())

@@ -51,6 +51,45 @@ impl HttpClient {
     }
 }
 
+/// Every request the openidconnect and oauth2 crates make for a connector (discovery, JWKS,
+/// token exchange) goes through here too: the same timeouts, no redirects, the same cap.
+impl<'c> openidconnect::AsyncHttpClient<'c> for HttpClient {
+    type Error = openidconnect::HttpClientError<reqwest::Error>;
+    type Future = std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<openidconnect::HttpResponse, Self::Error>>
+                + Send
+                + Sync
+                + 'c,
+        >,
+    >;
+
+    fn call(&'c self, request: openidconnect::HttpRequest) -> Self::Future {
+        use openidconnect::HttpClientError;
+        Box::pin(async move {
+            let mut res = self
+                .inner
+                .execute(request.try_into().map_err(Box::new)?)
+                .await
+                .map_err(Box::new)?;
+            let mut builder = openidconnect::http::Response::builder()
+                .status(res.status())
+                .version(res.version());
+            for (name, value) in res.headers() {
+                builder = builder.header(name, value);
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = res.chunk().await.map_err(Box::new)? {
+                if body.len() + chunk.len() > MAX_BODY {
+                    return Err(HttpClientError::Other("response too large".into()));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            builder.body(body).map_err(HttpClientError::Http)
+        })
+    }
+}
+
 async fn read_capped(mut res: reqwest::Response) -> Result<Vec<u8>, UpstreamError> {
     let mut body = Vec::new();
     while let Some(chunk) = res.chunk().await.map_err(unavailable)? {

@@ -35,6 +35,10 @@ pub struct UpstreamIdentity {
 pub struct PendingUpstreamLogin {
     pub nonce: Option<String>,
     pub pkce_verifier: Option<String>,
+    /// The upstream advertises `authorization_response_iss_parameter_supported`: its callback
+    /// must carry `iss` (RFC 9207 §2.4).
+    #[serde(default)]
+    pub iss_required: bool,
 }
 
 /// The start of an upstream sign-in: where to send the browser, and what to keep.
@@ -151,6 +155,11 @@ pub trait UpstreamConnector: Send + Sync {
     /// The issuer an RFC 9207 `iss` callback parameter must equal (OpenID Connect kinds).
     fn issuer(&self) -> Option<&str> {
         None
+    }
+    /// The callback arrives as a form POST (`response_mode=form_post`, Apple) rather than a
+    /// query; only such upstreams are accepted at POST /upstream/{id}/callback.
+    fn form_post(&self) -> bool {
+        false
     }
     /// Build the upstream authorization URL and the state we must keep until the callback.
     async fn begin(&self, redirect_uri: &Url) -> Result<Begun, UpstreamError>;

@@ -115,7 +115,7 @@ impl OAuth2Core {
             req = req.set_pkce_verifier(PkceCodeVerifier::new(v.clone()));
         }
         let res = req
-            .request_async(&self.common.http.inner)
+            .request_async(&self.common.http)
             .await
             .map_err(token_error)?;
         Ok(crate::secret::Secret::new(

@@ -4,8 +4,10 @@
 //! unknown `kid`), iss, aud, azp, exp, iat and nonce (§3.1.3.7).
 
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreJsonWebKeySet,
-    CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
+    CoreGenderClaim, CoreGrantType, CoreJsonWebKey, CoreJsonWebKeySet,
+    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm,
+    CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
 };
 use openidconnect::{
     AdditionalClaims, AuthType, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
@@ -24,6 +26,30 @@ use super::{
     Begun, CallbackContext, Common, PendingUpstreamLogin, UpstreamCallback, UpstreamConnector,
     UpstreamError, UpstreamIdentity, UpstreamKind,
 };
+
+/// Discovery metadata beyond OIDC Discovery: RFC 9207 §3's advertisement that the
+/// authorization response carries `iss`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct IssAdvertisement {
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
+}
+impl openidconnect::AdditionalProviderMetadata for IssAdvertisement {}
+
+type ProviderMetadata = openidconnect::ProviderMetadata<
+    IssAdvertisement,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
 
 /// Claims beyond the standard ones (Google's `hd`, Apple's `is_private_email`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -53,7 +79,7 @@ pub struct OidcCore {
     issuer: IssuerUrl,
     /// Added to the authorization URL (Apple: `response_mode=form_post`).
     extra_params: Vec<(String, String)>,
-    metadata: RwLock<Option<Arc<CoreProviderMetadata>>>,
+    metadata: RwLock<Option<Arc<ProviderMetadata>>>,
 }
 
 /// Signature algorithms we accept from upstreams: asymmetric only (no `none`, no HS*).
@@ -90,11 +116,11 @@ impl OidcCore {
     }
 
     /// The provider's discovery document (fetched once, then cached).
-    async fn metadata(&self) -> Result<Arc<CoreProviderMetadata>, UpstreamError> {
+    async fn metadata(&self) -> Result<Arc<ProviderMetadata>, UpstreamError> {
         if let Some(m) = self.metadata.read().await.as_ref() {
             return Ok(m.clone());
         }
-        let md = CoreProviderMetadata::discover_async(self.issuer.clone(), &self.common.http.inner)
+        let md = ProviderMetadata::discover_async(self.issuer.clone(), &self.common.http)
             .await
             .map_err(discovery_error)?;
         let md = Arc::new(md);
@@ -105,9 +131,9 @@ impl OidcCore {
     /// Fetch the JWKS again (a key we have not seen signed the token).
     async fn refresh_keys(
         &self,
-        md: &CoreProviderMetadata,
-    ) -> Result<Arc<CoreProviderMetadata>, UpstreamError> {
-        let jwks = CoreJsonWebKeySet::fetch_async(md.jwks_uri(), &self.common.http.inner)
+        md: &ProviderMetadata,
+    ) -> Result<Arc<ProviderMetadata>, UpstreamError> {
+        let jwks = CoreJsonWebKeySet::fetch_async(md.jwks_uri(), &self.common.http)
             .await
             .map_err(discovery_error)?;
         let md = Arc::new(md.clone().set_jwks(jwks));
@@ -117,7 +143,7 @@ impl OidcCore {
 
     fn client(
         &self,
-        md: &CoreProviderMetadata,
+        md: &ProviderMetadata,
         secret: &str,
         redirect_uri: &Url,
     ) -> CoreClient<
@@ -174,6 +200,9 @@ impl OidcCore {
             pending: PendingUpstreamLogin {
                 nonce: Some(nonce),
                 pkce_verifier: Some(verifier.secret().clone()),
+                iss_required: md
+                    .additional_metadata()
+                    .authorization_response_iss_parameter_supported,
             },
         })
     }
@@ -195,7 +224,7 @@ impl OidcCore {
             req = req.set_pkce_verifier(PkceCodeVerifier::new(v.clone()));
         }
         let response = req
-            .request_async(&self.common.http.inner)
+            .request_async(&self.common.http)
             .await
             .map_err(token_error)?;
         let raw = response
@@ -217,7 +246,7 @@ impl OidcCore {
 
     fn verify(
         &self,
-        md: &CoreProviderMetadata,
+        md: &ProviderMetadata,
         token: &UpstreamIdToken,
         nonce: &Nonce,
         now: i64,
@@ -271,7 +300,7 @@ impl OidcCore {
 }
 
 /// Whether the token names a key the cached JWKS lacks.
-fn unknown_kid(md: &CoreProviderMetadata, token: &UpstreamIdToken) -> bool {
+fn unknown_kid(md: &ProviderMetadata, token: &UpstreamIdToken) -> bool {
     use openidconnect::JsonWebKey;
     // The header's kid is reachable only through the raw token.
     let raw = token.to_string();

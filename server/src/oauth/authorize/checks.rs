@@ -7,9 +7,11 @@ use std::sync::Arc;
 
 use crate::clients::{Client, ClientRegistry};
 use crate::error::PageError;
-use crate::oauth::error::{ErrorCode, OAuthError};
-use crate::oauth::params::Params;
-use crate::oauth::vocab::{GrantType, OFFLINE_ACCESS, Prompt, Scopes};
+use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::params::Params;
+use crate::state::AppState;
+use crate::tokens::id_token;
+use crate::protocol::vocab::{GrantType, OFFLINE_ACCESS, Prompt, Scopes};
 
 /// Before the client and redirect URI are trusted, errors are shown, never redirected.
 pub fn check_client(clients: &ClientRegistry, p: &Params) -> Result<Arc<Client>, PageError> {
@@ -42,9 +44,8 @@ pub fn check_redirect_uri(client: &Client, p: &Params) -> Result<String, PageErr
 
 pub fn check_no_duplicates(p: &Params) -> Result<(), OAuthError> {
     match p.first_duplicate() {
-        Some(name) => Err(OAuthError::invalid_request(format!(
-            "parameter {name} is repeated"
-        ))),
+        // The name is the sender's input: never echoed (RFC 6749 §4.1.2.1).
+        Some(_) => Err(OAuthError::invalid_request("a parameter is repeated")),
         None => Ok(()),
     }
 }
@@ -185,6 +186,27 @@ pub fn check_max_age(p: &Params) -> Result<Option<i64>, OAuthError> {
             .map(|n| Some(i64::from(n)))
             .map_err(|_| OAuthError::invalid_request("max_age must be a non-negative integer")),
     }
+}
+
+/// OIDC Core §3.1.2.1 `id_token_hint`: an ID token we issued (RS256, one of our keys, our
+/// issuer, an audience that includes this client; it may have expired). Its `sub` is the
+/// person the client expects; a hint that fails any check is `invalid_request`.
+pub fn check_id_token_hint(
+    state: &AppState,
+    client: &Client,
+    p: &Params,
+) -> Result<Option<String>, OAuthError> {
+    let Some(hint) = p.get("id_token_hint")? else {
+        return Ok(None);
+    };
+    if hint.len() > 8192 {
+        return Err(OAuthError::invalid_request("id_token_hint is invalid"));
+    }
+    id_token::verify_hint(&state.keys.current(), hint, state.issuer())
+        .ok()
+        .filter(|h| h.audience.iter().any(|a| a == client.id.as_str()))
+        .map(|h| Some(h.subject))
+        .ok_or_else(|| OAuthError::invalid_request("id_token_hint is invalid"))
 }
 
 /// Bounded free-text parameters.

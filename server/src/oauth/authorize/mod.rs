@@ -1,63 +1,19 @@
 //! GET|POST /authorize — RFC 6749 §3.1, §4.1.1, §4.1.2; OIDC Core §3.1.2; RFC 7636; RFC 9207.
-//! Runs the checks in `request`, then hands the validated request to the interaction flow.
+//! Parses and validates the request with the checks in `checks` (in the order below), then
+//! hands it to `authz`, which owns it from there.
 
 mod checks;
-mod request;
-pub mod respond;
 
-pub use request::{AuthorizationRequest, validate};
-
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use url::Url;
+use std::sync::Arc;
 
+use checks::*;
+use crate::authz::{self, AuthorizationRequest, AuthorizeError, issue, session};
+use crate::clients::Client;
 use crate::error::PageError;
-use crate::interaction::{flow, session};
-use crate::oauth::error::OAuthError;
-use crate::oauth::params::Params;
+use crate::interaction::{cookie, see_other};
+use crate::protocol::params::Params;
 use crate::state::AppState;
-
-/// Where an authorization error goes (RFC 6749 §4.1.2.1).
-pub enum AuthorizeError {
-    /// Client or redirect URI not trusted: our own page, never a redirect.
-    Page(PageError),
-    /// Safe to send back to the client's registered redirect URI.
-    Redirect {
-        redirect_uri: String,
-        state: Option<String>,
-        error: OAuthError,
-    },
-}
-
-impl From<PageError> for AuthorizeError {
-    fn from(e: PageError) -> Self {
-        Self::Page(e)
-    }
-}
-
-impl AuthorizeError {
-    pub fn into_response(self, state: &AppState) -> HttpResponse {
-        match self {
-            AuthorizeError::Page(p) => actix_web::ResponseError::error_response(&p),
-            AuthorizeError::Redirect {
-                redirect_uri,
-                state: st,
-                error,
-            } => match respond::error_redirect(state, &redirect_uri, st.as_deref(), &error) {
-                Ok(url) => see_other(&url),
-                Err(e) => actix_web::ResponseError::error_response(&PageError::from(e)),
-            },
-        }
-    }
-}
-
-/// 303, never 307, so a POSTed form is not replayed (RFC 9700 §4.12).
-pub fn see_other(url: &Url) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, url.as_str()))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish()
-}
 
 #[tracing::instrument(skip_all, fields(method = %req.method()))]
 pub async fn authorize(
@@ -70,19 +26,61 @@ pub async fn authorize(
     } else {
         req.query_string().as_bytes()
     };
-    let params = match Params::parse(raw) {
-        Ok(p) => p,
-        Err(_) => {
-            return AuthorizeError::Page(PageError::bad_request(
-                "Invalid request",
-                "The request is too large.",
-            ))
-            .into_response(&state);
-        }
+    let session = cookie(&req, session::cookie_name(&state));
+    let outcome = match Params::parse(raw) {
+        Ok(params) => match validate(&state, &params) {
+            Ok((client, request)) => {
+                authz::begin(&state, client, request, session.as_deref()).await
+            }
+            Err(e) => Err(e),
+        },
+        Err(_) => Err(AuthorizeError::Page(PageError::bad_request(
+            "Invalid request",
+            "The request is too large.",
+        ))),
     };
-    let cookie = req.cookie(session::cookie_name(&state));
-    match flow::start(&state, &params, cookie.as_ref().map(|c| c.value())).await {
-        Ok(step) => step.into_response(&state),
-        Err(e) => e.into_response(&state),
+    match outcome {
+        Ok(url) | Err(AuthorizeError::Redirect(url)) => see_other(&url),
+        Err(AuthorizeError::Page(p)) => actix_web::ResponseError::error_response(&p),
     }
+}
+
+/// The checks in order: errors before the client and redirect URI are trusted are pages;
+/// later ones go back to the client with its `state` (RFC 6749 §4.1.2.1).
+pub fn validate(
+    state: &AppState,
+    p: &Params,
+) -> Result<(Arc<Client>, AuthorizationRequest), AuthorizeError> {
+    let client = check_client(&state.clients, p)?;
+    let redirect_uri = check_redirect_uri(&client, p)?;
+    let client_state = p
+        .get("state")
+        .ok()
+        .flatten()
+        .filter(|s| s.len() <= 2048)
+        .map(str::to_owned);
+    let parsed = (|| {
+        check_no_duplicates(p)?;
+        check_response_type(&client, p)?;
+        check_no_request_object(p)?;
+        let scope = check_scope(&client, p)?;
+        let code_challenge = check_pkce(&client, p)?;
+        let prompt = check_prompt(p)?;
+        let max_age = check_max_age(p)?;
+        let hint_subject = check_id_token_hint(state, &client, p)?;
+        Ok(AuthorizationRequest {
+            client_id: client.id.as_str().to_owned(),
+            redirect_uri: redirect_uri.clone(),
+            scope,
+            state: check_text(p, "state", 2048)?,
+            nonce: check_text(p, "nonce", 512)?,
+            code_challenge,
+            prompt,
+            max_age,
+            login_hint: check_text(p, "login_hint", 254)?,
+            hint_subject,
+        })
+    })()
+    .map_err(|e| issue::error_response(state, &redirect_uri, client_state.as_deref(), &e))?;
+    Ok((client, parsed))
 }

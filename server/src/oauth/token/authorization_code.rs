@@ -5,10 +5,10 @@
 
 use super::{TokenResponse, UserTokens, grant_account, issue_user_tokens};
 use crate::clients::Client;
-use crate::oauth::error::OAuthError;
-use crate::oauth::params::Params;
+use crate::protocol::error::OAuthError;
+use crate::protocol::params::Params;
 use crate::oauth::pkce;
-use crate::oauth::vocab::{GrantType, OFFLINE_ACCESS, Scopes};
+use crate::protocol::vocab::{GrantType, OFFLINE_ACCESS, Scopes};
 use crate::state::AppState;
 use crate::store::{AuditEvent, CodeRecord, NewRefreshToken};
 use crate::tokens::opaque;

@@ -4,9 +4,9 @@
 
 use super::TokenResponse;
 use crate::clients::Client;
-use crate::oauth::error::OAuthError;
-use crate::oauth::params::Params;
-use crate::oauth::vocab::{OFFLINE_ACCESS, OPENID, Scopes};
+use crate::protocol::error::OAuthError;
+use crate::protocol::params::Params;
+use crate::protocol::vocab::{OFFLINE_ACCESS, OPENID, Scopes};
 use crate::state::AppState;
 use crate::tokens::access_token;
 
@@ -17,7 +17,7 @@ pub fn exchange(
 ) -> Result<TokenResponse, OAuthError> {
     if client.is_public() {
         return Err(OAuthError::new(
-            crate::oauth::error::ErrorCode::UnauthorizedClient,
+            crate::protocol::error::ErrorCode::UnauthorizedClient,
             "public clients cannot use client_credentials",
         ));
     }

@@ -11,9 +11,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
 use super::client_auth;
-use super::error::{ErrorCode, OAuthError};
-use super::params::Params;
-use super::vocab::{GrantType, OPENID, Scopes};
+use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::params::Params;
+use crate::protocol::vocab::{GrantType, OPENID, Scopes};
 use crate::clients::Client;
 use crate::state::AppState;
 use crate::store::{Account, Grant, NewAccessToken, NewRefreshToken};
@@ -137,13 +137,7 @@ pub(super) async fn issue_user_tokens(
                     auth_time: t.grant.auth_time,
                     nonce: t.nonce,
                     access_token: &at.token,
-                    amr: t
-                        .grant
-                        .amr
-                        .split(' ')
-                        .filter(|a| !a.is_empty())
-                        .map(str::to_owned)
-                        .collect(),
+                    amr: &t.grant.amr,
                     idp: t.grant.idp.as_deref(),
                     user_claims: claims::user_claims(t.account, t.scope),
                 },

@@ -13,9 +13,9 @@
 
 use super::{TokenResponse, UserTokens, grant_account, issue_user_tokens, live_grant};
 use crate::clients::Client;
-use crate::oauth::error::OAuthError;
-use crate::oauth::params::Params;
-use crate::oauth::vocab::Scopes;
+use crate::protocol::error::OAuthError;
+use crate::protocol::params::Params;
+use crate::protocol::vocab::Scopes;
 use crate::secret::Secret;
 use crate::state::AppState;
 use crate::store::{AuditEvent, NewRefreshToken, RefreshRecord};

@@ -90,7 +90,10 @@ pub struct ErrorPage<'a> {
 #[template(path = "logout.html")]
 pub struct LogoutPage<'a> {
     pub csrf: &'a str,
-    pub signed_in: bool,
+    /// Carried to the confirmation, which checks them again.
+    pub client_id: &'a str,
+    pub post_logout_redirect_uri: &'a str,
+    pub state: &'a str,
 }
 
 #[derive(Template)]

@@ -1,9 +1,11 @@
 //! Browser sessions at Ostiary: a random cookie value (256 bits), stored only as a hash; a new
-//! id at every sign-in (no fixation); HttpOnly, SameSite=Lax, and Secure with the `__Host-`
-//! prefix when the issuer is https (ASVS 3.3, 7.2.4).
+//! id at every sign-in (no fixation); HttpOnly, SameSite=Lax (so the session reaches /authorize
+//! on the top-level navigation from a relying party), and Secure with the `__Host-` prefix when
+//! the issuer is https (ASVS 3.3, 7.2.4).
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration};
 
+use super::AuthenticatedSubject;
 use crate::state::AppState;
 use crate::store::{BrowserSession, StoreResult};
 use crate::tokens::opaque;
@@ -28,14 +30,18 @@ pub async fn load(
     }
 }
 
-/// End any previous session and start a new one; returns the cookie to set.
+/// A session just started: the cookie to set, and its id hash.
+pub struct Started {
+    pub cookie: Cookie<'static>,
+    pub id_hash: String,
+}
+
+/// End any previous session and start a new one for `who`.
 pub async fn start(
     state: &AppState,
-    account_id: &str,
-    amr: &str,
-    idp: Option<&str>,
+    who: &AuthenticatedSubject,
     previous: Option<&str>,
-) -> StoreResult<Cookie<'static>> {
+) -> StoreResult<Started> {
     if let Some(old) = previous {
         state.store.delete_session(&opaque::hash(old)).await?;
     }
@@ -44,18 +50,21 @@ pub async fn start(
     let lifetime = state.settings.session.lifetime_seconds;
     let session = BrowserSession {
         id_hash: opaque::hash(value.expose()),
-        account_id: account_id.to_owned(),
-        auth_time: now,
-        amr: amr.to_owned(),
-        idp: idp.map(str::to_owned),
+        account_id: who.account_id.clone(),
+        auth_time: who.auth_time,
+        amr: who.amr.clone(),
+        idp: who.idp.clone(),
         expires_at: now + lifetime,
     };
     state.store.create_session(&session, now).await?;
-    Ok(build_cookie(
-        state,
-        value.expose().to_owned(),
-        Duration::seconds(lifetime),
-    ))
+    Ok(Started {
+        cookie: build_cookie(
+            state,
+            value.expose().to_owned(),
+            Duration::seconds(lifetime),
+        ),
+        id_hash: session.id_hash,
+    })
 }
 
 /// End the session (if any) and return a cookie that clears it.

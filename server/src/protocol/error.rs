@@ -64,6 +64,9 @@ pub enum Challenge {
     Basic,
     /// A bearer-token resource (userinfo): 401 with `WWW-Authenticate: Bearer` (RFC 6750 §3).
     Bearer,
+    /// A bearer-token resource asked without any credentials: 401 with a challenge that
+    /// carries no error code, and no body (RFC 6750 §3.1).
+    BearerMissing,
 }
 
 #[derive(thiserror::Error)]
@@ -146,6 +149,17 @@ impl OAuthError {
         }
     }
 
+    /// The description as sent: only the characters RFC 6749 §4.1.2.1 and §5.2 allow
+    /// (%x20-21 / %x23-5B / %x5D-7E); anything else is dropped.
+    pub fn public_description(&self) -> Cow<'_, str> {
+        let allowed = |c: char| matches!(c, '\x20'..='\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E');
+        if self.description.chars().all(allowed) {
+            Cow::Borrowed(&self.description)
+        } else {
+            Cow::Owned(self.description.chars().filter(|c| allowed(*c)).collect())
+        }
+    }
+
     pub fn with_challenge(mut self, challenge: Challenge) -> Self {
         self.challenge = challenge;
         self
@@ -154,7 +168,9 @@ impl OAuthError {
     pub fn status(&self) -> StatusCode {
         match (self.code, self.challenge) {
             (ErrorCode::InvalidClient, Challenge::Basic) => StatusCode::UNAUTHORIZED,
-            (ErrorCode::InvalidToken, _) => StatusCode::UNAUTHORIZED,
+            (ErrorCode::InvalidToken, _) | (_, Challenge::BearerMissing) => {
+                StatusCode::UNAUTHORIZED
+            }
             (ErrorCode::InsufficientScope, _) => StatusCode::FORBIDDEN,
             (ErrorCode::ServerError, _) => StatusCode::INTERNAL_SERVER_ERROR,
             (ErrorCode::TemporarilyUnavailable, _) => StatusCode::SERVICE_UNAVAILABLE,
@@ -200,9 +216,13 @@ impl ResponseError for OAuthError {
                 let value = format!(
                     "Bearer error=\"{}\", error_description=\"{}\"",
                     self.code.as_str(),
-                    self.description.replace(['"', '\\'], "")
+                    self.public_description()
                 );
                 res.insert_header((header::WWW_AUTHENTICATE, value));
+            }
+            Challenge::BearerMissing => {
+                res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"ostiary\""));
+                return res.finish();
             }
             _ => {}
         }
@@ -211,7 +231,7 @@ impl ResponseError for OAuthError {
         }
         res.json(ErrorBody {
             error: self.code.as_str(),
-            error_description: &self.description,
+            error_description: &self.public_description(),
         })
     }
 }

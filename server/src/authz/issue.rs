@@ -1,11 +1,11 @@
-//! Authorization responses (RFC 6749 §4.1.2, §4.1.2.1; RFC 9207 `iss`): the code, or an error,
-//! appended to the client's registered redirect URI with `url`, keeping its query.
+//! Authorization responses (RFC 6749 §4.1.2, §4.1.2.1; RFC 9207 `iss`): the code, or an
+//! error, appended to the client's registered redirect URI with `url`, keeping its query.
 
 use url::Url;
 
-use super::AuthorizationRequest;
-use crate::interaction::flow::AuthenticatedSubject;
-use crate::oauth::error::OAuthError;
+use super::{AuthenticatedSubject, AuthorizationRequest, AuthorizeError};
+use crate::error::PageError;
+use crate::protocol::error::OAuthError;
 use crate::state::AppState;
 use crate::store::{NewCode, NewGrant};
 use crate::tokens::opaque;
@@ -21,22 +21,32 @@ fn redirect(redirect_uri: &str, pairs: &[(&str, &str)]) -> Result<Url, OAuthErro
     Ok(url)
 }
 
-pub fn error_redirect(
+/// The error response for a trusted redirect URI (RFC 6749 §4.1.2.1), with `state` and `iss`.
+pub fn error_response(
     state: &AppState,
     redirect_uri: &str,
-    st: Option<&str>,
+    client_state: Option<&str>,
     e: &OAuthError,
-) -> Result<Url, OAuthError> {
+) -> AuthorizeError {
     e.log();
+    let description = e.public_description();
     let mut pairs = vec![
         ("error", e.code.as_str()),
-        ("error_description", e.description.as_ref()),
+        ("error_description", description.as_ref()),
     ];
-    if let Some(s) = st {
+    if let Some(s) = client_state {
         pairs.push(("state", s));
     }
     pairs.push(("iss", state.issuer()));
-    redirect(redirect_uri, &pairs)
+    match redirect(redirect_uri, &pairs) {
+        Ok(url) => AuthorizeError::Redirect(url),
+        Err(e) => AuthorizeError::Page(PageError::from(e)),
+    }
+}
+
+/// The error response for this request.
+pub fn refuse(state: &AppState, req: &AuthorizationRequest, e: OAuthError) -> AuthorizeError {
+    error_response(state, &req.redirect_uri, req.state.as_deref(), &e)
 }
 
 /// Record a new grant and a single-use code for it; the redirect that carries the code.
@@ -44,7 +54,7 @@ pub async fn issue_code(
     state: &AppState,
     req: &AuthorizationRequest,
     who: &AuthenticatedSubject,
-) -> Result<Url, OAuthError> {
+) -> Result<Url, AuthorizeError> {
     let now = state.now();
     let code = opaque::random_token();
     let grant = NewGrant {
@@ -64,14 +74,17 @@ pub async fn issue_code(
         pkce_challenge: req.code_challenge.clone(),
         expires_at: now + state.settings.tokens.authorization_code_lifetime_seconds,
     };
-    state
-        .store
-        .create_grant_with_code(&grant, &new_code, now)
-        .await?;
-    let mut pairs = vec![("code", code.expose())];
-    if let Some(s) = &req.state {
-        pairs.push(("state", s));
-    }
-    pairs.push(("iss", state.issuer()));
-    redirect(&req.redirect_uri, &pairs)
+    let issued = async {
+        state
+            .store
+            .create_grant_with_code(&grant, &new_code, now)
+            .await?;
+        let mut pairs = vec![("code", code.expose())];
+        if let Some(s) = &req.state {
+            pairs.push(("state", s));
+        }
+        pairs.push(("iss", state.issuer()));
+        redirect(&req.redirect_uri, &pairs)
+    };
+    issued.await.map_err(|e| refuse(state, req, e))
 }

@@ -80,6 +80,41 @@ impl Prompt {
     }
 }
 
+/// Authentication method references (RFC 8176 §2): how the person proved who they are.
+/// Stored and released as their registered names; an unknown name does not parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Amr {
+    /// A password (local account).
+    Pwd,
+    /// Federated: an upstream identity provider vouched for the person (RFC 8176 `fed`).
+    Fed,
+    /// A one-time password (TOTP).
+    Otp,
+    /// A hardware-bound key (passkey).
+    Hwk,
+    /// More than one factor.
+    Mfa,
+}
+
+impl Amr {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pwd => "pwd",
+            Self::Fed => "fed",
+            Self::Otp => "otp",
+            Self::Hwk => "hwk",
+            Self::Mfa => "mfa",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Pwd, Self::Fed, Self::Otp, Self::Hwk, Self::Mfa]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+    }
+}
+
 /// A set of scope tokens (RFC 6749 §3.3), kept sorted so equal sets print equally.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scopes(BTreeSet<String>);
@@ -159,6 +194,15 @@ mod tests {
     fn scopes_with_forbidden_characters_do_not_parse() {
         assert!(Scopes::parse("open\"id").is_none());
         assert!(Scopes::parse("a\\b").is_none());
+    }
+
+    #[test]
+    fn amr_values_round_trip_through_their_rfc_8176_names() {
+        for a in [Amr::Pwd, Amr::Fed, Amr::Otp, Amr::Hwk, Amr::Mfa] {
+            assert_eq!(Amr::parse(a.as_str()), Some(a));
+            assert_eq!(serde_json::to_value(a).unwrap(), a.as_str());
+        }
+        assert_eq!(Amr::parse("password"), None);
     }
 
     #[test]

@@ -1,0 +1,321 @@
+//! The operations on an authorization request, one per transition of the diagram in
+//! `authz`: `begin` (from /authorize), `complete_sign_in` (every way of signing in),
+//! `decide_consent` (the consent page); `login_view` and `consent_view` tell the pages what to
+//! show. Each consults the policy before it moves the request.
+
+use actix_web::cookie::Cookie;
+use std::sync::Arc;
+use url::Url;
+
+use super::policy::{self, Facts, Next, Refusal};
+use super::stage::{Pending, SignedInFor, Stage};
+use super::{AuthenticatedSubject, AuthorizationRequest, AuthorizeError, issue, session};
+use crate::clients::Client;
+use crate::error::PageError;
+use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::vocab::{Prompt, Scopes};
+use crate::state::AppState;
+use crate::store::{AuditEvent, BrowserSession};
+
+/// The hosted page for a stage: `/login?req=…` or `/consent?req=…`.
+fn page_url(state: &AppState, path: &str, id: &str) -> Result<Url, PageError> {
+    let mut url = Url::parse(&state.endpoint(path)).map_err(PageError::internal)?;
+    url.query_pairs_mut().append_pair("req", id);
+    Ok(url)
+}
+
+fn stage_url(state: &AppState, pending: &Pending) -> Result<Url, PageError> {
+    match pending.stage {
+        Stage::AwaitingLogin { .. } => page_url(state, "/login", &pending.id),
+        Stage::AwaitingConsent { .. } => page_url(state, "/consent", &pending.id),
+    }
+}
+
+async fn remembered(
+    state: &AppState,
+    account_id: &str,
+    client_id: &str,
+) -> Result<Option<Scopes>, crate::store::StoreError> {
+    Ok(state
+        .store
+        .consent(account_id, client_id)
+        .await?
+        .and_then(|s| Scopes::parse(&s)))
+}
+
+fn refusal(r: Refusal) -> OAuthError {
+    match r {
+        Refusal::NotTheHintedUser => OAuthError::new(
+            ErrorCode::LoginRequired,
+            "the signed-in user is not the user named by id_token_hint",
+        ),
+    }
+}
+
+/// A validated request arrives from /authorize: issue the code at once, refuse it
+/// (prompt=none), or store it and send the person to the page the policy requires.
+pub async fn begin(
+    state: &AppState,
+    client: Arc<Client>,
+    req: AuthorizationRequest,
+    session_cookie: Option<&str>,
+) -> Result<Url, AuthorizeError> {
+    let to_client = |e: OAuthError| issue::refuse(state, &req, e);
+    let session = session::load(state, session_cookie)
+        .await
+        .map_err(|e| to_client(e.into()))?;
+    let subject = session.as_ref().map(AuthenticatedSubject::from);
+    let granted = match &subject {
+        Some(s) => remembered(state, &s.account_id, &req.client_id)
+            .await
+            .map_err(|e| to_client(e.into()))?,
+        None => None,
+    };
+    let next = policy::decide(&Facts {
+        request: &req,
+        skip_consent: client.skip_consent,
+        subject: subject.as_ref(),
+        fresh: false,
+        remembered: granted.as_ref(),
+        consented_now: false,
+        now: state.now(),
+    });
+    // OIDC Core §3.1.2.6: prompt=none never shows a page.
+    if req.prompts(Prompt::None) {
+        match next {
+            Next::Login(_) => {
+                return Err(to_client(OAuthError::new(
+                    ErrorCode::LoginRequired,
+                    "the user is not signed in",
+                )));
+            }
+            Next::Consent(_) => {
+                return Err(to_client(OAuthError::new(
+                    ErrorCode::ConsentRequired,
+                    "the user has not consented",
+                )));
+            }
+            Next::IssueCode | Next::Refuse(_) => {}
+        }
+    }
+    let stage = match (next, session, subject) {
+        (Next::IssueCode, Some(_), Some(who)) => return issue::issue_code(state, &req, &who).await,
+        (Next::Refuse(r), ..) => return Err(to_client(refusal(r))),
+        (Next::Consent(reason), Some(s), Some(who)) => Stage::AwaitingConsent {
+            reason,
+            signed_in: SignedInFor {
+                session_hash: s.id_hash,
+                subject: who,
+                fresh: false,
+            },
+        },
+        (Next::Login(reason), ..) => Stage::AwaitingLogin { reason },
+        // The policy asks for a page only with a session, or a login without one.
+        (_, _, _) => Stage::AwaitingLogin {
+            reason: policy::PromptReason::NoSession,
+        },
+    };
+    let pending = Pending::create(state, client, req.clone(), stage)
+        .await
+        .map_err(|e| to_client(e.into()))?;
+    Ok(stage_url(state, &pending)?)
+}
+
+/// What the login page shows for a pending request.
+pub struct LoginView {
+    pub request_id: String,
+    pub client: Arc<Client>,
+    pub login_hint: Option<String>,
+}
+
+/// The pending request a login page (or an upstream button) is for. Signing in is allowed at
+/// every stage: a person may sign in again, or as someone else.
+pub async fn login_view(state: &AppState, id: &str) -> Result<LoginView, PageError> {
+    let pending = Pending::load(state, id).await?;
+    Ok(LoginView {
+        request_id: pending.id,
+        client: pending.client,
+        login_hint: pending.request.login_hint,
+    })
+}
+
+/// A sign-in finished: a new session and where the browser goes next.
+pub struct SignedIn {
+    pub cookie: Cookie<'static>,
+    pub next: Url,
+}
+
+/// The one end of every way of signing in: the person proved they are `who` (at `auth_time`,
+/// by `amr`) for pending request `request_id`. Starts a new session (ending the browser's
+/// previous one), records the sign-in, and asks the policy what comes next.
+pub async fn complete_sign_in(
+    state: &AppState,
+    request_id: &str,
+    who: AuthenticatedSubject,
+    previous_session: Option<&str>,
+) -> Result<SignedIn, AuthorizeError> {
+    let pending = Pending::load(state, request_id).await?;
+    let started = session::start(state, &who, previous_session).await?;
+    let amr: Vec<&str> = who.amr.iter().map(|a| a.as_str()).collect();
+    state
+        .store
+        .audit(AuditEvent {
+            at: state.now(),
+            kind: "login_succeeded".into(),
+            account_id: Some(who.account_id.clone()),
+            client_id: Some(pending.client.id.0.clone()),
+            detail: match &who.idp {
+                Some(idp) => format!("amr={} idp={idp}", amr.join(",")),
+                None => format!("amr={}", amr.join(",")),
+            },
+        })
+        .await?;
+    let granted = remembered(state, &who.account_id, &pending.request.client_id).await?;
+    let next = policy::decide(&Facts {
+        request: &pending.request,
+        skip_consent: pending.client.skip_consent,
+        subject: Some(&who),
+        fresh: true,
+        remembered: granted.as_ref(),
+        consented_now: false,
+        now: state.now(),
+    });
+    let signed_in = SignedInFor {
+        session_hash: started.id_hash,
+        subject: who,
+        fresh: true,
+    };
+    let next = match next {
+        Next::IssueCode => {
+            let req = pending.finish(state).await?;
+            match issue::issue_code(state, &req, &signed_in.subject).await {
+                Ok(url) => url,
+                Err(AuthorizeError::Redirect(url)) => url,
+                Err(e) => return Err(e),
+            }
+        }
+        Next::Refuse(r) => {
+            let req = pending.finish(state).await?;
+            match issue::refuse(state, &req, refusal(r)) {
+                AuthorizeError::Redirect(url) => url,
+                e => return Err(e),
+            }
+        }
+        Next::Consent(reason) => {
+            let stage = Stage::AwaitingConsent { reason, signed_in };
+            stage_url(state, &pending.advance(state, stage).await?)?
+        }
+        Next::Login(reason) => {
+            let stage = Stage::AwaitingLogin { reason };
+            stage_url(state, &pending.advance(state, stage).await?)?
+        }
+    };
+    Ok(SignedIn {
+        cookie: started.cookie,
+        next,
+    })
+}
+
+/// What the consent page shows, or where the browser must go instead.
+pub enum ConsentView {
+    Show {
+        request_id: String,
+        client: Arc<Client>,
+        account_id: String,
+        scopes: Scopes,
+    },
+    /// The request is not awaiting this browser's consent: the login page.
+    GoTo(Url),
+}
+
+/// The sign-in an awaiting-consent stage relies on, if the browser still holds that session.
+fn consent_subject(pending: &Pending, session: Option<&BrowserSession>) -> Option<SignedInFor> {
+    match (&pending.stage, session) {
+        (Stage::AwaitingConsent { signed_in, .. }, Some(s)) if s.id_hash == signed_in.session_hash => {
+            Some(signed_in.clone())
+        }
+        _ => None,
+    }
+}
+
+pub async fn consent_view(
+    state: &AppState,
+    id: &str,
+    session_cookie: Option<&str>,
+) -> Result<ConsentView, PageError> {
+    let pending = Pending::load(state, id).await?;
+    let session = session::load(state, session_cookie).await?;
+    match consent_subject(&pending, session.as_ref()) {
+        Some(s) => Ok(ConsentView::Show {
+            request_id: pending.id,
+            client: pending.client,
+            account_id: s.subject.account_id,
+            scopes: pending.request.scope,
+        }),
+        None => Ok(ConsentView::GoTo(page_url(state, "/login", &pending.id)?)),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentDecision {
+    Allow,
+    Deny,
+}
+
+/// The person answered the consent page. The answer counts only while the request awaits
+/// consent from this browser's session, and Allow issues a code only if the policy has
+/// nothing else left to require.
+pub async fn decide_consent(
+    state: &AppState,
+    id: &str,
+    session_cookie: Option<&str>,
+    decision: ConsentDecision,
+) -> Result<Url, AuthorizeError> {
+    let pending = Pending::load(state, id).await?;
+    let session = session::load(state, session_cookie).await?;
+    let Some(signed_in) = consent_subject(&pending, session.as_ref()) else {
+        return Ok(page_url(state, "/login", &pending.id)?);
+    };
+    if decision == ConsentDecision::Deny {
+        let req = pending.finish(state).await?;
+        return Err(issue::refuse(
+            state,
+            &req,
+            OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"),
+        ));
+    }
+    let who = &signed_in.subject;
+    let next = policy::decide(&Facts {
+        request: &pending.request,
+        skip_consent: pending.client.skip_consent,
+        subject: Some(who),
+        fresh: signed_in.fresh,
+        remembered: None,
+        consented_now: true,
+        now: state.now(),
+    });
+    match next {
+        Next::IssueCode => {
+            let client_id = pending.request.client_id.clone();
+            let req = pending.finish(state).await?;
+            let previous = remembered(state, &who.account_id, &client_id)
+                .await?
+                .unwrap_or_default();
+            let granted = previous.union(&req.scope);
+            state
+                .store
+                .save_consent(&who.account_id, &client_id, &granted.to_string(), state.now())
+                .await?;
+            issue::issue_code(state, &req, who).await
+        }
+        Next::Refuse(r) => {
+            let req = pending.finish(state).await?;
+            Err(issue::refuse(state, &req, refusal(r)))
+        }
+        Next::Login(reason) => {
+            let stage = Stage::AwaitingLogin { reason };
+            Ok(stage_url(state, &pending.advance(state, stage).await?)?)
+        }
+        Next::Consent(_) => Ok(stage_url(state, &pending)?),
+    }
+}
