@@ -119,9 +119,7 @@ mod with_body {
     use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
     use crate::error::PageError;
-    use crate::interaction::{
-        account as ac, consent as c, login as l, logout as e, upstream as u,
-    };
+    use crate::interaction::{account as ac, consent as c, login as l, logout as e, upstream as u};
     use crate::oauth::{authorize as a, introspection as i, revocation as r, token as t};
     use crate::protocol::params::read_body;
     use crate::state::AppState;

@@ -58,7 +58,13 @@ async fn an_unverified_email_never_links_to_an_existing_account() {
         .unwrap()
         .expect("the identity has its own account");
     assert_ne!(linked.account_id, app.account_id, "never linked to Alice");
-    let eve = app.app_state.store.account(&linked.account_id).await.unwrap().unwrap();
+    let eve = app
+        .app_state
+        .store
+        .account(&linked.account_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(eve.email, None);
     assert_eq!(app.audit("upstream_linked").await, 0);
 }

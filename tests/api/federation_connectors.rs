@@ -73,11 +73,7 @@ async fn apple_answers_with_form_post_and_the_name_arrives_only_the_first_time()
     // Arrange: Apple asks for name and email, so it answers with a cross-site form POST, and
     // the fake checks the ES256 client secret Ostiary minted from the .p8 key.
     let fakes = start_fakes().await;
-    let app = app_with(
-        &fakes,
-        &[("apple", "apple", json!({"trust_email": true}))],
-    )
-    .await;
+    let app = app_with(&fakes, &[("apple", "apple", json!({"trust_email": true}))]).await;
     let browser = browser();
 
     // Act: the first sign-in (the name is in Apple's `user` field), then a second one.

@@ -29,6 +29,10 @@ pub struct TestApp {
     /// A back-channel client (no cookies).
     pub http: reqwest::Client,
     pub account_id: String,
+    /// The database URL (shared by a `restart`).
+    pub db_url: String,
+    /// A PostgreSQL test database to drop when the test ends: (server URL, database name).
+    drop_database: Option<(String, String)>,
 }
 
 /// The client list of the example config, plus a first-party client and a second
@@ -77,7 +81,8 @@ skip_consent = true
     )
 }
 
-async fn database_url(dir: &std::path::Path) -> String {
+/// A fresh database for one test, and the PostgreSQL database to drop afterwards.
+async fn database_url(dir: &std::path::Path) -> (String, Option<(String, String)>) {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(base) if !base.is_empty() => {
             let name = format!("ostiary_test_{}", uuid::Uuid::new_v4().simple());
@@ -90,9 +95,12 @@ async fn database_url(dir: &std::path::Path) -> String {
                 .expect("create test database");
             let mut url = Url::parse(&base).expect("TEST_DATABASE_URL is a URL");
             url.set_path(&format!("/{name}"));
-            url.to_string()
+            (url.to_string(), Some((base, name)))
         }
-        _ => format!("sqlite://{}/ostiary.db?mode=rwc", dir.display()),
+        _ => (
+            format!("sqlite://{}/ostiary.db?mode=rwc", dir.display()),
+            None,
+        ),
     }
 }
 
@@ -121,11 +129,42 @@ async fn spawn_app_on(
     redirect: &str,
     tweak: impl FnOnce(&mut Settings),
 ) -> TestApp {
-    let port = listener.local_addr().unwrap().port();
-    let address = format!("http://127.0.0.1:{port}");
     let dir = std::env::temp_dir().join(format!("ostiary-test-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
-    let db = database_url(&dir).await;
+    let (db, drop_database) = database_url(&dir).await;
+    let mut app = start(listener, redirect, &db, &dir, tweak).await;
+    let account = ostiary::accounts::create(
+        &app.app_state.store,
+        EMAIL,
+        Some("Alice Liddell".into()),
+        &ostiary::secret::Secret::new(PASSWORD),
+        clock_now(&app.clock),
+    )
+    .await
+    .expect("test account");
+    app.account_id = account.id;
+    app.drop_database = drop_database;
+    app
+}
+
+/// Another Ostiary on the same database and data folder (same keys), with other settings: a
+/// restart after a config change.
+pub async fn restart(app: &TestApp, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    let mut again = start(listener, REDIRECT, &app.db_url, &app.dir, tweak).await;
+    again.account_id = app.account_id.clone();
+    again
+}
+
+async fn start(
+    listener: TcpListener,
+    redirect: &str,
+    db: &str,
+    dir: &std::path::Path,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let port = listener.local_addr().unwrap().port();
+    let address = format!("http://127.0.0.1:{port}");
     let text = format!(
         "issuer = \"{address}\"\n[server]\nbind = \"127.0.0.1:{port}\"\nworkers = 2\ndata_dir = \"{}\"\n[database]\nurl = \"{db}\"\nmax_connections = 8\n{}",
         dir.display(),
@@ -142,26 +181,19 @@ async fn spawn_app_on(
         .expect("app builds");
     let app_state = app.state();
     tokio::spawn(app.run_until_stopped());
-    let account = ostiary::accounts::create(
-        &app_state.store,
-        EMAIL,
-        Some("Alice Liddell".into()),
-        &ostiary::secret::Secret::new(PASSWORD),
-        clock_now(&clock),
-    )
-    .await
-    .expect("test account");
     TestApp {
         address,
         clock,
         app_state,
-        dir,
+        dir: dir.to_owned(),
         browser: browser(),
         http: reqwest::Client::builder()
             .redirect(Policy::none())
             .build()
             .unwrap(),
-        account_id: account.id,
+        account_id: String::new(),
+        db_url: db.to_owned(),
+        drop_database: None,
     }
 }
 
@@ -453,6 +485,30 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
+        // A PostgreSQL test database goes with its test (FORCE ends the server's connections).
+        if let Some((base, name)) = self.drop_database.take() {
+            let dropped = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                rt.block_on(async {
+                    let admin = sea_orm::Database::connect(&base).await.ok()?;
+                    admin
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .await
+                        .ok()?;
+                    let _ = admin.close().await;
+                    Some(())
+                })
+            })
+            .join();
+            if !matches!(dropped, Ok(Some(()))) {
+                eprintln!("could not drop test database {}", self.db_url);
+            }
+        }
     }
 }
 

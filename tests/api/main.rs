@@ -18,6 +18,7 @@ mod helpers;
 mod keys;
 mod lockout;
 mod login_consent;
+mod security_review;
 mod token_authorization_code;
 mod token_refresh_rotation;
 mod userinfo_revocation;

@@ -51,7 +51,10 @@ async fn userinfo_refuses_missing_malformed_tampered_and_expired_tokens() {
     // RFC 6750 §3.1: a request with no credentials gets a challenge without an error code.
     let res = app.http.get(app.url("/userinfo")).send().await.unwrap();
     assert_eq!(res.status(), 401);
-    assert_eq!(res.headers()["www-authenticate"], "Bearer realm=\"ostiary\"");
+    assert_eq!(
+        res.headers()["www-authenticate"],
+        "Bearer realm=\"ostiary\""
+    );
     assert_invalid_token(&app.userinfo("not-a-jwt").await);
     let mut tampered: Vec<char> = at.chars().collect();
     let i = tampered.len() - 10;

@@ -29,9 +29,10 @@ impl From<StoreError> for AccountError {
     }
 }
 
-/// Emails compare case-insensitively: keep them lower-cased.
+/// Emails compare case-insensitively in ASCII only: Unicode case folding would make distinct
+/// addresses collide (U+212A KELVIN SIGN lower-cases to "k").
 pub fn normalise_email(email: &str) -> String {
-    email.trim().to_lowercase()
+    email.trim().to_ascii_lowercase()
 }
 
 /// Create a local account with an argon2id password hash.
@@ -50,8 +51,7 @@ pub async fn create(
     if !valid || email.chars().any(char::is_whitespace) {
         return Err(AccountError::BadEmail(email));
     }
-    let len = password.expose().chars().count();
-    if !(8..=1024).contains(&len) {
+    if !(password::MIN_CHARS..=password::MAX_CHARS).contains(&password::length(password)) {
         return Err(AccountError::BadPassword);
     }
     let hash = password::hash_blocking(password.clone()).await?;
@@ -107,7 +107,7 @@ pub async fn check_password(
     } else {
         store.account_by_email(email).await?
     };
-    let ok = password.expose().len() <= 1024
+    let ok = password::length(&password) <= password::MAX_CHARS
         && passwords
             .verify(account.as_ref(), password)
             .await

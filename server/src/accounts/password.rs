@@ -23,6 +23,16 @@ fn hash_now(password: &Secret) -> Result<String, AccountError> {
         .map_err(|e| AccountError::Hash(e.to_string()))
 }
 
+/// Password length limits, in characters (Unicode scalar values), the same at creation and at
+/// sign-in (ASVS 6.2.1, 6.2.9: at least 8, at least 64 allowed; a cap against long-password DoS).
+pub const MIN_CHARS: usize = 8;
+pub const MAX_CHARS: usize = 1024;
+
+/// A password's length as the limits count it.
+pub fn length(password: &Secret) -> usize {
+    password.expose().chars().count()
+}
+
 pub async fn hash_blocking(password: Secret) -> Result<String, AccountError> {
     tokio::task::spawn_blocking(move || hash_now(&password))
         .await

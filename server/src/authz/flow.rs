@@ -231,7 +231,9 @@ pub enum ConsentView {
 /// The sign-in an awaiting-consent stage relies on, if the browser still holds that session.
 fn consent_subject(pending: &Pending, session: Option<&BrowserSession>) -> Option<SignedInFor> {
     match (&pending.stage, session) {
-        (Stage::AwaitingConsent { signed_in, .. }, Some(s)) if s.id_hash == signed_in.session_hash => {
+        (Stage::AwaitingConsent { signed_in, .. }, Some(s))
+            if s.id_hash == signed_in.session_hash =>
+        {
             Some(signed_in.clone())
         }
         _ => None,
@@ -304,7 +306,12 @@ pub async fn decide_consent(
             let granted = previous.union(&req.scope);
             state
                 .store
-                .save_consent(&who.account_id, &client_id, &granted.to_string(), state.now())
+                .save_consent(
+                    &who.account_id,
+                    &client_id,
+                    &granted.to_string(),
+                    state.now(),
+                )
                 .await?;
             issue::issue_code(state, &req, who).await
         }

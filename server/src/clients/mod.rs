@@ -57,6 +57,8 @@ pub struct Client {
     pub scopes: Scopes,
     pub auth_method: TokenEndpointAuthMethod,
     pub skip_consent: bool,
+    /// May introspect tokens issued to other clients (a resource server).
+    pub introspect_any_token: bool,
 }
 
 impl Client {
@@ -141,6 +143,7 @@ impl ClientRegistry {
                     scopes,
                     auth_method: c.token_endpoint_auth_method,
                     skip_consent: c.skip_consent,
+                    introspect_any_token: c.introspect_any_token,
                 }),
             );
         }

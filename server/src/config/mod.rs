@@ -207,6 +207,9 @@ pub struct ClientConfig {
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
     #[serde(default)]
     pub skip_consent: bool,
+    /// A resource server that may introspect tokens issued to other clients (RFC 7662 §4).
+    #[serde(default)]
+    pub introspect_any_token: bool,
 }
 
 fn default_grant_types() -> Vec<GrantType> {

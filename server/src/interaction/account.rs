@@ -91,7 +91,10 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         csrf: &token,
         notice: notice.as_deref(),
     };
-    Ok(with_cookie(pages::render(StatusCode::OK, &page), new_cookie))
+    Ok(with_cookie(
+        pages::render(StatusCode::OK, &page),
+        new_cookie,
+    ))
 }
 
 async fn checked_form(

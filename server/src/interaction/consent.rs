@@ -58,7 +58,10 @@ pub async fn submit(
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     let form = Params::parse(&body).map_err(PageError::from)?;
-    let id = form.get("req").map_err(PageError::from)?.unwrap_or_default();
+    let id = form
+        .get("req")
+        .map_err(PageError::from)?
+        .unwrap_or_default();
     csrf::check(&state, &req, Purpose::Consent, id, &form)?;
     let decision = match form.get("decision").map_err(PageError::from)? {
         Some("allow") => ConsentDecision::Allow,

@@ -111,7 +111,10 @@ pub async fn submit(
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     let form = Params::parse(&body).map_err(PageError::from)?;
-    let id = form.get("req").map_err(PageError::from)?.unwrap_or_default();
+    let id = form
+        .get("req")
+        .map_err(PageError::from)?
+        .unwrap_or_default();
     let view = authz::login_view(&state, id).await?;
     if !state.settings.login.password {
         return Err(PageError::bad_request(

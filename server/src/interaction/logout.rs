@@ -55,9 +55,7 @@ fn check(state: &AppState, p: &Params) -> Result<LogoutRequest, PageError> {
         client_id = Some(aud);
         hint_subject = Some(verified.subject);
     }
-    let redirect_uri = p
-        .get("post_logout_redirect_uri")
-        .map_err(PageError::from)?;
+    let redirect_uri = p.get("post_logout_redirect_uri").map_err(PageError::from)?;
     if let Some(uri) = redirect_uri {
         let client = client_id
             .as_deref()

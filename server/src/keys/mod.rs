@@ -232,7 +232,10 @@ impl KeySet {
         now: i64,
     ) -> Result<Revoked, KeyError> {
         let stored = store.signing_keys().await?;
-        let Some(target) = stored.iter().find(|k| k.kid == kid && k.revoked_at.is_none()) else {
+        let Some(target) = stored
+            .iter()
+            .find(|k| k.kid == kid && k.revoked_at.is_none())
+        else {
             return Ok(Revoked::Unknown);
         };
         let replaced_by = if target.retired_at.is_none() || target.signs_at(now) {

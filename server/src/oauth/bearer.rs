@@ -8,7 +8,8 @@ use crate::tokens::access_token::{self, VerifiedAccessToken};
 /// The token from `Authorization: Bearer …`.
 pub fn from_header(header: Option<&str>) -> Result<&str, OAuthError> {
     let h = header.ok_or_else(|| {
-        OAuthError::invalid_token("an access token is required").with_challenge(Challenge::BearerMissing)
+        OAuthError::invalid_token("an access token is required")
+            .with_challenge(Challenge::BearerMissing)
     })?;
     match h.split_once(' ') {
         Some((scheme, token))

@@ -6,10 +6,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use std::sync::Arc;
 
+use crate::clients::Client;
 use crate::protocol::error::{Challenge, OAuthError};
 use crate::protocol::params::Params;
 use crate::protocol::vocab::TokenEndpointAuthMethod;
-use crate::clients::Client;
 use crate::secret::Secret;
 use crate::state::AppState;
 

@@ -6,8 +6,8 @@ use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::protocol::vocab::STANDARD_SCOPES;
 use crate::config::Settings;
+use crate::protocol::vocab::STANDARD_SCOPES;
 use crate::state::AppState;
 use crate::tokens::claims::SUPPORTED_CLAIMS;
 

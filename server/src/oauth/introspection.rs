@@ -1,16 +1,18 @@
-//! POST /introspect — RFC 7662. For authenticated confidential clients (resource servers).
-//! Refresh tokens are described only to the client they were issued to; anything else that is
-//! not a live token is `{"active": false}`.
+//! POST /introspect — RFC 7662. For authenticated confidential clients. A client learns about
+//! the tokens issued to it; only a resource server declared with `introspect_any_token = true`
+//! learns about other clients' access tokens (RFC 7662 §4: the server decides what to reveal
+//! to whom). Refresh tokens are described only to their own client. Everything else is
+//! `{"active": false}`.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use crate::protocol::error::{ErrorCode, OAuthError};
-use crate::protocol::params::Params;
 use super::token::require_form;
 use super::{bearer, client_auth};
 use crate::clients::Client;
+use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::params::Params;
 use crate::state::AppState;
 use crate::tokens::opaque;
 
@@ -62,12 +64,12 @@ async fn describe(state: &AppState, client: &Client, token: &str) -> Result<Valu
         });
     }
     Ok(match bearer::check(state, token).await? {
-        Some(at) => {
+        Some(at) if at.client_id == client.id.as_str() || client.introspect_any_token => {
             let mut m = at.claims;
             m.insert("active".into(), json!(true));
             m.insert("token_type".into(), json!("Bearer"));
             Value::Object(m)
         }
-        None => inactive,
+        _ => inactive,
     })
 }

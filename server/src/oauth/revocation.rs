@@ -6,10 +6,10 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::client_auth;
-use crate::protocol::error::{ErrorCode, OAuthError};
-use crate::protocol::params::Params;
 use super::token::require_form;
 use crate::clients::Client;
+use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::params::Params;
 use crate::state::AppState;
 use crate::store::AuditEvent;
 use crate::tokens::{access_token, opaque};

@@ -238,7 +238,10 @@ impl Store {
     }
 
     /// Remove a link unless it is the account's last way to sign in (`password_counts`: the
-    /// account has a password and password sign-in is enabled).
+    /// account has a password and password sign-in is enabled). Concurrent unlinks of one
+    /// account are serialised: the transaction first writes the account row, which takes its
+    /// row lock on PostgreSQL (the second unlink waits, then counts what the first left) and
+    /// the write lock on SQLite (taken at the first statement, so no upgrade can fail busy).
     pub async fn unlink_identity(
         &self,
         account_id: &str,
@@ -247,6 +250,11 @@ impl Store {
         password_counts: bool,
     ) -> StoreResult<Unlink> {
         let txn = self.db.begin().await?;
+        accounts::Entity::update_many()
+            .col_expr(accounts::Column::Id, Expr::col(accounts::Column::Id).into())
+            .filter(accounts::Column::Id.eq(account_id))
+            .exec(&txn)
+            .await?;
         let others = upstream_identities::Entity::find()
             .filter(upstream_identities::Column::AccountId.eq(account_id))
             .count(&txn)

@@ -76,10 +76,23 @@ impl Registry {
 fn url(value: Option<&str>, default: &str, key: &'static str) -> Result<Url, BuildProblem> {
     let raw = value.unwrap_or(default);
     let u = Url::parse(raw).map_err(|e| (key, format!("{raw:?} is not a URL: {e}")))?;
-    if !matches!(u.scheme(), "https" | "http") {
-        return Err((key, "must be an http(s) URL".into()));
+    // Plain http only to this machine (a development upstream): codes, tokens and keys must
+    // not cross a network in clear (RFC 9700 §2.6, OIDC Core §16.17).
+    let loopback = match u.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match u.scheme() {
+        "https" => Ok(u),
+        "http" if loopback => Ok(u),
+        "http" => Err((
+            key,
+            "must be https (plain http only on a loopback address)".into(),
+        )),
+        _ => Err((key, "must be an https URL".into())),
     }
-    Ok(u)
 }
 
 fn default_name(kind: UpstreamKind) -> &'static str {

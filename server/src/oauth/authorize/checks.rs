@@ -9,9 +9,9 @@ use crate::clients::{Client, ClientRegistry};
 use crate::error::PageError;
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::params::Params;
+use crate::protocol::vocab::{GrantType, OFFLINE_ACCESS, Prompt, Scopes};
 use crate::state::AppState;
 use crate::tokens::id_token;
-use crate::protocol::vocab::{GrantType, OFFLINE_ACCESS, Prompt, Scopes};
 
 /// Before the client and redirect URI are trusted, errors are shown, never redirected.
 pub fn check_client(clients: &ClientRegistry, p: &Params) -> Result<Arc<Client>, PageError> {

@@ -7,13 +7,13 @@ mod checks;
 use actix_web::{HttpRequest, HttpResponse, web};
 use std::sync::Arc;
 
-use checks::*;
 use crate::authz::{self, AuthorizationRequest, AuthorizeError, issue, session};
 use crate::clients::Client;
 use crate::error::PageError;
 use crate::interaction::{cookie, see_other};
 use crate::protocol::params::Params;
 use crate::state::AppState;
+use checks::*;
 
 #[tracing::instrument(skip_all, fields(method = %req.method()))]
 pub async fn authorize(

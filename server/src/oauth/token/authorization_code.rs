@@ -1,13 +1,14 @@
 //! grant_type=authorization_code — RFC 6749 §4.1.3, §10.5; RFC 7636 §4.6; OIDC Core §3.1.3.2;
-//! RFC 9700 §4.2.4. In the spec's order: look up by hash, check the client, expiry and
-//! redirect_uri, verify PKCE, then claim the code atomically and mint. A second valid
-//! redemption revokes every token issued from the code.
+//! RFC 9700 §4.2.4. In the spec's order: look up by hash, check the client and redirect_uri,
+//! verify PKCE; a code used before is then a valid second redemption, which revokes every
+//! token issued from it, even after the code's expiry (codes are kept an hour for that); only
+//! then expiry, and the atomic claim, and minting.
 
 use super::{TokenResponse, UserTokens, grant_account, issue_user_tokens};
 use crate::clients::Client;
+use crate::oauth::pkce;
 use crate::protocol::error::OAuthError;
 use crate::protocol::params::Params;
-use crate::oauth::pkce;
 use crate::protocol::vocab::{GrantType, OFFLINE_ACCESS, Scopes};
 use crate::state::AppState;
 use crate::store::{AuditEvent, CodeRecord, NewRefreshToken};
@@ -32,7 +33,7 @@ pub async fn exchange(
         .code(&opaque::hash(code))
         .await?
         .ok_or_else(invalid)?;
-    if record.client_id != client.id.as_str() || record.expires_at <= now {
+    if record.client_id != client.id.as_str() {
         return Err(invalid());
     }
     if record.redirect_uri != redirect_uri {
@@ -41,8 +42,15 @@ pub async fn exchange(
         ));
     }
     pkce::verify(record.pkce_challenge.as_deref(), verifier)?;
-    // Everything checks out: a replay from here on is a valid second redemption.
-    if record.consumed_at.is_some() || !state.store.claim_code(&record.code_hash, now).await? {
+    // Everything checks out: a code used before is a valid second redemption.
+    if record.consumed_at.is_some() {
+        revoke_for_reuse(state, &record, now).await?;
+        return Err(invalid());
+    }
+    if record.expires_at <= now {
+        return Err(invalid());
+    }
+    if !state.store.claim_code(&record.code_hash, now).await? {
         revoke_for_reuse(state, &record, now).await?;
         return Err(invalid());
     }

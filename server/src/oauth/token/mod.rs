@@ -11,10 +11,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
 use super::client_auth;
+use crate::clients::Client;
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::params::Params;
 use crate::protocol::vocab::{GrantType, OPENID, Scopes};
-use crate::clients::Client;
 use crate::state::AppState;
 use crate::store::{Account, Grant, NewAccessToken, NewRefreshToken};
 use crate::tokens::{access_token, claims, id_token};

@@ -1,7 +1,9 @@
 //! grant_type=refresh_token — RFC 6749 §6; RFC 9700 §4.14.2; OAuth 2.1 §4.3.1. Rotation on
 //! every use; presenting a rotated token revokes the whole family (the grant: every refresh and
 //! access token descended from that sign-in) and records it. With a grace window configured, a
-//! replay inside it gets the same successor instead. Scope may narrow, never widen.
+//! replay inside it gets the same successor instead. Scope may narrow, never widen, and never
+//! exceeds what the client may ask for now (a scope removed from the client in the config is
+//! no longer minted from existing families).
 //!
 //! ```mermaid
 //! stateDiagram-v2
@@ -40,7 +42,10 @@ pub async fn exchange(
     if record.client_id != client.id.as_str() || record.expires_at <= now {
         return Err(invalid());
     }
-    let granted = Scopes::parse(&record.scope).ok_or_else(invalid)?;
+    // The family's scope, less anything the client may no longer ask for.
+    let granted = Scopes::parse(&record.scope)
+        .ok_or_else(invalid)?
+        .intersection(&client.scopes);
     let scope = match p.get("scope")? {
         None => granted.clone(),
         Some(raw) => {
@@ -64,8 +69,9 @@ pub async fn exchange(
             token_hash: opaque::hash(successor.expose()),
             grant_id: record.grant_id.clone(),
             client_id: record.client_id.clone(),
-            // RFC 6749 §6: the new refresh token keeps the original scope.
-            scope: record.scope.clone(),
+            // RFC 6749 §6: the new refresh token keeps the granted scope (as the client's
+            // scopes allow it now).
+            scope: granted.to_string(),
             expires_at: record.expires_at,
         })
     } else {
