@@ -147,7 +147,7 @@ fn check_config(path: &std::path::Path) -> i32 {
         }
     };
     let env = |k: &str| std::env::var(k).ok();
-    let problems = crate::config::validate(&settings, &env);
+    let problems = crate::startup::check_config(&settings, &env);
     for p in &problems {
         println!("{p}");
     }

@@ -70,6 +70,22 @@ pub async fn load_keys(
     Ok((keys, csrf, refresh))
 }
 
+/// Every problem with the settings: config's own sections, then each owner's (clients,
+/// upstreams). Errors stop `serve`; `ostiary check-config` prints them all.
+pub fn check_config(
+    settings: &crate::config::Settings,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Vec<crate::config::Problem> {
+    let mut problems = crate::config::validate(settings, env);
+    problems.extend(crate::clients::validate(&settings.clients, env));
+    problems.extend(crate::upstream::registry::validate(
+        &settings.upstreams,
+        settings.dev.fake_upstreams,
+        env,
+    ));
+    problems
+}
+
 impl Application {
     /// Bind `server.bind` and build.
     pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
@@ -86,7 +102,7 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let env = |k: &str| std::env::var(k).ok();
-        let problems: Vec<_> = crate::config::validate(&settings, &env);
+        let problems = check_config(&settings, &env);
         for p in &problems {
             match p.severity {
                 crate::config::Severity::Warning => tracing::warn!("{p}"),

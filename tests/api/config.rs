@@ -1,6 +1,7 @@
 //! The configuration file: the issue's example works exactly as written; typos are errors.
 
-use ostiary::config::{Settings, Severity, validate};
+use ostiary::config::{Settings, Severity};
+use ostiary::startup::check_config as validate;
 
 const EXAMPLE: &str = r#"
 issuer = "http://127.0.0.1:18080"

@@ -516,3 +516,27 @@ impl Drop for TestApp {
 pub async fn page_text(browser: &reqwest::Client, url: impl reqwest::IntoUrl) -> String {
     browser.get(url).send().await.unwrap().text().await.unwrap()
 }
+
+/// Assert that a response is Ostiary's own HTML error page with this status and title: no
+/// redirect, no framework default.
+pub async fn expect_error_page(res: reqwest::Response, status: u16, title: &str) -> String {
+    assert_eq!(res.status().as_u16(), status);
+    assert!(res.headers().get("location").is_none());
+    let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(ct.starts_with("text/html"), "{ct}");
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains(&format!("<title>{title} — Ostiary</title>"))
+            && html.contains("class=\"error\" role=\"alert\""),
+        "not our error page titled {title:?}:\n{html}"
+    );
+    html
+}
+
+/// The session cookie a response sets, if any.
+pub fn session_cookie_set(res: &reqwest::Response) -> bool {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|v| v.to_str().unwrap_or("").contains("ostiary_session="))
+}

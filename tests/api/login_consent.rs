@@ -83,7 +83,8 @@ async fn a_login_without_the_csrf_token_is_refused() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 400);
+    assert!(!session_cookie_set(&res), "no session for a forged form");
+    expect_error_page(res, 400, "Form expired").await;
     // A browser without the binding cookie cannot use a stolen form token either.
     let other = browser();
     let form = [
@@ -98,11 +99,15 @@ async fn a_login_without_the_csrf_token_is_refused() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 400);
+    assert!(!session_cookie_set(&res));
+    expect_error_page(res, 400, "Form expired").await;
+    assert_eq!(app.audit("login_succeeded").await, 0);
 }
 
 #[tokio::test]
-async fn a_sign_in_sets_a_strict_session_cookie_with_a_new_id_each_time() {
+// SameSite=Lax, not Strict: the session must reach /authorize on the top-level navigation from
+// a relying party's site, or no one would ever stay signed in.
+async fn a_sign_in_sets_an_http_only_lax_session_cookie_with_a_new_id_each_time() {
     let app = spawn_app().await;
     let mut ids = Vec::new();
     for _ in 0..2 {

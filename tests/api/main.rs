@@ -14,6 +14,7 @@ mod federation_accounts;
 mod federation_connectors;
 mod federation_failures;
 mod federation_harness;
+mod federation_review;
 mod helpers;
 mod keys;
 mod lockout;

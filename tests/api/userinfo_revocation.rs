@@ -112,7 +112,17 @@ async fn introspect(app: &TestApp, client: (&str, &str), token: &str) -> serde_j
 
 #[tokio::test]
 async fn a_revoked_access_token_fails_userinfo_and_introspection() {
-    let app = spawn_app().await;
+    // reports-service is the resource server that may introspect webapp's tokens.
+    let app = spawn_app_with(|s| {
+        for c in s
+            .clients
+            .iter_mut()
+            .filter(|c| c.client_id == "reports-service")
+        {
+            c.introspect_any_token = true;
+        }
+    })
+    .await;
     let tokens = app.webapp_tokens().await;
     let at = tokens["access_token"].as_str().unwrap();
     let active = introspect(&app, ("reports-service", REPORTS_SECRET), at).await;

@@ -2,6 +2,10 @@
 //! names). Secrets are kept as SHA-256 hashes and compared in constant time: client secrets are
 //! high-entropy, so no password hash is needed per request.
 
+mod validate;
+
+pub use validate::validate;
+
 use oxide_auth::primitives::registrar::{ExactUrl, RegisteredUrl};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;

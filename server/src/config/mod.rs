@@ -7,7 +7,7 @@ mod validate;
 
 pub use upstreams::UpstreamConfig;
 
-pub use validate::{Problem, Severity, validate};
+pub use validate::{Problem, Severity, is_loopback, validate};
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};

@@ -1,12 +1,12 @@
-//! Checks on parsed settings that serde cannot express; every problem is collected, each with
-//! the key it concerns (`ostiary check-config`). Rules from RFC 9700 §2.1 and §4.1.3 (exact,
+//! Checks on parsed settings that serde cannot express, for the sections config owns; every
+//! problem is collected, each with the key it concerns. Clients and upstreams validate their
+//! own sections (`clients::validate`, `upstream::registry::validate`); `startup::check_config`
+//! joins all three for `ostiary check-config` and startup. Rules from RFC 9700 §2.1 and §4.1.3 (exact,
 //! absolute redirect URIs without fragments; http only on loopback).
 
-use std::collections::HashSet;
 use std::fmt;
 
-use super::{ClientConfig, Settings};
-use crate::protocol::vocab::{GrantType, ResponseType, TokenEndpointAuthMethod};
+use super::Settings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
@@ -148,27 +148,6 @@ pub fn validate(s: &Settings, env: &dyn Fn(&str) -> Option<String>) -> Vec<Probl
             "offers fake Google, Apple, Facebook and X sign-in: for development only",
         ));
     }
-    let mut upstream_ids = HashSet::new();
-    for (i, u) in s.upstreams.iter().enumerate() {
-        let key = format!("upstreams[{i}]");
-        if !upstream_ids.insert(u.id.as_str()) {
-            p.push(Problem::error(
-                &format!("{key}.id"),
-                format!("duplicate upstream id {:?}", u.id),
-            ));
-        }
-        if s.dev.fake_upstreams && u.id.starts_with("fake-") {
-            p.push(Problem::error(
-                &format!("{key}.id"),
-                "ids starting with fake- are taken by dev.fake_upstreams",
-            ));
-        }
-        if let Err(problems) = crate::upstream::registry::build(u, env) {
-            for (field, message) in problems {
-                p.push(Problem::error(&format!("{key}.{field}"), message));
-            }
-        }
-    }
     let l = &s.login;
     if !(0..=1000).contains(&l.lockout_threshold) {
         p.push(Problem::error(
@@ -196,17 +175,6 @@ pub fn validate(s: &Settings, env: &dyn Fn(&str) -> Option<String>) -> Vec<Probl
             "login.password",
             "is false but no [[upstreams]] are configured: nobody could sign in",
         ));
-    }
-    let mut seen = HashSet::new();
-    for (i, c) in s.clients.iter().enumerate() {
-        let key = format!("clients[{i}]");
-        if !seen.insert(c.client_id.as_str()) {
-            p.push(Problem::error(
-                &format!("{key}.client_id"),
-                format!("duplicate client_id {:?}", c.client_id),
-            ));
-        }
-        check_client(&key, c, env, &mut p);
     }
     p
 }
@@ -242,140 +210,12 @@ fn check_issuer(issuer: &str, p: &mut Vec<Problem>) {
     }
 }
 
-fn is_loopback(u: &url::Url) -> bool {
+/// A URL whose host is this machine (localhost, 127.0.0.0/8, ::1).
+pub fn is_loopback(u: &url::Url) -> bool {
     match u.host() {
         Some(url::Host::Domain(d)) => d == "localhost",
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
-    }
-}
-
-fn check_uri(key: &str, uri: &str, p: &mut Vec<Problem>) {
-    match url::Url::parse(uri) {
-        Err(_) => p.push(Problem::error(
-            key,
-            format!("{uri:?} is not an absolute URL"),
-        )),
-        Ok(u) => {
-            if u.fragment().is_some() {
-                p.push(Problem::error(
-                    key,
-                    format!("{uri:?} must not contain a fragment"),
-                ));
-            }
-            let custom_scheme = u.scheme() != "http" && u.scheme() != "https";
-            if u.scheme() == "http" && !is_loopback(&u) {
-                p.push(Problem::error(
-                    key,
-                    format!("{uri:?}: http is allowed only on loopback (RFC 9700 §2.6)"),
-                ));
-            }
-            if custom_scheme && u.cannot_be_a_base() {
-                p.push(Problem::error(
-                    key,
-                    format!("{uri:?} is not a usable redirect URI"),
-                ));
-            }
-        }
-    }
-}
-
-fn check_client(
-    key: &str,
-    c: &ClientConfig,
-    env: &dyn Fn(&str) -> Option<String>,
-    p: &mut Vec<Problem>,
-) {
-    if c.client_id.is_empty()
-        || c.client_id.len() > 200
-        || c.client_id.chars().any(|ch| ch.is_control())
-    {
-        p.push(Problem::error(
-            &format!("{key}.client_id"),
-            "must be 1 to 200 printable characters",
-        ));
-    }
-    let sources = [
-        c.client_secret.is_some(),
-        c.client_secret_hash.is_some(),
-        c.client_secret_env.is_some(),
-    ]
-    .iter()
-    .filter(|b| **b)
-    .count();
-    let public = c.token_endpoint_auth_method == TokenEndpointAuthMethod::None;
-    if public && sources > 0 {
-        p.push(Problem::error(
-            &format!("{key}.client_secret"),
-            "a client with token_endpoint_auth_method = \"none\" has no secret",
-        ));
-    }
-    if !public && sources != 1 {
-        p.push(Problem::error(
-            &format!("{key}.client_secret"),
-            "give exactly one of client_secret, client_secret_hash, client_secret_env",
-        ));
-    }
-    if let Some(secret) = &c.client_secret
-        && secret.expose().len() < 24
-    {
-        p.push(Problem::error(
-            &format!("{key}.client_secret"),
-            "must be at least 24 characters (use `ostiary client-secret`)",
-        ));
-    }
-    if let Some(hash) = &c.client_secret_hash
-        && crate::clients::SecretHash::parse(hash).is_none()
-    {
-        p.push(Problem::error(
-            &format!("{key}.client_secret_hash"),
-            "must be sha256:<64 hex digits> (from `ostiary client-secret`)",
-        ));
-    }
-    if let Some(var) = &c.client_secret_env
-        && env(var).is_none()
-    {
-        p.push(Problem::error(
-            &format!("{key}.client_secret_env"),
-            format!("environment variable {var} is not set"),
-        ));
-    }
-    for (i, uri) in c.redirect_uris.iter().enumerate() {
-        check_uri(&format!("{key}.redirect_uris[{i}]"), uri, p);
-    }
-    for (i, uri) in c.post_logout_redirect_uris.iter().enumerate() {
-        check_uri(&format!("{key}.post_logout_redirect_uris[{i}]"), uri, p);
-    }
-    let code = c.grant_types.contains(&GrantType::AuthorizationCode);
-    if code && c.redirect_uris.is_empty() {
-        p.push(Problem::error(
-            &format!("{key}.redirect_uris"),
-            "authorization_code needs at least one redirect URI",
-        ));
-    }
-    if c.grant_types.contains(&GrantType::RefreshToken) && !code {
-        p.push(Problem::error(
-            &format!("{key}.grant_types"),
-            "refresh_token needs authorization_code",
-        ));
-    }
-    if public && c.grant_types.contains(&GrantType::ClientCredentials) {
-        p.push(Problem::error(
-            &format!("{key}.grant_types"),
-            "client_credentials is for confidential clients only",
-        ));
-    }
-    if code && !c.response_types.contains(&ResponseType::Code) {
-        p.push(Problem::error(
-            &format!("{key}.response_types"),
-            "authorization_code needs response type \"code\"",
-        ));
-    }
-    if c.grant_types.is_empty() {
-        p.push(Problem::error(
-            &format!("{key}.grant_types"),
-            "must not be empty",
-        ));
     }
 }

@@ -235,13 +235,3 @@ impl ResponseError for OAuthError {
         })
     }
 }
-
-impl From<crate::store::StoreError> for OAuthError {
-    fn from(e: crate::store::StoreError) -> Self {
-        if e.is_unavailable() {
-            Self::unavailable(e)
-        } else {
-            Self::server_error(e)
-        }
-    }
-}

@@ -251,7 +251,7 @@ impl Store {
     ) -> StoreResult<Unlink> {
         let txn = self.db.begin().await?;
         accounts::Entity::update_many()
-            .col_expr(accounts::Column::Id, Expr::col(accounts::Column::Id).into())
+            .col_expr(accounts::Column::Id, Expr::col(accounts::Column::Id))
             .filter(accounts::Column::Id.eq(account_id))
             .exec(&txn)
             .await?;

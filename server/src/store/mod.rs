@@ -65,6 +65,18 @@ fn conflict_or(e: DbErr) -> StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// At the protocol boundary: an unreachable database is `temporarily_unavailable` (503), any
+/// other failure `server_error`; the cause is logged, never sent.
+impl From<StoreError> for crate::protocol::error::OAuthError {
+    fn from(e: StoreError) -> Self {
+        if e.is_unavailable() {
+            crate::protocol::error::OAuthError::unavailable(e)
+        } else {
+            crate::protocol::error::OAuthError::server_error(e)
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,

@@ -15,9 +15,10 @@ use super::oauth2::{Endpoints, OAuth2Connector, OAuth2Core};
 use super::oidc::OidcConnector;
 use super::x::{self, X};
 use super::{Common, UpstreamConnector, UpstreamKind};
-use crate::config::UpstreamConfig;
+use crate::config::{Problem, UpstreamConfig};
 use crate::secret::Secret;
 use crate::tokens::client_assertion::Es256Key;
+use std::collections::HashSet;
 
 /// A problem building one upstream: the key (under `upstreams[i]`) and what is wrong.
 pub type BuildProblem = (&'static str, String);
@@ -124,6 +125,38 @@ pub fn valid_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// Every problem with the `[[upstreams]]` section (`fake_upstreams`: the dev mode's fake
+/// providers take the `fake-` ids).
+pub fn validate(
+    upstreams: &[UpstreamConfig],
+    fake_upstreams: bool,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Vec<Problem> {
+    let mut p = Vec::new();
+    let mut upstream_ids = HashSet::new();
+    for (i, u) in upstreams.iter().enumerate() {
+        let key = format!("upstreams[{i}]");
+        if !upstream_ids.insert(u.id.as_str()) {
+            p.push(Problem::error(
+                &format!("{key}.id"),
+                format!("duplicate upstream id {:?}", u.id),
+            ));
+        }
+        if fake_upstreams && u.id.starts_with("fake-") {
+            p.push(Problem::error(
+                &format!("{key}.id"),
+                "ids starting with fake- are taken by dev.fake_upstreams",
+            ));
+        }
+        if let Err(problems) = build(u, env) {
+            for (field, message) in problems {
+                p.push(Problem::error(&format!("{key}.{field}"), message));
+            }
+        }
+    }
+    p
 }
 
 /// Build one connector from its config, or every problem with it.
