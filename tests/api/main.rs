@@ -1,5 +1,6 @@
 //! Black-box tests: the real server over HTTP, as relying parties, APIs and people use it.
 
+mod architecture;
 mod authorize_validation;
 mod bad_input;
 mod browser;

@@ -10,15 +10,7 @@
 
 use crate::config::LoginSettings;
 
-/// The stored state of one key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct FailureState {
-    pub failures: i32,
-    pub window_start: i64,
-    /// Consecutive lockouts so far (the next lasts twice as long).
-    pub lockouts: i32,
-    pub locked_until: Option<i64>,
-}
+pub use crate::store::FailureState;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Throttle {

@@ -2,7 +2,7 @@
 //! `OSTIARY__SECTION__KEY` environment variables overriding single keys. Every struct denies
 //! unknown keys; each section is read on its own so that `check-config` reports every problem.
 
-mod upstreams;
+pub mod upstreams;
 mod validate;
 
 pub use upstreams::UpstreamConfig;

@@ -3,12 +3,71 @@
 //! URLs and `claims` (oauth2; overrides for facebook and x), `hosted_domains` (google),
 //! `team_id`, `key_id`, `private_key_file` (apple).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 use crate::secret::Secret;
-use crate::upstream::UpstreamKind;
-use crate::upstream::oauth2::{ClaimMapping, UpstreamAuthMethod};
+
+/// The kinds an admin can configure (`kind = "…"` in `[[upstreams]]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpstreamKind {
+    Oidc,
+    Oauth2,
+    Google,
+    Apple,
+    Facebook,
+    X,
+}
+
+impl UpstreamKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpstreamKind::Oidc => "oidc",
+            UpstreamKind::Oauth2 => "oauth2",
+            UpstreamKind::Google => "google",
+            UpstreamKind::Apple => "apple",
+            UpstreamKind::Facebook => "facebook",
+            UpstreamKind::X => "x",
+        }
+    }
+}
+
+/// How the client authenticates at the upstream's token endpoint.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpstreamAuthMethod {
+    #[default]
+    ClientSecretBasic,
+    ClientSecretPost,
+}
+
+/// Where each identity field sits in the userinfo JSON: dotted paths such as `data.id`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimMapping {
+    #[serde(default = "default_subject")]
+    pub subject: String,
+    pub email: Option<String>,
+    pub email_verified: Option<String>,
+    pub name: Option<String>,
+}
+
+fn default_subject() -> String {
+    "sub".into()
+}
+
+impl Default for ClaimMapping {
+    fn default() -> Self {
+        Self {
+            subject: default_subject(),
+            email: Some("email".into()),
+            email_verified: Some("email_verified".into()),
+            name: Some("name".into()),
+        }
+    }
+}
+
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

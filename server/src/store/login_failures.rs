@@ -8,7 +8,16 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query
 
 use super::entities::login_failures;
 use super::{Store, StoreError, StoreResult, conflict_or};
-use crate::accounts::throttle::FailureState;
+
+/// The stored failure state of one key (the lockout policy lives in `accounts::throttle`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FailureState {
+    pub failures: i32,
+    pub window_start: i64,
+    /// Consecutive lockouts so far (the next lasts twice as long).
+    pub lockouts: i32,
+    pub locked_until: Option<i64>,
+}
 
 fn state(m: &login_failures::Model) -> FailureState {
     FailureState {

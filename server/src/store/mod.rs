@@ -22,6 +22,7 @@ pub use grants::{
 };
 pub use interactions::{BrowserSession, StoredAuthRequest};
 pub use keys::StoredKey;
+pub use login_failures::FailureState;
 pub use upstream_logins::PendingUpstreamRow;
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, RuntimeErr};

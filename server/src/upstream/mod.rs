@@ -65,30 +65,7 @@ pub struct CallbackContext<'a> {
     pub now: i64,
 }
 
-/// The kinds an admin can configure (`kind = "…"` in `[[upstreams]]`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum UpstreamKind {
-    Oidc,
-    Oauth2,
-    Google,
-    Apple,
-    Facebook,
-    X,
-}
-
-impl UpstreamKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UpstreamKind::Oidc => "oidc",
-            UpstreamKind::Oauth2 => "oauth2",
-            UpstreamKind::Google => "google",
-            UpstreamKind::Apple => "apple",
-            UpstreamKind::Facebook => "facebook",
-            UpstreamKind::X => "x",
-        }
-    }
-}
+pub use crate::config::upstreams::UpstreamKind;
 
 /// Why an upstream sign-in failed. `audit_kind` names it in the audit log; the user sees a
 /// generic message, never the upstream's words or tokens.

@@ -8,24 +8,15 @@ use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
     PkceCodeVerifier, RedirectUrl, Scope, TokenResponse, TokenUrl,
 };
-use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
 use super::oidc::token_error;
+pub use crate::config::upstreams::{ClaimMapping, UpstreamAuthMethod};
 use super::{
     Begun, CallbackContext, Common, PendingUpstreamLogin, UpstreamCallback, UpstreamConnector,
     UpstreamError, UpstreamIdentity, UpstreamKind,
 };
-
-/// How the client authenticates at the upstream's token endpoint.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UpstreamAuthMethod {
-    #[default]
-    ClientSecretBasic,
-    ClientSecretPost,
-}
 
 /// Endpoints of an OAuth 2.0 upstream.
 #[derive(Debug, Clone)]
@@ -135,32 +126,6 @@ impl OAuth2Core {
             .http
             .get_json(&self.endpoints.userinfo, Some(token.expose()), query)
             .await
-    }
-}
-
-/// Where each identity field sits in the userinfo JSON: dotted paths such as `data.id`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClaimMapping {
-    #[serde(default = "default_subject")]
-    pub subject: String,
-    pub email: Option<String>,
-    pub email_verified: Option<String>,
-    pub name: Option<String>,
-}
-
-fn default_subject() -> String {
-    "sub".into()
-}
-
-impl Default for ClaimMapping {
-    fn default() -> Self {
-        Self {
-            subject: default_subject(),
-            email: Some("email".into()),
-            email_verified: Some("email_verified".into()),
-            name: Some("name".into()),
-        }
     }
 }
 
