@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::interaction::{account, consent, login, upstream};
-use crate::oauth::{discovery, jwks, userinfo};
+use crate::oauth::{discovery, introspection, jwks, revocation, token, userinfo};
 
 /// CORS for the back-channel endpoints a single-page app calls (never for /authorize, RFC 9700
 /// §2.6): only the origins of registered redirect URIs.
@@ -50,7 +50,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &Arc<HashSet<String
     .service(
         web::resource("/token")
             .wrap(cors(cors_origins))
-            .route(web::post().to(with_body::token)),
+            .route(web::post().to(token::token)),
     )
     .service(
         web::resource("/userinfo")
@@ -61,9 +61,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &Arc<HashSet<String
     .service(
         web::resource("/revoke")
             .wrap(cors(cors_origins))
-            .route(web::post().to(with_body::revoke)),
+            .route(web::post().to(revocation::revoke)),
     )
-    .route("/introspect", web::post().to(with_body::introspect))
+    .route("/introspect", web::post().to(introspection::introspect))
     // Operations and assets.
     .route("/healthz", web::get().to(health))
     .route(
@@ -120,7 +120,7 @@ mod with_body {
 
     use crate::error::PageError;
     use crate::interaction::{account as ac, consent as c, login as l, logout as e, upstream as u};
-    use crate::oauth::{authorize as a, introspection as i, revocation as r, token as t};
+    use crate::oauth::authorize as a;
     use crate::protocol::params::read_body;
     use crate::state::AppState;
 
@@ -137,24 +137,6 @@ mod with_body {
                         Err(err) => err.error_response(),
                     },
                     Err(err) => PageError::from(err).error_response(),
-                }
-            }
-        };
-    }
-
-    macro_rules! api {
-        ($name:ident, $target:path) => {
-            pub async fn $name(
-                state: web::Data<AppState>,
-                req: HttpRequest,
-                payload: web::Payload,
-            ) -> HttpResponse {
-                match read_body(payload).await {
-                    Ok(body) => match $target(state, req, body).await {
-                        Ok(res) => res,
-                        Err(err) => err.error_response(),
-                    },
-                    Err(err) => err.error_response(),
                 }
             }
         };
@@ -179,7 +161,4 @@ mod with_body {
     page!(consent, c::submit);
     page!(end_session, e::end_session);
     page!(logout_confirm, e::confirm);
-    api!(token, t::token);
-    api!(revoke, r::revoke);
-    api!(introspect, i::introspect);
 }

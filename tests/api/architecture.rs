@@ -89,7 +89,11 @@ fn the_server_modules_import_each_other_in_one_direction_only() {
             circles.push(format!("{module} → {}", path.join(" → ")));
         }
     }
-    assert!(circles.is_empty(), "import circles:\n{}", circles.join("\n"));
+    assert!(
+        circles.is_empty(),
+        "import circles:\n{}",
+        circles.join("\n")
+    );
 }
 
 #[test]

@@ -68,7 +68,6 @@ impl Default for ClaimMapping {
     }
 }
 
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamConfig {

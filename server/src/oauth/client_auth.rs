@@ -1,9 +1,14 @@
 //! Client authentication at the back-channel endpoints (RFC 6749 §2.3.1, §3.2.1; OIDC Core §9):
 //! client_secret_basic, client_secret_post, or none for public clients. Exactly one method per
-//! request; the client must use the method it registered.
+//! request; the client must use the method it registered. `AuthenticatedClient` is the
+//! extractor /token, /revoke and /introspect share: the capped form body and the client, or
+//! the protocol's error before the handler runs.
 
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, dev, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use futures_util::future::LocalBoxFuture;
 use std::sync::Arc;
 
 use crate::clients::Client;
@@ -12,6 +17,54 @@ use crate::protocol::params::Params;
 use crate::protocol::vocab::TokenEndpointAuthMethod;
 use crate::secret::Secret;
 use crate::state::AppState;
+
+/// A back-channel request from an authenticated client: its form parameters, and who it is.
+pub struct AuthenticatedClient {
+    pub client: Arc<Client>,
+    pub params: Params,
+}
+
+impl FromRequest for AuthenticatedClient {
+    type Error = OAuthError;
+    type Future = LocalBoxFuture<'static, Result<Self, OAuthError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
+        let req = req.clone();
+        let body = web::Payload::from_request(&req, payload);
+        Box::pin(async move {
+            require_form(&req)?;
+            let body = body
+                .await
+                .map_err(|_| OAuthError::invalid_request("the request body could not be read"))?;
+            let params = Params::parse(&crate::protocol::params::read_body(body).await?)?;
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| OAuthError::server_error(anyhow::anyhow!("no application state")))?;
+            let auth = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .map(|h| h.to_str().unwrap_or("\u{0}"));
+            let client = authenticate(state, parse_basic(auth)?, &params)?;
+            Ok(Self { client, params })
+        })
+    }
+}
+
+/// Back-channel requests are `application/x-www-form-urlencoded` (RFC 6749 §3.2).
+fn require_form(req: &HttpRequest) -> Result<(), OAuthError> {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ct.split(';').next().unwrap_or("").trim();
+    if !mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return Err(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    Ok(())
+}
 
 /// Credentials from an `Authorization: Basic` header, form-urlencoded inside (RFC 6749 §2.3.1).
 pub struct BasicCredentials {

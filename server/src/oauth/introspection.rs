@@ -5,30 +5,22 @@
 //! `{"active": false}`.
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::token::require_form;
-use super::{bearer, client_auth};
+use super::bearer;
+use super::client_auth::AuthenticatedClient;
 use crate::clients::Client;
 use crate::protocol::error::{ErrorCode, OAuthError};
-use crate::protocol::params::Params;
 use crate::state::AppState;
 use crate::tokens::opaque;
 
 #[tracing::instrument(skip_all, fields(client_id))]
 pub async fn introspect(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Bytes,
+    auth: AuthenticatedClient,
 ) -> Result<HttpResponse, OAuthError> {
-    require_form(&req)?;
-    let params = Params::parse(&body)?;
-    let auth = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(|h| h.to_str().unwrap_or("\u{0}"));
-    let client = client_auth::authenticate(&state, client_auth::parse_basic(auth)?, &params)?;
+    let AuthenticatedClient { client, params } = auth;
     tracing::Span::current().record("client_id", client.id.as_str());
     if client.is_public() {
         return Err(OAuthError::new(

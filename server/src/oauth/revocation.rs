@@ -3,13 +3,11 @@
 //! access tokens of the same grant stop working too (§2.1).
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 
-use super::client_auth;
-use super::token::require_form;
+use super::client_auth::AuthenticatedClient;
 use crate::clients::Client;
 use crate::protocol::error::{ErrorCode, OAuthError};
-use crate::protocol::params::Params;
 use crate::state::AppState;
 use crate::store::AuditEvent;
 use crate::tokens::{access_token, opaque};
@@ -17,16 +15,9 @@ use crate::tokens::{access_token, opaque};
 #[tracing::instrument(skip_all, fields(client_id))]
 pub async fn revoke(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Bytes,
+    auth: AuthenticatedClient,
 ) -> Result<HttpResponse, OAuthError> {
-    require_form(&req)?;
-    let params = Params::parse(&body)?;
-    let auth = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(|h| h.to_str().unwrap_or("\u{0}"));
-    let client = client_auth::authenticate(&state, client_auth::parse_basic(auth)?, &params)?;
+    let AuthenticatedClient { client, params } = auth;
     tracing::Span::current().record("client_id", client.id.as_str());
     let token = params.require("token")?;
     match params.get("token_type_hint")? {

@@ -12,11 +12,11 @@ use serde_json::Value;
 use url::Url;
 
 use super::oidc::token_error;
-pub use crate::config::upstreams::{ClaimMapping, UpstreamAuthMethod};
 use super::{
     Begun, CallbackContext, Common, PendingUpstreamLogin, UpstreamCallback, UpstreamConnector,
     UpstreamError, UpstreamIdentity, UpstreamKind,
 };
+pub use crate::config::upstreams::{ClaimMapping, UpstreamAuthMethod};
 
 /// Endpoints of an OAuth 2.0 upstream.
 #[derive(Debug, Clone)]

@@ -7,10 +7,10 @@ mod client_credentials;
 mod refresh_token;
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-use super::client_auth;
+use super::client_auth::AuthenticatedClient;
 use crate::clients::Client;
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::params::Params;
@@ -34,39 +34,15 @@ pub struct TokenResponse {
 #[tracing::instrument(skip_all, fields(grant_type, client_id))]
 pub async fn token(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Bytes,
+    auth: AuthenticatedClient,
 ) -> Result<HttpResponse, OAuthError> {
-    require_form(&req)?;
-    let params = Params::parse(&body)?;
-    let auth = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(|h| h.to_str().unwrap_or("\u{0}"));
-    let basic = client_auth::parse_basic(auth)?;
-    let client = client_auth::authenticate(&state, basic, &params)?;
+    let AuthenticatedClient { client, params } = auth;
     tracing::Span::current().record("client_id", client.id.as_str());
     let response = exchange(&state, &client, &params).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
         .json(response))
-}
-
-/// Back-channel requests are `application/x-www-form-urlencoded` (RFC 6749 §3.2).
-pub fn require_form(req: &HttpRequest) -> Result<(), OAuthError> {
-    let ct = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let mime = ct.split(';').next().unwrap_or("").trim();
-    if !mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-        return Err(OAuthError::invalid_request(
-            "the body must be application/x-www-form-urlencoded",
-        ));
-    }
-    Ok(())
 }
 
 pub async fn exchange(
