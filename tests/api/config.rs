@@ -238,3 +238,35 @@ fn turning_passwords_off_without_any_upstream_is_an_error() {
         "{errors:?}"
     );
 }
+
+#[test]
+fn check_config_reports_the_client_rules_the_server_enforces_at_start() {
+    let text = r#"
+issuer = "https://id.example.com"
+[database]
+url = "sqlite://x.db"
+
+[[clients]]
+client_id = "spa"
+redirect_uris = ["https://spa.example.com/cb"]
+scope = "openid \"quoted\""
+token_endpoint_auth_method = "none"
+introspect_any_token = true
+"#;
+    let s = Settings::parse(std::path::Path::new("x.toml"), text, std::iter::empty()).unwrap();
+    let errors: Vec<String> = validate(&s, &|_| None)
+        .into_iter()
+        .filter(|p| p.severity == Severity::Error)
+        .map(|p| p.key)
+        .collect();
+    assert!(
+        errors.contains(&"clients[0].scope".to_owned()),
+        "{errors:?}"
+    );
+    assert!(
+        errors.contains(&"clients[0].introspect_any_token".to_owned()),
+        "{errors:?}"
+    );
+    // The server refuses to start on the same rules.
+    assert!(ostiary::clients::ClientRegistry::from_config(&s.clients, &|_| None).is_err());
+}

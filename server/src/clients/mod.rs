@@ -41,6 +41,9 @@ impl std::fmt::Display for SecretHash {
     }
 }
 
+/// The scope a client may ask for when its entry names none.
+pub const DEFAULT_SCOPE: &str = "openid";
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ClientId(pub String);
 
@@ -66,6 +69,37 @@ pub struct Client {
 }
 
 impl Client {
+    /// The client a validated config entry describes (`None` only if it was not validated).
+    fn from_valid_config(c: &ClientConfig, env: &dyn Fn(&str) -> Option<String>) -> Option<Self> {
+        let secret = match (
+            &c.client_secret,
+            &c.client_secret_hash,
+            &c.client_secret_env,
+        ) {
+            (Some(s), _, _) => Some(SecretHash::of(s.expose())),
+            (None, Some(h), _) => Some(SecretHash::parse(h)?),
+            (None, None, Some(var)) => Some(SecretHash::of(&env(var)?)),
+            (None, None, None) => None,
+        };
+        let redirect_uris = c
+            .redirect_uris
+            .iter()
+            .map(|u| ExactUrl::new(u.clone()).ok().map(RegisteredUrl::Exact))
+            .collect::<Option<_>>()?;
+        Some(Client {
+            id: ClientId(c.client_id.clone()),
+            name: c.client_name.clone().unwrap_or_else(|| c.client_id.clone()),
+            secret,
+            redirect_uris,
+            post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+            grant_types: c.grant_types.clone(),
+            scopes: Scopes::parse(c.scope.as_deref().unwrap_or(DEFAULT_SCOPE))?,
+            auth_method: c.token_endpoint_auth_method,
+            skip_consent: c.skip_consent,
+            introspect_any_token: c.introspect_any_token,
+        })
+    }
+
     pub fn is_public(&self) -> bool {
         self.auth_method == TokenEndpointAuthMethod::None
     }
@@ -91,65 +125,38 @@ impl Client {
     }
 }
 
+/// The clients section has errors (the same ones `check-config` reports).
 #[derive(Debug, thiserror::Error)]
-#[error("client {client_id}: {message}")]
-pub struct ClientLoadError {
-    pub client_id: String,
-    pub message: String,
-}
+#[error("{}", .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
+pub struct ClientLoadError(pub Vec<crate::config::Problem>);
 
 /// Every client, by id.
 #[derive(Clone, Default)]
 pub struct ClientRegistry(Arc<HashMap<String, Arc<Client>>>);
 
 impl ClientRegistry {
+    /// Build the registry from a clients section that passes `validate` (the one place the
+    /// rules are written); its errors otherwise.
     pub fn from_config(
         clients: &[ClientConfig],
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ClientLoadError> {
+        let errors: Vec<_> = validate(clients, env)
+            .into_iter()
+            .filter(|p| p.severity == crate::config::Severity::Error)
+            .collect();
+        if !errors.is_empty() {
+            return Err(ClientLoadError(errors));
+        }
         let mut map = HashMap::new();
-        for c in clients {
-            let err = |m: &str| ClientLoadError {
-                client_id: c.client_id.clone(),
-                message: m.to_owned(),
-            };
-            let secret = if let Some(s) = &c.client_secret {
-                Some(SecretHash::of(s.expose()))
-            } else if let Some(h) = &c.client_secret_hash {
-                Some(SecretHash::parse(h).ok_or_else(|| err("client_secret_hash is malformed"))?)
-            } else if let Some(var) = &c.client_secret_env {
-                Some(SecretHash::of(&env(var).ok_or_else(|| {
-                    err("client_secret_env names an unset variable")
-                })?))
-            } else {
-                None
-            };
-            let redirect_uris = c
-                .redirect_uris
-                .iter()
-                .map(|u| {
-                    ExactUrl::new(u.clone())
-                        .map(RegisteredUrl::Exact)
-                        .map_err(|_| err("bad redirect URI"))
-                })
-                .collect::<Result<_, _>>()?;
-            let scopes = Scopes::parse(c.scope.as_deref().unwrap_or("openid"))
-                .ok_or_else(|| err("bad scope"))?;
-            map.insert(
-                c.client_id.clone(),
-                Arc::new(Client {
-                    id: ClientId(c.client_id.clone()),
-                    name: c.client_name.clone().unwrap_or_else(|| c.client_id.clone()),
-                    secret,
-                    redirect_uris,
-                    post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
-                    grant_types: c.grant_types.clone(),
-                    scopes,
-                    auth_method: c.token_endpoint_auth_method,
-                    skip_consent: c.skip_consent,
-                    introspect_any_token: c.introspect_any_token,
-                }),
-            );
+        for (i, c) in clients.iter().enumerate() {
+            let client = Client::from_valid_config(c, env).ok_or_else(|| {
+                ClientLoadError(vec![crate::config::Problem::error(
+                    &format!("clients[{i}]"),
+                    "could not be loaded",
+                )])
+            })?;
+            map.insert(c.client_id.clone(), Arc::new(client));
         }
         Ok(Self(Arc::new(map)))
     }

@@ -116,6 +116,22 @@ fn check_client(
     }
     for (i, uri) in c.redirect_uris.iter().enumerate() {
         check_uri(&format!("{key}.redirect_uris[{i}]"), uri, p);
+        if url::Url::parse(uri).is_ok()
+            && oxide_auth::primitives::registrar::ExactUrl::new(uri.clone()).is_err()
+        {
+            p.push(Problem::error(
+                &format!("{key}.redirect_uris[{i}]"),
+                format!("{uri:?} is not a usable redirect URI"),
+            ));
+        }
+    }
+    if crate::protocol::vocab::Scopes::parse(c.scope.as_deref().unwrap_or(super::DEFAULT_SCOPE))
+        .is_none()
+    {
+        p.push(Problem::error(
+            &format!("{key}.scope"),
+            "must be space-separated scope tokens (RFC 6749 §3.3)",
+        ));
     }
     for (i, uri) in c.post_logout_redirect_uris.iter().enumerate() {
         check_uri(&format!("{key}.post_logout_redirect_uris[{i}]"), uri, p);
