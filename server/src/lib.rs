@@ -5,6 +5,8 @@
 
 /// Local accounts: argon2id password hashing and sign-in.
 pub mod accounts;
+/// Typed audit records: what happened, to whom, from where.
+pub mod audit;
 /// The authorization request's owner: its stages, the policy, sessions, sign-in completion, codes.
 pub mod authz;
 /// The `ostiary` command line (serve, check-config, migrate, users, keys, client-secret).

@@ -220,11 +220,13 @@ async fn upstream_codes_and_secrets_never_reach_the_audit_log() {
     let state = query(&cb, "state").unwrap();
     browser.get(cb).send().await.unwrap();
 
-    for kind in ["upstream_wrong_audience"] {
-        for e in app.app_state.store.audit_events(kind).await.unwrap() {
-            assert!(!e.detail.contains(&code) && !e.detail.contains(&state));
-            assert!(!e.detail.contains(&fakes.providers.client_secret));
-        }
+    let kind = ostiary::audit::AuditKind::UpstreamWrongAudience;
+    let events = app.app_state.store.audit_events(kind).await.unwrap();
+    assert!(!events.is_empty());
+    for e in events {
+        let all = format!("{e:?}");
+        assert!(!all.contains(&code) && !all.contains(&state));
+        assert!(!all.contains(&fakes.providers.client_secret));
     }
 }
 

@@ -478,6 +478,7 @@ impl TestApp {
     }
 
     pub async fn audit(&self, kind: &str) -> usize {
+        let kind = ostiary::audit::AuditKind::parse(kind).expect("a known audit kind");
         self.app_state.store.audit_events(kind).await.unwrap().len()
     }
 }

@@ -89,11 +89,11 @@ async fn concurrent_guesses_cannot_exceed_the_threshold() {
     let checked = app
         .app_state
         .store
-        .audit_events("login_failed")
+        .audit_events(ostiary::audit::AuditKind::LoginFailed)
         .await
         .unwrap()
         .into_iter()
-        .filter(|e| !e.detail.contains("locked"))
+        .filter(|e| e.reason.as_deref() != Some("locked"))
         .count();
     assert_eq!(
         checked, 10,

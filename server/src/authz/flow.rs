@@ -10,12 +10,13 @@ use url::Url;
 use super::policy::{self, Facts, Next, Refusal};
 use super::stage::{Pending, SignedInFor, Stage};
 use super::{AuthenticatedSubject, AuthorizationRequest, AuthorizeError, issue, session};
+use crate::audit::{AuditEvent, AuditKind, Origin};
 use crate::clients::Client;
 use crate::error::PageError;
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::vocab::{Prompt, Scopes};
 use crate::state::AppState;
-use crate::store::{AuditEvent, BrowserSession};
+use crate::store::BrowserSession;
 
 /// The hosted page for a stage: `/login?req=…` or `/consent?req=…`.
 fn page_url(state: &AppState, path: &str, id: &str) -> Result<Url, PageError> {
@@ -153,23 +154,17 @@ pub async fn complete_sign_in(
     request_id: &str,
     who: AuthenticatedSubject,
     previous_session: Option<&str>,
+    origin: &Origin,
 ) -> Result<SignedIn, AuthorizeError> {
     let pending = Pending::load(state, request_id).await?;
     let started = session::start(state, &who, previous_session).await?;
-    let amr: Vec<&str> = who.amr.iter().map(|a| a.as_str()).collect();
-    state
-        .store
-        .audit(AuditEvent {
-            at: state.now(),
-            kind: "login_succeeded".into(),
-            account_id: Some(who.account_id.clone()),
-            client_id: Some(pending.client.id.0.clone()),
-            detail: match &who.idp {
-                Some(idp) => format!("amr={} idp={idp}", amr.join(",")),
-                None => format!("amr={}", amr.join(",")),
-            },
-        })
-        .await?;
+    let mut event = AuditEvent::new(AuditKind::LoginSucceeded, state.now(), origin)
+        .account(&who.account_id)
+        .client(pending.client.id.as_str());
+    if let Some(idp) = &who.idp {
+        event = event.upstream(idp);
+    }
+    state.store.audit(event).await?;
     let granted = remembered(state, &who.account_id, &pending.request.client_id).await?;
     let next = policy::decide(&Facts {
         request: &pending.request,

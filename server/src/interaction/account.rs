@@ -7,9 +7,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use url::Url;
 
 use super::csrf::{self, Purpose as CsrfPurpose};
+use super::upstream::upstream_event;
 use super::upstream::{self, Purpose};
-use super::{audit, cookie, see_other, with_cookie};
+use super::{cookie, record, see_other, with_cookie};
 use crate::accounts::federation::{self, FederationError};
+use crate::audit::AuditKind;
 use crate::authz::session;
 use crate::error::PageError;
 use crate::pages;
@@ -153,14 +155,9 @@ pub async fn unlink(
         .await?
     {
         Unlink::Removed => {
-            audit(
-                &state,
-                "upstream_unlinked",
-                Some(&account.id),
-                None,
-                format!("upstream={upstream}"),
-            )
-            .await?;
+            let event = upstream_event(&state, &req, AuditKind::UpstreamUnlinked, upstream)
+                .account(&account.id);
+            record(&state, event).await?;
             Ok(see_other(&account_url(
                 &state,
                 Some(("unlinked", upstream)),
@@ -186,14 +183,10 @@ pub async fn finish_link(
 ) -> Result<HttpResponse, PageError> {
     let s = signed_in(state, req).await?;
     if s.account_id != account_id {
-        audit(
-            state,
-            "upstream_state_mismatch",
-            Some(account_id),
-            None,
-            format!("upstream={} other session", connector.id()),
-        )
-        .await?;
+        let event = upstream_event(state, req, AuditKind::UpstreamStateMismatch, connector.id())
+            .account(account_id)
+            .reason("linking finished in another session");
+        record(state, event).await?;
         return Err(PageError::bad_request(
             "This sign-in could not be verified",
             "You are signed in as someone else now. Start again from your account page.",
@@ -209,28 +202,19 @@ pub async fn finish_link(
     .await
     {
         Ok(()) => {
-            audit(
-                state,
-                "upstream_linked",
-                Some(account_id),
-                None,
-                format!("upstream={}", connector.id()),
-            )
-            .await?;
+            let event = upstream_event(state, req, AuditKind::UpstreamLinked, connector.id())
+                .account(account_id);
+            record(state, event).await?;
             Ok(see_other(&account_url(
                 state,
                 Some(("linked", connector.id())),
             )?))
         }
         Err(FederationError::LinkedElsewhere) => {
-            audit(
-                state,
-                "upstream_link_refused",
-                Some(account_id),
-                None,
-                format!("upstream={} linked elsewhere", connector.id()),
-            )
-            .await?;
+            let event = upstream_event(state, req, AuditKind::UpstreamLinkRefused, connector.id())
+                .account(account_id)
+                .reason("linked to another account");
+            record(state, event).await?;
             Err(PageError {
                 status: StatusCode::CONFLICT,
                 title: "Already linked to another account",

@@ -7,10 +7,11 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::csrf::{self, Purpose};
-use super::{audit, cookie, see_other, with_cookie};
+use super::{record, with_cookie};
 use crate::accounts::throttle::Throttle;
 use crate::accounts::{self, PasswordCheck, normalise_email};
-use crate::authz::{self, AuthenticatedSubject, AuthorizeError, session};
+use crate::audit::{AuditEvent, AuditKind, Origin};
+use crate::authz::{self, AuthenticatedSubject};
 use crate::error::PageError;
 use crate::pages;
 use crate::protocol::params::Params;
@@ -151,22 +152,7 @@ pub async fn submit(
         amr: vec![Amr::Pwd],
         idp: None,
     };
-    let previous = cookie(&req, session::cookie_name(&state));
-    finish_sign_in(&state, &view.request_id, who, previous.as_deref()).await
-}
-
-/// Hand a verified sign-in to `authz` and follow its answer (shared with upstream sign-in).
-pub async fn finish_sign_in(
-    state: &AppState,
-    request_id: &str,
-    who: AuthenticatedSubject,
-    previous_session: Option<&str>,
-) -> Result<HttpResponse, PageError> {
-    match authz::complete_sign_in(state, request_id, who, previous_session).await {
-        Ok(done) => Ok(with_cookie(see_other(&done.next), Some(done.cookie))),
-        Err(AuthorizeError::Redirect(url)) => Ok(see_other(&url)),
-        Err(AuthorizeError::Page(p)) => Err(p),
-    }
+    super::finish_sign_in(&state, &req, &view.request_id, who).await
 }
 
 /// The same answer whether the email is unknown, the password wrong, or the email locked:
@@ -178,21 +164,19 @@ async fn refused_page(
     email: &str,
     refused: PasswordCheck,
 ) -> Result<HttpResponse, PageError> {
-    let client_id = Some(view.client.id.0.as_str());
-    let detail = match refused {
-        PasswordCheck::Locked => format!("email={email:?} locked"),
-        _ => format!("email={email:?}"),
+    let origin = Origin::of(req);
+    let event = |kind| {
+        AuditEvent::new(kind, state.now(), &origin)
+            .client(view.client.id.0.as_str())
+            .email(email)
     };
-    audit(state, "login_failed", None, client_id, detail).await?;
+    let failed = match refused {
+        PasswordCheck::Locked => event(AuditKind::LoginFailed).reason("locked"),
+        _ => event(AuditKind::LoginFailed),
+    };
+    record(state, failed).await?;
     if let PasswordCheck::Refused { locked: true } = refused {
-        audit(
-            state,
-            "login_locked",
-            None,
-            client_id,
-            format!("email={email:?}"),
-        )
-        .await?;
+        record(state, event(AuditKind::LoginLocked)).await?;
     }
     Ok(login_page(
         state,

@@ -14,9 +14,10 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 use url::Url;
 
+use crate::audit::{AuditEvent, Origin};
+use crate::authz::{self, AuthenticatedSubject, AuthorizeError, session};
 use crate::error::PageError;
 use crate::state::AppState;
-use crate::store::AuditEvent;
 
 /// A cookie's value, if the browser sent it.
 pub fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
@@ -40,22 +41,24 @@ pub fn with_cookie(mut res: HttpResponse, c: Option<Cookie<'static>>) -> HttpRes
 }
 
 /// Record an audit event for something a person did on the pages.
-pub async fn audit(
-    state: &AppState,
-    kind: &str,
-    account_id: Option<&str>,
-    client_id: Option<&str>,
-    detail: String,
-) -> Result<(), PageError> {
-    state
-        .store
-        .audit(AuditEvent {
-            at: state.now(),
-            kind: kind.into(),
-            account_id: account_id.map(str::to_owned),
-            client_id: client_id.map(str::to_owned),
-            detail,
-        })
-        .await?;
+pub async fn record(state: &AppState, event: AuditEvent) -> Result<(), PageError> {
+    state.store.audit(event).await?;
     Ok(())
+}
+
+/// Hand a verified sign-in to `authz::complete_sign_in` and follow its answer: the new
+/// session's cookie and a 303 to the next step (the client, or the consent page).
+pub async fn finish_sign_in(
+    state: &AppState,
+    req: &HttpRequest,
+    request_id: &str,
+    who: AuthenticatedSubject,
+) -> Result<HttpResponse, PageError> {
+    let previous = cookie(req, session::cookie_name(state));
+    let origin = Origin::of(req);
+    match authz::complete_sign_in(state, request_id, who, previous.as_deref(), &origin).await {
+        Ok(done) => Ok(with_cookie(see_other(&done.next), Some(done.cookie))),
+        Err(AuthorizeError::Redirect(url)) => Ok(see_other(&url)),
+        Err(AuthorizeError::Page(p)) => Err(p),
+    }
 }

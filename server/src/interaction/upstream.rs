@@ -12,9 +12,10 @@ use std::sync::Arc;
 use url::Url;
 
 use super::csrf::{self, Purpose as CsrfPurpose};
-use super::{account, audit, cookie, see_other, with_cookie};
+use super::{account, cookie, record, see_other, with_cookie};
 use crate::accounts::federation::{self, FederationError, How};
-use crate::authz::{self, AuthenticatedSubject, session};
+use crate::audit::{AuditEvent, AuditKind, Origin};
+use crate::authz::{self, AuthenticatedSubject};
 use crate::error::PageError;
 use crate::protocol::params::Params;
 use crate::protocol::vocab::Amr;
@@ -40,6 +41,16 @@ pub enum Purpose {
 pub fn callback_url(state: &AppState, upstream_id: &str) -> Result<Url, PageError> {
     Url::parse(&state.endpoint(&format!("/upstream/{upstream_id}/callback")))
         .map_err(PageError::internal)
+}
+
+/// An audit event about an upstream sign-in from this request.
+pub fn upstream_event(
+    state: &AppState,
+    req: &HttpRequest,
+    kind: AuditKind,
+    upstream: &str,
+) -> AuditEvent {
+    AuditEvent::new(kind, state.now(), &Origin::of(req)).upstream(upstream)
 }
 
 /// The page a person sees when an upstream sign-in fails (the cause goes to the audit log).
@@ -88,14 +99,10 @@ pub async fn begin(
     let begun = match connector.begin(&redirect_uri).await {
         Ok(b) => b,
         Err(e) => {
-            audit(
-                state,
-                e.audit_kind(),
-                None,
-                None,
-                format!("upstream={} {e}", connector.id()),
-            )
-            .await?;
+            let event = AuditEvent::new(e.audit_kind(), state.now(), &Origin::of(req))
+                .upstream(connector.id())
+                .reason(e.to_string());
+            record(state, event).await?;
             return Err(failure_page(connector.as_ref(), &e));
         }
     };
@@ -184,14 +191,9 @@ pub async fn callback_post(
     let connector = known_upstream(&state, &req)?;
     let id = connector.id().to_owned();
     if !connector.form_post() {
-        audit(
-            &state,
-            "upstream_invalid_callback",
-            None,
-            None,
-            format!("upstream={id} unexpected form_post"),
-        )
-        .await?;
+        let event = upstream_event(&state, &req, AuditKind::UpstreamInvalidCallback, &id)
+            .reason("a form_post callback for an upstream that answers with a query");
+        record(&state, event).await?;
         return Err(unverifiable());
     }
     let form = Params::parse(&body).map_err(PageError::from)?;
@@ -208,14 +210,9 @@ pub async fn callback_post(
             )
             .await?;
     if !kept {
-        audit(
-            &state,
-            "upstream_state_mismatch",
-            None,
-            None,
-            format!("upstream={id} form_post"),
-        )
-        .await?;
+        let event = upstream_event(&state, &req, AuditKind::UpstreamStateMismatch, &id)
+            .reason("form_post with an unknown, expired or answered state");
+        record(&state, event).await?;
         return Err(unverifiable());
     }
     let mut next = callback_url(&state, &id)?;
@@ -243,14 +240,9 @@ pub async fn callback(
     };
     let binding = cookie(&req, csrf::cookie_name(&state)).map(|b| opaque::hash(&b));
     let Some(row) = row.filter(|r| binding.as_deref() == Some(r.binding_hash.as_str())) else {
-        audit(
-            &state,
-            "upstream_state_mismatch",
-            None,
-            None,
-            format!("upstream={id}"),
-        )
-        .await?;
+        let event = upstream_event(&state, &req, AuditKind::UpstreamStateMismatch, &id)
+            .reason("unknown or expired state, or another browser");
+        record(&state, event).await?;
         return Err(unverifiable());
     };
     let pending: PendingUpstreamLogin =
@@ -264,14 +256,8 @@ pub async fn callback(
         (Some(_), None) => true,
     };
     if !iss_ok {
-        audit(
-            &state,
-            "upstream_issuer_mismatch",
-            None,
-            None,
-            format!("upstream={id}"),
-        )
-        .await?;
+        let event = upstream_event(&state, &req, AuditKind::UpstreamIssuerMismatch, &id);
+        record(&state, event).await?;
         return Err(unverifiable());
     }
     // A form_post upstream's answer is the one kept from its POST; any other's is the query.
@@ -281,17 +267,12 @@ pub async fn callback(
         (false, _) => fields(&query),
     };
     if let Some(error) = f.error.as_deref() {
-        return upstream_said_no(&state, connector.as_ref(), &row, error).await;
+        return upstream_said_no(&state, &req, connector.as_ref(), &row, error).await;
     }
     let Some(code) = f.code.filter(|c| !c.is_empty() && c.len() <= 2048) else {
-        audit(
-            &state,
-            "upstream_invalid_callback",
-            None,
-            None,
-            format!("upstream={id} no code"),
-        )
-        .await?;
+        let event =
+            upstream_event(&state, &req, AuditKind::UpstreamInvalidCallback, &id).reason("no code");
+        record(&state, event).await?;
         return Err(unverifiable());
     };
     let redirect_uri = callback_url(&state, &id)?;
@@ -303,15 +284,10 @@ pub async fn callback(
     let identity = match connector.finish(cb, pending, &ctx).await {
         Ok(i) => i,
         Err(e) => {
-            let account = row.link_account_id.as_deref();
-            audit(
-                &state,
-                e.audit_kind(),
-                account,
-                None,
-                format!("upstream={id} {e}"),
-            )
-            .await?;
+            let event = upstream_event(&state, &req, e.audit_kind(), &id)
+                .account_opt(row.link_account_id.as_deref())
+                .reason(e.to_string());
+            record(&state, event).await?;
             return Err(failure_page(connector.as_ref(), &e));
         }
     };
@@ -329,6 +305,7 @@ pub async fn callback(
 /// The upstream answered with an error: a cancel goes back to where the person came from.
 async fn upstream_said_no(
     state: &AppState,
+    req: &HttpRequest,
     connector: &dyn UpstreamConnector,
     row: &PendingUpstreamRow,
     error: &str,
@@ -341,18 +318,14 @@ async fn upstream_said_no(
         .collect();
     let cancelled = code == "access_denied" || code == "user_cancelled_authorize";
     let kind = if cancelled {
-        "upstream_cancelled"
+        AuditKind::UpstreamCancelled
     } else {
-        "upstream_error"
+        AuditKind::UpstreamError
     };
-    audit(
-        state,
-        kind,
-        row.link_account_id.as_deref(),
-        None,
-        format!("upstream={} error={code}", connector.id()),
-    )
-    .await?;
+    let event = upstream_event(state, req, kind, connector.id())
+        .account_opt(row.link_account_id.as_deref())
+        .reason(format!("error={code}"));
+    record(state, event).await?;
     if !cancelled {
         return Err(failure_page(connector, &UpstreamError::TokenRequest(code)));
     }
@@ -378,7 +351,7 @@ async fn sign_in(
     identity: &crate::upstream::UpstreamIdentity,
 ) -> Result<HttpResponse, PageError> {
     let view = authz::login_view(state, request_id).await?;
-    let client_id = Some(view.client.id.0.as_str());
+    let client_id = view.client.id.0.as_str();
     let now = state.now();
     let id = connector.id();
     let (account, how) =
@@ -389,24 +362,17 @@ async fn sign_in(
         };
     match how {
         How::Created => {
-            audit(
-                state,
-                "account_created",
-                Some(&account.id),
-                client_id,
-                format!("upstream={id}"),
-            )
-            .await?
+            let event = upstream_event(state, req, AuditKind::AccountCreated, id)
+                .account(&account.id)
+                .client(client_id);
+            record(state, event).await?
         }
         How::LinkedByEmail => {
-            audit(
-                state,
-                "upstream_linked",
-                Some(&account.id),
-                client_id,
-                format!("upstream={id} by=verified_email"),
-            )
-            .await?
+            let event = upstream_event(state, req, AuditKind::UpstreamLinked, id)
+                .account(&account.id)
+                .client(client_id)
+                .reason("by verified email");
+            record(state, event).await?
         }
         How::Known => {}
     }
@@ -416,6 +382,5 @@ async fn sign_in(
         amr: vec![Amr::Fed],
         idp: Some(id.to_owned()),
     };
-    let previous = cookie(req, session::cookie_name(state));
-    super::login::finish_sign_in(state, &view.request_id, who, previous.as_deref()).await
+    super::finish_sign_in(state, req, &view.request_id, who).await
 }

@@ -11,6 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use futures_util::future::LocalBoxFuture;
 use std::sync::Arc;
 
+use crate::audit::Origin;
 use crate::clients::Client;
 use crate::protocol::error::{Challenge, OAuthError};
 use crate::protocol::params::Params;
@@ -22,6 +23,8 @@ use crate::state::AppState;
 pub struct AuthenticatedClient {
     pub client: Arc<Client>,
     pub params: Params,
+    /// Where the request came from (for audit records).
+    pub origin: Origin,
 }
 
 impl FromRequest for AuthenticatedClient {
@@ -45,7 +48,11 @@ impl FromRequest for AuthenticatedClient {
                 .get(header::AUTHORIZATION)
                 .map(|h| h.to_str().unwrap_or("\u{0}"));
             let client = authenticate(state, parse_basic(auth)?, &params)?;
-            Ok(Self { client, params })
+            Ok(Self {
+                client,
+                params,
+                origin: Origin::of(&req),
+            })
         })
     }
 }

@@ -20,7 +20,7 @@ pub async fn introspect(
     state: web::Data<AppState>,
     auth: AuthenticatedClient,
 ) -> Result<HttpResponse, OAuthError> {
-    let AuthenticatedClient { client, params } = auth;
+    let AuthenticatedClient { client, params, .. } = auth;
     tracing::Span::current().record("client_id", client.id.as_str());
     if client.is_public() {
         return Err(OAuthError::new(

@@ -6,10 +6,10 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
 use super::client_auth::AuthenticatedClient;
+use crate::audit::{AuditEvent, AuditKind, Origin};
 use crate::clients::Client;
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::state::AppState;
-use crate::store::AuditEvent;
 use crate::tokens::{access_token, opaque};
 
 #[tracing::instrument(skip_all, fields(client_id))]
@@ -17,7 +17,11 @@ pub async fn revoke(
     state: web::Data<AppState>,
     auth: AuthenticatedClient,
 ) -> Result<HttpResponse, OAuthError> {
-    let AuthenticatedClient { client, params } = auth;
+    let AuthenticatedClient {
+        client,
+        params,
+        origin,
+    } = auth;
     tracing::Span::current().record("client_id", client.id.as_str());
     let token = params.require("token")?;
     match params.get("token_type_hint")? {
@@ -29,7 +33,7 @@ pub async fn revoke(
             ));
         }
     }
-    revoke_token(&state, &client, token).await?;
+    revoke_token(&state, &client, token, &origin).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish())
@@ -42,7 +46,12 @@ fn not_yours() -> OAuthError {
     )
 }
 
-async fn revoke_token(state: &AppState, client: &Client, token: &str) -> Result<(), OAuthError> {
+async fn revoke_token(
+    state: &AppState,
+    client: &Client,
+    token: &str,
+    origin: &Origin,
+) -> Result<(), OAuthError> {
     let now = state.now();
     if token.len() > 8192 {
         return Ok(());
@@ -56,14 +65,10 @@ async fn revoke_token(state: &AppState, client: &Client, token: &str) -> Result<
             .revoke_grant(&rt.grant_id, "revoked_by_client", now)
             .await?
         {
-            let detail = format!("grant={} revoked", rt.grant_id);
-            let event = AuditEvent {
-                at: now,
-                kind: "token_revoked".into(),
-                account_id: None,
-                client_id: Some(rt.client_id),
-                detail,
-            };
+            let event = AuditEvent::new(AuditKind::TokenRevoked, now, origin)
+                .client(&rt.client_id)
+                .grant(&rt.grant_id)
+                .reason("refresh token revoked: grant revoked");
             state.store.audit(event).await?;
         }
         return Ok(());

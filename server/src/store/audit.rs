@@ -1,29 +1,37 @@
-//! Audit records: security-relevant events (sign-ins, failures, token reuse, revocations).
-//! Details never hold secrets.
+//! Audit records: typed events (`crate::audit`) stored with one column per field, queried by
+//! kind. Fields never hold secrets.
 
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::entities::audit_events;
 use super::{Store, StoreResult};
-
-#[derive(Debug, Clone)]
-pub struct AuditEvent {
-    pub at: i64,
-    pub kind: String,
-    pub account_id: Option<String>,
-    pub client_id: Option<String>,
-    pub detail: String,
-}
+use crate::audit::{AuditEvent, AuditKind, Origin};
 
 impl Store {
     pub async fn audit(&self, e: AuditEvent) -> StoreResult<()> {
-        tracing::info!(target: "audit", kind = %e.kind, account = ?e.account_id, client = ?e.client_id, detail = ?e.detail);
+        tracing::info!(
+            target: "audit",
+            kind = e.kind.as_str(),
+            account = ?e.account_id,
+            client = ?e.client_id,
+            upstream = ?e.upstream_id,
+            grant = ?e.grant_id,
+            email = ?e.email,
+            reason = ?e.reason,
+            ip = ?e.origin.ip,
+        );
         let am = audit_events::ActiveModel {
             at: Set(e.at),
-            kind: Set(e.kind),
+            kind: Set(e.kind.as_str().to_owned()),
             account_id: Set(e.account_id),
             client_id: Set(e.client_id),
-            detail: Set(e.detail),
+            detail: Set(String::new()),
+            upstream_id: Set(e.upstream_id),
+            grant_id: Set(e.grant_id),
+            email: Set(e.email),
+            reason: Set(e.reason),
+            ip: Set(e.origin.ip.map(|ip| ip.to_string())),
+            user_agent: Set(e.origin.user_agent),
             ..Default::default()
         };
         audit_events::Entity::insert(am).exec(&self.db).await?;
@@ -31,19 +39,26 @@ impl Store {
     }
 
     /// Audit events of one kind, oldest first.
-    pub async fn audit_events(&self, kind: &str) -> StoreResult<Vec<AuditEvent>> {
+    pub async fn audit_events(&self, kind: AuditKind) -> StoreResult<Vec<AuditEvent>> {
         Ok(audit_events::Entity::find()
-            .filter(audit_events::Column::Kind.eq(kind))
+            .filter(audit_events::Column::Kind.eq(kind.as_str()))
             .order_by_asc(audit_events::Column::Id)
             .all(&self.db)
             .await?
             .into_iter()
             .map(|m| AuditEvent {
                 at: m.at,
-                kind: m.kind,
+                kind,
                 account_id: m.account_id,
                 client_id: m.client_id,
-                detail: m.detail,
+                upstream_id: m.upstream_id,
+                grant_id: m.grant_id,
+                email: m.email,
+                reason: m.reason,
+                origin: Origin {
+                    ip: m.ip.and_then(|ip| ip.parse().ok()),
+                    user_agent: m.user_agent,
+                },
             })
             .collect())
     }

@@ -179,6 +179,12 @@ pub mod audit_events {
         pub account_id: Option<String>,
         pub client_id: Option<String>,
         pub detail: String,
+        pub upstream_id: Option<String>,
+        pub grant_id: Option<String>,
+        pub email: Option<String>,
+        pub reason: Option<String>,
+        pub ip: Option<String>,
+        pub user_agent: Option<String>,
     }
     relation_free!();
 }

@@ -15,7 +15,6 @@ mod login_failures;
 mod upstream_logins;
 
 pub use accounts::{Account, LinkedIdentity, Unlink};
-pub use audit::AuditEvent;
 pub use grants::{
     AccessTokenRecord, CodeRecord, Grant, NewAccessToken, NewCode, NewGrant, NewRefreshToken,
     RefreshRecord,

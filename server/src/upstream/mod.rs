@@ -96,19 +96,20 @@ pub enum UpstreamError {
 }
 
 impl UpstreamError {
-    pub fn audit_kind(&self) -> &'static str {
+    pub fn audit_kind(&self) -> crate::audit::AuditKind {
+        use crate::audit::AuditKind as K;
         match self {
-            UpstreamError::Unavailable(_) => "upstream_unavailable",
-            UpstreamError::Config(_) => "upstream_misconfigured",
-            UpstreamError::TokenRequest(_) => "upstream_token_refused",
-            UpstreamError::Signature(_) => "upstream_bad_signature",
-            UpstreamError::Audience(_) => "upstream_wrong_audience",
-            UpstreamError::Issuer(_) => "upstream_wrong_issuer",
-            UpstreamError::Expired(_) => "upstream_token_expired",
-            UpstreamError::Nonce => "upstream_nonce_mismatch",
-            UpstreamError::IdToken(_) => "upstream_invalid_id_token",
-            UpstreamError::Profile(_) => "upstream_invalid_profile",
-            UpstreamError::Policy(_) => "upstream_refused_by_policy",
+            UpstreamError::Unavailable(_) => K::UpstreamUnavailable,
+            UpstreamError::Config(_) => K::UpstreamMisconfigured,
+            UpstreamError::TokenRequest(_) => K::UpstreamTokenRefused,
+            UpstreamError::Signature(_) => K::UpstreamBadSignature,
+            UpstreamError::Audience(_) => K::UpstreamWrongAudience,
+            UpstreamError::Issuer(_) => K::UpstreamWrongIssuer,
+            UpstreamError::Expired(_) => K::UpstreamTokenExpired,
+            UpstreamError::Nonce => K::UpstreamNonceMismatch,
+            UpstreamError::IdToken(_) => K::UpstreamInvalidIdToken,
+            UpstreamError::Profile(_) => K::UpstreamInvalidProfile,
+            UpstreamError::Policy(_) => K::UpstreamRefusedByPolicy,
         }
     }
 }

@@ -5,19 +5,21 @@
 //! then expiry, and the atomic claim, and minting.
 
 use super::{TokenResponse, UserTokens, grant_account, issue_user_tokens};
+use crate::audit::{AuditEvent, AuditKind, Origin};
 use crate::clients::Client;
 use crate::oauth::pkce;
 use crate::protocol::error::OAuthError;
 use crate::protocol::params::Params;
 use crate::protocol::vocab::{GrantType, OFFLINE_ACCESS, Scopes};
 use crate::state::AppState;
-use crate::store::{AuditEvent, CodeRecord, NewRefreshToken};
+use crate::store::{CodeRecord, NewRefreshToken};
 use crate::tokens::opaque;
 
 pub async fn exchange(
     state: &AppState,
     client: &Client,
     p: &Params,
+    origin: &Origin,
 ) -> Result<TokenResponse, OAuthError> {
     let code = p.require("code")?;
     let redirect_uri = p.require("redirect_uri")?;
@@ -44,14 +46,14 @@ pub async fn exchange(
     pkce::verify(record.pkce_challenge.as_deref(), verifier)?;
     // Everything checks out: a code used before is a valid second redemption.
     if record.consumed_at.is_some() {
-        revoke_for_reuse(state, &record, now).await?;
+        revoke_for_reuse(state, &record, now, origin).await?;
         return Err(invalid());
     }
     if record.expires_at <= now {
         return Err(invalid());
     }
     if !state.store.claim_code(&record.code_hash, now).await? {
-        revoke_for_reuse(state, &record, now).await?;
+        revoke_for_reuse(state, &record, now, origin).await?;
         return Err(invalid());
     }
     // We won the claim, so the grant was live a moment ago. A concurrent replay may revoke it
@@ -92,22 +94,19 @@ async fn revoke_for_reuse(
     state: &AppState,
     record: &CodeRecord,
     now: i64,
+    origin: &Origin,
 ) -> Result<(), OAuthError> {
     if state
         .store
         .revoke_grant(&record.grant_id, "authorization_code_reuse", now)
         .await?
     {
-        state
-            .store
-            .audit(AuditEvent {
-                at: now,
-                kind: "authorization_code_reuse".into(),
-                account_id: Some(record.account_id.clone()),
-                client_id: Some(record.client_id.clone()),
-                detail: format!("grant={} revoked", record.grant_id),
-            })
-            .await?;
+        let event = AuditEvent::new(AuditKind::AuthorizationCodeReuse, now, origin)
+            .account(&record.account_id)
+            .client(&record.client_id)
+            .grant(&record.grant_id)
+            .reason("grant revoked");
+        state.store.audit(event).await?;
     }
     Ok(())
 }

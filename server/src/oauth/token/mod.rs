@@ -11,6 +11,7 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
 use super::client_auth::AuthenticatedClient;
+use crate::audit::Origin;
 use crate::clients::Client;
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::params::Params;
@@ -36,9 +37,13 @@ pub async fn token(
     state: web::Data<AppState>,
     auth: AuthenticatedClient,
 ) -> Result<HttpResponse, OAuthError> {
-    let AuthenticatedClient { client, params } = auth;
+    let AuthenticatedClient {
+        client,
+        params,
+        origin,
+    } = auth;
     tracing::Span::current().record("client_id", client.id.as_str());
-    let response = exchange(&state, &client, &params).await?;
+    let response = exchange(&state, &client, &params, &origin).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
@@ -49,6 +54,7 @@ pub async fn exchange(
     state: &AppState,
     client: &Client,
     p: &Params,
+    origin: &Origin,
 ) -> Result<TokenResponse, OAuthError> {
     let raw = p.require("grant_type")?;
     let grant_type = GrantType::parse(raw).ok_or_else(|| {
@@ -62,8 +68,10 @@ pub async fn exchange(
         ));
     }
     match grant_type {
-        GrantType::AuthorizationCode => authorization_code::exchange(state, client, p).await,
-        GrantType::RefreshToken => refresh_token::exchange(state, client, p).await,
+        GrantType::AuthorizationCode => {
+            authorization_code::exchange(state, client, p, origin).await
+        }
+        GrantType::RefreshToken => refresh_token::exchange(state, client, p, origin).await,
         GrantType::ClientCredentials => client_credentials::exchange(state, client, p),
     }
 }

@@ -14,19 +14,21 @@
 //! ```
 
 use super::{TokenResponse, UserTokens, grant_account, issue_user_tokens, live_grant};
+use crate::audit::{AuditEvent, AuditKind, Origin};
 use crate::clients::Client;
 use crate::protocol::error::OAuthError;
 use crate::protocol::params::Params;
 use crate::protocol::vocab::Scopes;
 use crate::secret::Secret;
 use crate::state::AppState;
-use crate::store::{AuditEvent, NewRefreshToken, RefreshRecord};
+use crate::store::{NewRefreshToken, RefreshRecord};
 use crate::tokens::opaque;
 
 pub async fn exchange(
     state: &AppState,
     client: &Client,
     p: &Params,
+    origin: &Origin,
 ) -> Result<TokenResponse, OAuthError> {
     let presented = Secret::new(p.require("refresh_token")?);
     let now = state.now();
@@ -85,7 +87,7 @@ pub async fn exchange(
                 .unwrap_or(now),
         };
         if grace == 0 || now - rotated_at > grace {
-            revoke_family(state, &record, now).await?;
+            revoke_family(state, &record, now, origin).await?;
             return Err(invalid());
         }
         None // inside the grace window: hand out the successor that already exists
@@ -116,22 +118,18 @@ async fn revoke_family(
     state: &AppState,
     record: &RefreshRecord,
     now: i64,
+    origin: &Origin,
 ) -> Result<(), OAuthError> {
     let revoked = state
         .store
         .revoke_grant(&record.grant_id, "refresh_token_reuse", now)
         .await?;
     if revoked {
-        state
-            .store
-            .audit(AuditEvent {
-                at: now,
-                kind: "refresh_token_reuse".into(),
-                account_id: None,
-                client_id: Some(record.client_id.clone()),
-                detail: format!("grant={} revoked", record.grant_id),
-            })
-            .await?;
+        let event = AuditEvent::new(AuditKind::RefreshTokenReuse, now, origin)
+            .client(&record.client_id)
+            .grant(&record.grant_id)
+            .reason("family revoked");
+        state.store.audit(event).await?;
     }
     Ok(())
 }
