@@ -69,11 +69,12 @@ fn path_to(
         if next == to {
             return Some(vec![next.clone()]);
         }
-        if graph.contains_key(next) && seen.insert(next.clone()) {
-            if let Some(mut rest) = path_to(graph, next, to, seen) {
-                rest.insert(0, next.clone());
-                return Some(rest);
-            }
+        if graph.contains_key(next)
+            && seen.insert(next.clone())
+            && let Some(mut rest) = path_to(graph, next, to, seen)
+        {
+            rest.insert(0, next.clone());
+            return Some(rest);
         }
     }
     None
