@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use std::future::{Ready, ready};
 use std::net::IpAddr;
 
+use crate::protocol::ids::{AccountId, GrantId, UpstreamId};
+
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -130,12 +132,12 @@ impl FromRequest for Origin {
 pub struct AuditEvent {
     pub at: i64,
     pub kind: AuditKind,
-    pub account_id: Option<String>,
+    pub account_id: Option<AccountId>,
     pub client_id: Option<String>,
     /// The configured id of the upstream involved.
-    pub upstream_id: Option<String>,
+    pub upstream_id: Option<UpstreamId>,
     /// The grant (refresh-token family) involved.
-    pub grant_id: Option<String>,
+    pub grant_id: Option<GrantId>,
     /// The normalised address a password sign-in was tried with.
     pub email: Option<String>,
     /// Our own short explanation (never the sender's text).
@@ -159,13 +161,13 @@ impl AuditEvent {
         }
     }
 
-    pub fn account(mut self, id: impl Into<String>) -> Self {
-        self.account_id = Some(id.into());
+    pub fn account(mut self, id: &AccountId) -> Self {
+        self.account_id = Some(id.clone());
         self
     }
 
-    pub fn account_opt(mut self, id: Option<&str>) -> Self {
-        self.account_id = id.map(str::to_owned);
+    pub fn account_opt(mut self, id: Option<&AccountId>) -> Self {
+        self.account_id = id.cloned();
         self
     }
 
@@ -174,13 +176,13 @@ impl AuditEvent {
         self
     }
 
-    pub fn upstream(mut self, id: impl Into<String>) -> Self {
-        self.upstream_id = Some(id.into());
+    pub fn upstream(mut self, id: &UpstreamId) -> Self {
+        self.upstream_id = Some(id.clone());
         self
     }
 
-    pub fn grant(mut self, id: impl Into<String>) -> Self {
-        self.grant_id = Some(id.into());
+    pub fn grant(mut self, id: &GrantId) -> Self {
+        self.grant_id = Some(id.clone());
         self
     }
 

@@ -191,7 +191,7 @@ async fn users(path: &std::path::Path, command: UsersCommand) -> anyhow::Result<
                     .identities_of(&a.id)
                     .await?
                     .into_iter()
-                    .map(|l| l.upstream_id)
+                    .map(|l| l.upstream_id.into_string())
                     .collect();
                 if a.password_hash.is_some() {
                     ways.insert(0, "password".into());

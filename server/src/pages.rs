@@ -17,7 +17,7 @@ impl UpstreamButton {
     pub fn of(c: &dyn crate::upstream::UpstreamConnector) -> Self {
         use crate::upstream::UpstreamKind::*;
         Self {
-            id: c.id().to_owned(),
+            id: c.id().to_string(),
             name: c.display_name().to_owned(),
             icon: match c.kind() {
                 Google => "/static/upstream/google.svg",

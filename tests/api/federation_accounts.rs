@@ -53,7 +53,7 @@ async fn an_unverified_email_never_links_to_an_existing_account() {
     let linked = app
         .app_state
         .store
-        .linked_identity("google", "g-eve")
+        .linked_identity(&"google".into(), "g-eve")
         .await
         .unwrap()
         .expect("the identity has its own account");
@@ -81,7 +81,7 @@ async fn an_upstream_not_configured_to_trust_email_never_links_by_email() {
     let linked = app
         .app_state
         .store
-        .linked_identity("google", "g-3")
+        .linked_identity(&"google".into(), "g-3")
         .await
         .unwrap()
         .expect("its own account");
@@ -119,14 +119,14 @@ async fn a_signed_in_person_links_another_upstream_and_unlinks_it_but_not_the_la
     let x_link = app
         .app_state
         .store
-        .linked_identity("x", "x-1")
+        .linked_identity(&"x".into(), "x-1")
         .await
         .unwrap()
         .unwrap();
     let g_link = app
         .app_state
         .store
-        .linked_identity("google", "g-linked")
+        .linked_identity(&"google".into(), "g-linked")
         .await
         .unwrap()
         .unwrap();
@@ -146,7 +146,7 @@ async fn a_signed_in_person_links_another_upstream_and_unlinks_it_but_not_the_la
     assert!(
         app.app_state
             .store
-            .linked_identity("x", "x-1")
+            .linked_identity(&"x".into(), "x-1")
             .await
             .unwrap()
             .is_none()
@@ -165,7 +165,7 @@ async fn a_signed_in_person_links_another_upstream_and_unlinks_it_but_not_the_la
     assert!(
         app.app_state
             .store
-            .linked_identity("google", "g-linked")
+            .linked_identity(&"google".into(), "g-linked")
             .await
             .unwrap()
             .is_some()
@@ -203,7 +203,7 @@ async fn an_identity_linked_to_one_account_cannot_be_linked_to_another() {
     let link = app
         .app_state
         .store
-        .linked_identity("google", "g-taken")
+        .linked_identity(&"google".into(), "g-taken")
         .await
         .unwrap()
         .unwrap();

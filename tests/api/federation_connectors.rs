@@ -179,7 +179,7 @@ async fn a_generic_oauth2_upstream_maps_its_profile_json_by_configured_paths() {
     let linked = app
         .app_state
         .store
-        .linked_identity("corp", "42")
+        .linked_identity(&"corp".into(), "42")
         .await
         .unwrap();
     assert!(linked.is_some(), "keyed by the mapped subject");

@@ -266,7 +266,7 @@ async fn two_concurrent_unlinks_never_leave_an_account_without_a_way_to_sign_in(
         let account = app
             .app_state
             .store
-            .linked_identity("google", &ada)
+            .linked_identity(&"google".into(), &ada)
             .await
             .unwrap()
             .unwrap()

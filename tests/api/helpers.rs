@@ -142,7 +142,7 @@ async fn spawn_app_on(
     )
     .await
     .expect("test account");
-    app.account_id = account.id;
+    app.account_id = account.id.into_string();
     app.drop_database = drop_database;
     app
 }

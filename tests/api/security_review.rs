@@ -20,6 +20,7 @@ async fn add_bob(app: &TestApp) -> String {
     .await
     .unwrap()
     .id
+    .into_string()
 }
 
 /// An ID token for `email` (signed in with a browser of its own) from `webapp`.
@@ -740,7 +741,7 @@ async fn audit_records_are_typed_with_who_which_client_and_where_from() {
     assert_eq!(f.origin.user_agent.as_deref(), Some("TestBrowser/1.0"));
     let ok = store.audit_events(AuditKind::LoginSucceeded).await.unwrap();
     assert_eq!(ok.len(), 1);
-    assert_eq!(ok[0].account_id.as_deref(), Some(app.account_id.as_str()));
+    assert_eq!(ok[0].account_id, Some(app.account_id.as_str().into()));
     assert_eq!(ok[0].upstream_id, None);
     assert!(!format!("{:?}", ok[0]).contains(PASSWORD));
 }

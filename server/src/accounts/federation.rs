@@ -12,6 +12,7 @@
 //!   account that held it, but only for an email that counts as verified.
 
 use super::normalise_email;
+use crate::protocol::ids::{AccountId, UpstreamId};
 use crate::store::{Account, LinkedIdentity, Store, StoreError};
 use crate::upstream::UpstreamIdentity;
 
@@ -44,7 +45,7 @@ fn clean_email(identity: &UpstreamIdentity) -> Option<String> {
 /// The account an upstream sign-in belongs to, creating or linking as the rules say.
 pub async fn sign_in(
     store: &Store,
-    upstream_id: &str,
+    upstream_id: &UpstreamId,
     trust_email: bool,
     identity: &UpstreamIdentity,
     now: i64,
@@ -70,10 +71,10 @@ pub async fn sign_in(
                 .ok_or(FederationError::Store(StoreError::Conflict))?;
             return Ok((account, How::Known));
         }
-        let new_link = |account_id: &str| LinkedIdentity {
-            upstream_id: upstream_id.to_owned(),
+        let new_link = |account_id: &AccountId| LinkedIdentity {
+            upstream_id: upstream_id.clone(),
             subject: identity.subject.clone(),
-            account_id: account_id.to_owned(),
+            account_id: account_id.clone(),
             email: email.clone(),
             created_at: now,
             last_login_at: now,
@@ -102,7 +103,7 @@ pub async fn sign_in(
             None => {}
         }
         let account = Account {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: AccountId::new(uuid::Uuid::new_v4().to_string()),
             email_verified: verified && account_email.is_some(),
             email: account_email,
             name: identity.name.clone().filter(|n| !n.trim().is_empty()),
@@ -124,8 +125,8 @@ pub async fn sign_in(
 /// Link an upstream identity to a signed-in account (from the account page).
 pub async fn link(
     store: &Store,
-    account_id: &str,
-    upstream_id: &str,
+    account_id: &AccountId,
+    upstream_id: &UpstreamId,
     identity: &UpstreamIdentity,
     now: i64,
 ) -> Result<(), FederationError> {
@@ -133,16 +134,16 @@ pub async fn link(
         .linked_identity(upstream_id, &identity.subject)
         .await?
     {
-        return if existing.account_id == account_id {
+        return if existing.account_id == *account_id {
             Ok(())
         } else {
             Err(FederationError::LinkedElsewhere)
         };
     }
     let link = LinkedIdentity {
-        upstream_id: upstream_id.to_owned(),
+        upstream_id: upstream_id.clone(),
         subject: identity.subject.clone(),
-        account_id: account_id.to_owned(),
+        account_id: account_id.clone(),
         email: clean_email(identity),
         created_at: now,
         last_login_at: now,

@@ -56,7 +56,7 @@ pub async fn create(
     }
     let hash = password::hash_blocking(password.clone()).await?;
     let account = Account {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: crate::protocol::ids::AccountId::new(uuid::Uuid::new_v4().to_string()),
         email: Some(email),
         // An administrator created it and vouches for the address.
         email_verified: true,

@@ -14,6 +14,7 @@ use crate::audit::{AuditEvent, AuditKind, Origin};
 use crate::clients::Client;
 use crate::error::PageError;
 use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::ids::AccountId;
 use crate::protocol::vocab::{Prompt, Scopes};
 use crate::state::AppState;
 use crate::store::BrowserSession;
@@ -34,7 +35,7 @@ fn stage_url(state: &AppState, pending: &Pending) -> Result<Url, PageError> {
 
 async fn remembered(
     state: &AppState,
-    account_id: &str,
+    account_id: &AccountId,
     client_id: &str,
 ) -> Result<Option<Scopes>, crate::store::StoreError> {
     Ok(state
@@ -216,7 +217,7 @@ pub enum ConsentView {
     Show {
         request_id: String,
         client: Arc<Client>,
-        account_id: String,
+        account_id: AccountId,
         scopes: Scopes,
     },
     /// The request is not awaiting this browser's consent: the login page.

@@ -58,7 +58,7 @@ pub async fn issue_code(
     let now = state.now();
     let code = opaque::random_token();
     let grant = NewGrant {
-        id: opaque::random_id(),
+        id: crate::protocol::ids::GrantId::new(opaque::random_id()),
         client_id: req.client_id.clone(),
         account_id: who.account_id.clone(),
         scope: req.scope.to_string(),

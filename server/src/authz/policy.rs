@@ -61,8 +61,8 @@ pub fn decide(f: &Facts<'_>) -> Next {
     };
     let hinted_other = req
         .hint_subject
-        .as_deref()
-        .is_some_and(|sub| sub != who.account_id);
+        .as_ref()
+        .is_some_and(|sub| *sub != who.account_id);
     if f.fresh {
         if hinted_other {
             return Next::Refuse(Refusal::NotTheHintedUser);

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::protocol::ids::AccountId;
 use crate::protocol::vocab::{Prompt, Scopes};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -21,7 +22,7 @@ pub struct AuthorizationRequest {
     /// The `sub` of a verified `id_token_hint` (OIDC Core §3.1.2.1): the person the client
     /// expects to be signed in.
     #[serde(default)]
-    pub hint_subject: Option<String>,
+    pub hint_subject: Option<AccountId>,
 }
 
 impl AuthorizationRequest {

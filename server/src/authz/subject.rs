@@ -4,17 +4,18 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::protocol::ids::{AccountId, UpstreamId};
 use crate::protocol::vocab::Amr;
 use crate::store::BrowserSession;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthenticatedSubject {
-    pub account_id: String,
+    pub account_id: AccountId,
     /// When the person last proved who they are (Unix seconds).
     pub auth_time: i64,
     pub amr: Vec<Amr>,
     /// The upstream (its configured id) that vouched for the person; `None` for a local account.
-    pub idp: Option<String>,
+    pub idp: Option<UpstreamId>,
 }
 
 impl From<&BrowserSession> for AuthenticatedSubject {

@@ -176,7 +176,7 @@ impl FakeProviders {
     pub fn connectors(&self) -> anyhow::Result<Vec<Arc<dyn UpstreamConnector>>> {
         let common = |p: Provider, scopes: &[&str]| -> anyhow::Result<Common> {
             Ok(Common {
-                id: format!("fake-{}", p.path()),
+                id: crate::protocol::ids::UpstreamId::new(format!("fake-{}", p.path())),
                 display_name: format!("{} (fake)", p.label()),
                 client_id: self.client_id.clone(),
                 client_secret: Secret::new(self.client_secret.clone()),

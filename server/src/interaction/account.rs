@@ -15,6 +15,7 @@ use crate::audit::AuditKind;
 use crate::authz::session;
 use crate::error::PageError;
 use crate::pages;
+use crate::protocol::ids::{AccountId, UpstreamId};
 use crate::protocol::params::Params;
 use crate::state::AppState;
 use crate::store::{BrowserSession, Unlink};
@@ -65,14 +66,15 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     } else {
         q("cancelled").map(|n| format!("Linking {n} was cancelled."))
     };
-    let (token, new_cookie) = csrf::issue(&state, &req, CsrfPurpose::Account, &account.id);
+    let (token, new_cookie) = csrf::issue(&state, &req, CsrfPurpose::Account, account.id.as_str());
     let password_counts = account.password_hash.is_some() && state.settings.login.password;
     let last_way = linked.len() == 1 && !password_counts;
     let linked_rows = linked
         .iter()
         .map(|l| pages::LinkedRow {
-            upstream_id: l.upstream_id.clone(),
-            name: name_of(&state, &l.upstream_id).unwrap_or_else(|| l.upstream_id.clone()),
+            upstream_id: l.upstream_id.to_string(),
+            name: name_of(&state, l.upstream_id.as_str())
+                .unwrap_or_else(|| l.upstream_id.to_string()),
             subject: l.subject.clone(),
             email: l.email.clone().unwrap_or_default(),
             can_unlink: !last_way,
@@ -82,7 +84,7 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         .upstreams
         .all()
         .iter()
-        .filter(|c| !linked.iter().any(|l| l.upstream_id == c.id()))
+        .filter(|c| !linked.iter().any(|l| l.upstream_id == *c.id()))
         .map(|c| pages::UpstreamButton::of(c.as_ref()))
         .collect();
     let page = pages::AccountPage {
@@ -106,7 +108,13 @@ async fn checked_form(
 ) -> Result<(BrowserSession, Params), PageError> {
     let s = signed_in(state, req).await?;
     let form = Params::parse(body).map_err(PageError::from)?;
-    csrf::check(state, req, CsrfPurpose::Account, &s.account_id, &form)?;
+    csrf::check(
+        state,
+        req,
+        CsrfPurpose::Account,
+        s.account_id.as_str(),
+        &form,
+    )?;
     Ok((s, form))
 }
 
@@ -155,7 +163,8 @@ pub async fn unlink(
         .await?
     {
         Unlink::Removed => {
-            let event = upstream_event(&state, &req, AuditKind::UpstreamUnlinked, upstream)
+            let unlinked = UpstreamId::new(upstream);
+            let event = upstream_event(&state, &req, AuditKind::UpstreamUnlinked, &unlinked)
                 .account(&account.id);
             record(&state, event).await?;
             Ok(see_other(&account_url(
@@ -178,11 +187,11 @@ pub async fn finish_link(
     state: &AppState,
     req: &HttpRequest,
     connector: &dyn UpstreamConnector,
-    account_id: &str,
+    account_id: &AccountId,
     identity: &UpstreamIdentity,
 ) -> Result<HttpResponse, PageError> {
     let s = signed_in(state, req).await?;
-    if s.account_id != account_id {
+    if s.account_id != *account_id {
         let event = upstream_event(state, req, AuditKind::UpstreamStateMismatch, connector.id())
             .account(account_id)
             .reason("linking finished in another session");
@@ -207,7 +216,7 @@ pub async fn finish_link(
             record(state, event).await?;
             Ok(see_other(&account_url(
                 state,
-                Some(("linked", connector.id())),
+                Some(("linked", connector.id().as_str())),
             )?))
         }
         Err(FederationError::LinkedElsewhere) => {

@@ -113,7 +113,7 @@ pub async fn end_session(
     // The hint names the person signed in here (or nobody is): no one to ask.
     let confirmed = match (&session, &logout.hint_subject) {
         (None, _) => true,
-        (Some(s), Some(sub)) => s.account_id == *sub,
+        (Some(s), Some(sub)) => s.account_id.as_str() == sub,
         (Some(_), None) => false,
     };
     if confirmed {

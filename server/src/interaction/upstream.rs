@@ -17,6 +17,7 @@ use crate::accounts::federation::{self, FederationError, How};
 use crate::audit::{AuditEvent, AuditKind, Origin};
 use crate::authz::{self, AuthenticatedSubject};
 use crate::error::PageError;
+use crate::protocol::ids::{AccountId, UpstreamId};
 use crate::protocol::params::Params;
 use crate::protocol::vocab::Amr;
 use crate::state::AppState;
@@ -34,11 +35,11 @@ pub enum Purpose {
     /// Signing in for a pending authorization request.
     SignIn { request_id: String },
     /// Linking another upstream to a signed-in account.
-    Link { account_id: String },
+    Link { account_id: AccountId },
 }
 
 /// The redirect URI registered at the upstream: `{issuer}/upstream/{id}/callback`.
-pub fn callback_url(state: &AppState, upstream_id: &str) -> Result<Url, PageError> {
+pub fn callback_url(state: &AppState, upstream_id: &UpstreamId) -> Result<Url, PageError> {
     Url::parse(&state.endpoint(&format!("/upstream/{upstream_id}/callback")))
         .map_err(PageError::internal)
 }
@@ -48,7 +49,7 @@ pub fn upstream_event(
     state: &AppState,
     req: &HttpRequest,
     kind: AuditKind,
-    upstream: &str,
+    upstream: &UpstreamId,
 ) -> AuditEvent {
     AuditEvent::new(kind, state.now(), &Origin::of(req)).upstream(upstream)
 }
@@ -285,7 +286,7 @@ pub async fn callback(
         Ok(i) => i,
         Err(e) => {
             let event = upstream_event(&state, &req, e.audit_kind(), &id)
-                .account_opt(row.link_account_id.as_deref())
+                .account_opt(row.link_account_id.as_ref())
                 .reason(e.to_string());
             record(&state, event).await?;
             return Err(failure_page(connector.as_ref(), &e));
@@ -323,7 +324,7 @@ async fn upstream_said_no(
         AuditKind::UpstreamError
     };
     let event = upstream_event(state, req, kind, connector.id())
-        .account_opt(row.link_account_id.as_deref())
+        .account_opt(row.link_account_id.as_ref())
         .reason(format!("error={code}"));
     record(state, event).await?;
     if !cancelled {
@@ -338,7 +339,7 @@ async fn upstream_said_no(
         None => Url::parse(&state.endpoint("/account")).map_err(PageError::internal)?,
     };
     next.query_pairs_mut()
-        .append_pair("cancelled", connector.id());
+        .append_pair("cancelled", connector.id().as_str());
     Ok(see_other(&next))
 }
 

@@ -30,7 +30,8 @@ pub async fn userinfo(
                 .with_challenge(Challenge::Bearer),
         );
     }
-    let account = state.store.account(&at.subject).await?.ok_or_else(|| {
+    let subject = crate::protocol::ids::AccountId::new(at.subject.clone());
+    let account = state.store.account(&subject).await?.ok_or_else(|| {
         OAuthError::invalid_token("the access token is invalid, expired or revoked")
     })?;
     let mut body = claims::user_claims(&account, &at.scope);

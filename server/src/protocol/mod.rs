@@ -3,5 +3,6 @@
 //! the one OAuth error type (RFC 6749 §4.1.2.1, §5.2) and parameter parsing (RFC 6749 §3.1).
 
 pub mod error;
+pub mod ids;
 pub mod params;
 pub mod vocab;

@@ -13,10 +13,11 @@ use sea_orm::{
 
 use super::entities::{accounts, upstream_identities};
 use super::{Store, StoreResult, conflict_or};
+use crate::protocol::ids::{AccountId, UpstreamId};
 
 #[derive(Debug, Clone)]
 pub struct Account {
-    pub id: String,
+    pub id: AccountId,
     /// Lower-cased; `None` for an account that came from an upstream without email (X).
     pub email: Option<String>,
     pub email_verified: bool,
@@ -38,7 +39,7 @@ impl Account {
 impl From<accounts::Model> for Account {
     fn from(m: accounts::Model) -> Self {
         Self {
-            id: m.id,
+            id: AccountId::new(m.id),
             email: m.email,
             email_verified: m.email_verified,
             name: m.name,
@@ -51,9 +52,9 @@ impl From<accounts::Model> for Account {
 /// One upstream identity linked to an account.
 #[derive(Debug, Clone)]
 pub struct LinkedIdentity {
-    pub upstream_id: String,
+    pub upstream_id: UpstreamId,
     pub subject: String,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub email: Option<String>,
     pub created_at: i64,
     pub last_login_at: i64,
@@ -62,9 +63,9 @@ pub struct LinkedIdentity {
 impl From<upstream_identities::Model> for LinkedIdentity {
     fn from(m: upstream_identities::Model) -> Self {
         Self {
-            upstream_id: m.upstream_id,
+            upstream_id: UpstreamId::new(m.upstream_id),
             subject: m.subject,
-            account_id: m.account_id,
+            account_id: AccountId::new(m.account_id),
             email: m.email,
             created_at: m.created_at,
             last_login_at: m.last_login_at,
@@ -83,7 +84,7 @@ pub enum Unlink {
 
 fn account_model(a: &Account) -> accounts::ActiveModel {
     accounts::ActiveModel {
-        id: Set(a.id.clone()),
+        id: Set(a.id.to_string()),
         email: Set(a.email.clone()),
         email_verified: Set(a.email_verified),
         name: Set(a.name.clone()),
@@ -94,9 +95,9 @@ fn account_model(a: &Account) -> accounts::ActiveModel {
 
 fn identity_model(i: &LinkedIdentity) -> upstream_identities::ActiveModel {
     upstream_identities::ActiveModel {
-        upstream_id: Set(i.upstream_id.clone()),
+        upstream_id: Set(i.upstream_id.to_string()),
         subject: Set(i.subject.clone()),
-        account_id: Set(i.account_id.clone()),
+        account_id: Set(i.account_id.to_string()),
         email: Set(i.email.clone()),
         created_at: Set(i.created_at),
         last_login_at: Set(i.last_login_at),
@@ -122,8 +123,8 @@ impl Store {
             .map(Into::into))
     }
 
-    pub async fn account(&self, id: &str) -> StoreResult<Option<Account>> {
-        Ok(accounts::Entity::find_by_id(id.to_owned())
+    pub async fn account(&self, id: &AccountId) -> StoreResult<Option<Account>> {
+        Ok(accounts::Entity::find_by_id(id.to_string())
             .one(&self.db)
             .await?
             .map(Into::into))
@@ -141,10 +142,10 @@ impl Store {
     }
 
     /// Set the display name of an account that has none yet (Apple sends it only once).
-    pub async fn set_account_name_if_missing(&self, id: &str, name: &str) -> StoreResult<()> {
+    pub async fn set_account_name_if_missing(&self, id: &AccountId, name: &str) -> StoreResult<()> {
         accounts::Entity::update_many()
             .col_expr(accounts::Column::Name, Expr::value(name.to_owned()))
-            .filter(accounts::Column::Id.eq(id))
+            .filter(accounts::Column::Id.eq(id.as_str()))
             .filter(accounts::Column::Name.is_null())
             .exec(&self.db)
             .await?;
@@ -166,20 +167,20 @@ impl Store {
     /// The account an upstream identity belongs to.
     pub async fn linked_identity(
         &self,
-        upstream_id: &str,
+        upstream_id: &UpstreamId,
         subject: &str,
     ) -> StoreResult<Option<LinkedIdentity>> {
         Ok(
-            upstream_identities::Entity::find_by_id((upstream_id.to_owned(), subject.to_owned()))
+            upstream_identities::Entity::find_by_id((upstream_id.to_string(), subject.to_owned()))
                 .one(&self.db)
                 .await?
                 .map(Into::into),
         )
     }
 
-    pub async fn identities_of(&self, account_id: &str) -> StoreResult<Vec<LinkedIdentity>> {
+    pub async fn identities_of(&self, account_id: &AccountId) -> StoreResult<Vec<LinkedIdentity>> {
         Ok(upstream_identities::Entity::find()
-            .filter(upstream_identities::Column::AccountId.eq(account_id))
+            .filter(upstream_identities::Column::AccountId.eq(account_id.as_str()))
             .order_by_asc(upstream_identities::Column::CreatedAt)
             .all(&self.db)
             .await?
@@ -219,7 +220,7 @@ impl Store {
     /// Record a sign-in through an identity (and the email the upstream reported this time).
     pub async fn touch_identity(
         &self,
-        upstream_id: &str,
+        upstream_id: &UpstreamId,
         subject: &str,
         email: Option<&str>,
         now: i64,
@@ -230,7 +231,7 @@ impl Store {
                 upstream_identities::Column::Email,
                 Expr::value(email.map(str::to_owned)),
             )
-            .filter(upstream_identities::Column::UpstreamId.eq(upstream_id))
+            .filter(upstream_identities::Column::UpstreamId.eq(upstream_id.as_str()))
             .filter(upstream_identities::Column::Subject.eq(subject))
             .exec(&self.db)
             .await?;
@@ -244,11 +245,12 @@ impl Store {
     /// the write lock on SQLite (taken at the first statement, so no upgrade can fail busy).
     pub async fn unlink_identity(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         upstream_id: &str,
         subject: &str,
         password_counts: bool,
     ) -> StoreResult<Unlink> {
+        let account_id = account_id.as_str();
         let txn = self.db.begin().await?;
         accounts::Entity::update_many()
             .col_expr(accounts::Column::Id, Expr::col(accounts::Column::Id))

@@ -6,6 +6,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use super::entities::audit_events;
 use super::{Store, StoreResult};
 use crate::audit::{AuditEvent, AuditKind, Origin};
+use crate::protocol::ids::{AccountId, GrantId, UpstreamId};
 
 impl Store {
     pub async fn audit(&self, e: AuditEvent) -> StoreResult<()> {
@@ -23,11 +24,11 @@ impl Store {
         let am = audit_events::ActiveModel {
             at: Set(e.at),
             kind: Set(e.kind.as_str().to_owned()),
-            account_id: Set(e.account_id),
+            account_id: Set(e.account_id.map(AccountId::into_string)),
             client_id: Set(e.client_id),
             detail: Set(String::new()),
-            upstream_id: Set(e.upstream_id),
-            grant_id: Set(e.grant_id),
+            upstream_id: Set(e.upstream_id.map(UpstreamId::into_string)),
+            grant_id: Set(e.grant_id.map(GrantId::into_string)),
             email: Set(e.email),
             reason: Set(e.reason),
             ip: Set(e.origin.ip.map(|ip| ip.to_string())),
@@ -49,10 +50,10 @@ impl Store {
             .map(|m| AuditEvent {
                 at: m.at,
                 kind,
-                account_id: m.account_id,
+                account_id: m.account_id.map(AccountId::new),
                 client_id: m.client_id,
-                upstream_id: m.upstream_id,
-                grant_id: m.grant_id,
+                upstream_id: m.upstream_id.map(UpstreamId::new),
+                grant_id: m.grant_id.map(GrantId::new),
                 email: m.email,
                 reason: m.reason,
                 origin: Origin {

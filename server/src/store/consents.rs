@@ -4,12 +4,17 @@ use sea_orm::{ActiveValue::Set, EntityTrait, sea_query::OnConflict};
 
 use super::entities::consents;
 use super::{Store, StoreResult};
+use crate::protocol::ids::AccountId;
 
 impl Store {
     /// The space-separated scopes this account granted this client, if any.
-    pub async fn consent(&self, account_id: &str, client_id: &str) -> StoreResult<Option<String>> {
+    pub async fn consent(
+        &self,
+        account_id: &AccountId,
+        client_id: &str,
+    ) -> StoreResult<Option<String>> {
         Ok(
-            consents::Entity::find_by_id((account_id.to_owned(), client_id.to_owned()))
+            consents::Entity::find_by_id((account_id.to_string(), client_id.to_owned()))
                 .one(&self.db)
                 .await?
                 .map(|m| m.scope),
@@ -18,13 +23,13 @@ impl Store {
 
     pub async fn save_consent(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         client_id: &str,
         scope: &str,
         now: i64,
     ) -> StoreResult<()> {
         let am = consents::ActiveModel {
-            account_id: Set(account_id.to_owned()),
+            account_id: Set(account_id.to_string()),
             client_id: Set(client_id.to_owned()),
             scope: Set(scope.to_owned()),
             updated_at: Set(now),

@@ -12,29 +12,30 @@ use sea_orm::{
 
 use super::entities::{access_tokens, auth_codes, grants, refresh_tokens};
 use super::{Store, StoreResult};
+use crate::protocol::ids::{AccountId, GrantId, UpstreamId};
 
 #[derive(Debug, Clone)]
 pub struct NewGrant {
-    pub id: String,
+    pub id: GrantId,
     pub client_id: String,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub scope: String,
     pub auth_time: i64,
     pub amr: Vec<crate::protocol::vocab::Amr>,
     /// The upstream that signed the user in, if not a local password.
-    pub idp: Option<String>,
+    pub idp: Option<UpstreamId>,
     pub expires_at: i64,
 }
 
 #[derive(Debug, Clone)]
 pub struct Grant {
-    pub id: String,
+    pub id: GrantId,
     pub client_id: String,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub scope: String,
     pub auth_time: i64,
     pub amr: Vec<crate::protocol::vocab::Amr>,
-    pub idp: Option<String>,
+    pub idp: Option<UpstreamId>,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
 }
@@ -51,9 +52,9 @@ pub struct NewCode {
 #[derive(Debug, Clone)]
 pub struct CodeRecord {
     pub code_hash: String,
-    pub grant_id: String,
+    pub grant_id: GrantId,
     pub client_id: String,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub redirect_uri: String,
     pub scope: String,
     pub nonce: Option<String>,
@@ -66,7 +67,7 @@ pub struct CodeRecord {
 #[derive(Debug, Clone)]
 pub struct NewRefreshToken {
     pub token_hash: String,
-    pub grant_id: String,
+    pub grant_id: GrantId,
     pub client_id: String,
     pub scope: String,
     pub expires_at: i64,
@@ -75,7 +76,7 @@ pub struct NewRefreshToken {
 #[derive(Debug, Clone)]
 pub struct RefreshRecord {
     pub token_hash: String,
-    pub grant_id: String,
+    pub grant_id: GrantId,
     pub client_id: String,
     pub scope: String,
     pub expires_at: i64,
@@ -85,7 +86,7 @@ pub struct RefreshRecord {
 #[derive(Debug, Clone)]
 pub struct NewAccessToken {
     pub jti: String,
-    pub grant_id: Option<String>,
+    pub grant_id: Option<GrantId>,
     pub client_id: String,
     pub expires_at: i64,
 }
@@ -99,13 +100,13 @@ pub struct AccessTokenRecord {
 
 fn grant_from(m: grants::Model) -> Grant {
     Grant {
-        id: m.id,
+        id: GrantId::new(m.id),
         client_id: m.client_id,
-        account_id: m.account_id,
+        account_id: AccountId::new(m.account_id),
         scope: m.scope,
         auth_time: m.auth_time,
         amr: super::interactions::amr_from_column(&m.amr),
-        idp: m.idp,
+        idp: m.idp.map(UpstreamId::new),
         expires_at: m.expires_at,
         revoked_at: m.revoked_at,
     }
@@ -121,13 +122,13 @@ impl Store {
     ) -> StoreResult<()> {
         let txn = self.db.begin().await?;
         grants::Entity::insert(grants::ActiveModel {
-            id: Set(g.id.clone()),
+            id: Set(g.id.to_string()),
             client_id: Set(g.client_id.clone()),
-            account_id: Set(g.account_id.clone()),
+            account_id: Set(g.account_id.to_string()),
             scope: Set(g.scope.clone()),
             auth_time: Set(g.auth_time),
             amr: Set(super::interactions::amr_to_column(&g.amr)),
-            idp: Set(g.idp.clone()),
+            idp: Set(g.idp.as_ref().map(UpstreamId::to_string)),
             created_at: Set(now),
             expires_at: Set(g.expires_at),
             revoked_at: Set(None),
@@ -137,9 +138,9 @@ impl Store {
         .await?;
         auth_codes::Entity::insert(auth_codes::ActiveModel {
             code_hash: Set(c.code_hash.clone()),
-            grant_id: Set(g.id.clone()),
+            grant_id: Set(g.id.to_string()),
             client_id: Set(g.client_id.clone()),
-            account_id: Set(g.account_id.clone()),
+            account_id: Set(g.account_id.to_string()),
             redirect_uri: Set(c.redirect_uri.clone()),
             scope: Set(g.scope.clone()),
             nonce: Set(c.nonce.clone()),
@@ -161,9 +162,9 @@ impl Store {
             .await?
             .map(|m| CodeRecord {
                 code_hash: m.code_hash,
-                grant_id: m.grant_id,
+                grant_id: GrantId::new(m.grant_id),
                 client_id: m.client_id,
-                account_id: m.account_id,
+                account_id: AccountId::new(m.account_id),
                 redirect_uri: m.redirect_uri,
                 scope: m.scope,
                 nonce: m.nonce,
@@ -185,22 +186,22 @@ impl Store {
         Ok(res.rows_affected == 1)
     }
 
-    pub async fn grant(&self, id: &str) -> StoreResult<Option<Grant>> {
-        Ok(grants::Entity::find_by_id(id.to_owned())
+    pub async fn grant(&self, id: &GrantId) -> StoreResult<Option<Grant>> {
+        Ok(grants::Entity::find_by_id(id.to_string())
             .one(&self.db)
             .await?
             .map(grant_from))
     }
 
     /// Revoke a grant: every refresh and access token of the family stops working.
-    pub async fn revoke_grant(&self, id: &str, reason: &str, now: i64) -> StoreResult<bool> {
+    pub async fn revoke_grant(&self, id: &GrantId, reason: &str, now: i64) -> StoreResult<bool> {
         let res = grants::Entity::update_many()
             .col_expr(grants::Column::RevokedAt, Expr::value(now))
             .col_expr(
                 grants::Column::RevokedReason,
                 Expr::value(reason.to_owned()),
             )
-            .filter(grants::Column::Id.eq(id))
+            .filter(grants::Column::Id.eq(id.as_str()))
             .filter(grants::Column::RevokedAt.is_null())
             .exec(&self.db)
             .await?;
@@ -218,7 +219,7 @@ impl Store {
         if let Some(rt) = rt {
             refresh_tokens::Entity::insert(refresh_tokens::ActiveModel {
                 token_hash: Set(rt.token_hash.clone()),
-                grant_id: Set(rt.grant_id.clone()),
+                grant_id: Set(rt.grant_id.to_string()),
                 client_id: Set(rt.client_id.clone()),
                 scope: Set(rt.scope.clone()),
                 created_at: Set(now),
@@ -230,7 +231,7 @@ impl Store {
         }
         access_tokens::Entity::insert(access_tokens::ActiveModel {
             jti: Set(at.jti.clone()),
-            grant_id: Set(at.grant_id.clone()),
+            grant_id: Set(at.grant_id.as_ref().map(GrantId::to_string)),
             client_id: Set(at.client_id.clone()),
             expires_at: Set(at.expires_at),
             revoked_at: Set(None),
@@ -247,7 +248,7 @@ impl Store {
             .await?
             .map(|m| RefreshRecord {
                 token_hash: m.token_hash,
-                grant_id: m.grant_id,
+                grant_id: GrantId::new(m.grant_id),
                 client_id: m.client_id,
                 scope: m.scope,
                 expires_at: m.expires_at,
@@ -276,8 +277,8 @@ impl Store {
             return Ok(None);
         };
         let mut revoked = m.revoked_at.is_some();
-        if !revoked && let Some(gid) = &m.grant_id {
-            revoked = match self.grant(gid).await? {
+        if !revoked && let Some(gid) = m.grant_id {
+            revoked = match self.grant(&GrantId::new(gid)).await? {
                 Some(g) => g.revoked_at.is_some(),
                 None => true,
             };

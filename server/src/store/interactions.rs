@@ -5,16 +5,17 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query
 
 use super::entities::{auth_requests, browser_sessions};
 use super::{Store, StoreResult};
+use crate::protocol::ids::{AccountId, UpstreamId};
 use crate::protocol::vocab::Amr;
 
 #[derive(Debug, Clone)]
 pub struct BrowserSession {
     pub id_hash: String,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub auth_time: i64,
     pub amr: Vec<Amr>,
     /// The upstream that signed the user in, if not a local password.
-    pub idp: Option<String>,
+    pub idp: Option<UpstreamId>,
     pub expires_at: i64,
 }
 
@@ -44,10 +45,10 @@ impl Store {
     pub async fn create_session(&self, s: &BrowserSession, now: i64) -> StoreResult<()> {
         let am = browser_sessions::ActiveModel {
             id_hash: Set(s.id_hash.clone()),
-            account_id: Set(s.account_id.clone()),
+            account_id: Set(s.account_id.to_string()),
             auth_time: Set(s.auth_time),
             amr: Set(amr_to_column(&s.amr)),
-            idp: Set(s.idp.clone()),
+            idp: Set(s.idp.as_ref().map(UpstreamId::to_string)),
             created_at: Set(now),
             expires_at: Set(s.expires_at),
         };
@@ -63,10 +64,10 @@ impl Store {
             .await?
             .map(|m| BrowserSession {
                 id_hash: m.id_hash,
-                account_id: m.account_id,
+                account_id: AccountId::new(m.account_id),
                 auth_time: m.auth_time,
                 amr: amr_from_column(&m.amr),
-                idp: m.idp,
+                idp: m.idp.map(UpstreamId::new),
                 expires_at: m.expires_at,
             }))
     }

@@ -8,17 +8,18 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query
 
 use super::entities::upstream_logins;
 use super::{Store, StoreResult};
+use crate::protocol::ids::{AccountId, UpstreamId};
 
 #[derive(Debug, Clone)]
 pub struct PendingUpstreamRow {
     pub state_hash: String,
-    pub upstream_id: String,
+    pub upstream_id: UpstreamId,
     /// Hash of the browser's binding cookie.
     pub binding_hash: String,
     /// The authorization request this sign-in is for (sign-in), or
     pub auth_request_id: Option<String>,
     /// the account an identity is being linked to (linking from the account page).
-    pub link_account_id: Option<String>,
+    pub link_account_id: Option<AccountId>,
     /// The connector's per-login state (JSON).
     pub pending_json: String,
     /// A callback that arrived as a cross-site form POST, kept for the same-site GET.
@@ -31,10 +32,10 @@ impl From<upstream_logins::Model> for PendingUpstreamRow {
     fn from(m: upstream_logins::Model) -> Self {
         Self {
             state_hash: m.state_hash,
-            upstream_id: m.upstream_id,
+            upstream_id: UpstreamId::new(m.upstream_id),
             binding_hash: m.binding_hash,
             auth_request_id: m.auth_request_id,
-            link_account_id: m.link_account_id,
+            link_account_id: m.link_account_id.map(AccountId::new),
             pending_json: m.pending_json,
             callback_json: m.callback_json,
             created_at: m.created_at,
@@ -47,10 +48,10 @@ impl Store {
     pub async fn save_upstream_login(&self, r: &PendingUpstreamRow) -> StoreResult<()> {
         upstream_logins::Entity::insert(upstream_logins::ActiveModel {
             state_hash: Set(r.state_hash.clone()),
-            upstream_id: Set(r.upstream_id.clone()),
+            upstream_id: Set(r.upstream_id.to_string()),
             binding_hash: Set(r.binding_hash.clone()),
             auth_request_id: Set(r.auth_request_id.clone()),
-            link_account_id: Set(r.link_account_id.clone()),
+            link_account_id: Set(r.link_account_id.as_ref().map(AccountId::to_string)),
             pending_json: Set(r.pending_json.clone()),
             callback_json: Set(r.callback_json.clone()),
             created_at: Set(r.created_at),
@@ -66,7 +67,7 @@ impl Store {
     pub async fn attach_upstream_callback(
         &self,
         state_hash: &str,
-        upstream_id: &str,
+        upstream_id: &UpstreamId,
         callback_json: &str,
         now: i64,
     ) -> StoreResult<bool> {
@@ -76,7 +77,7 @@ impl Store {
                 Expr::value(callback_json.to_owned()),
             )
             .filter(upstream_logins::Column::StateHash.eq(state_hash))
-            .filter(upstream_logins::Column::UpstreamId.eq(upstream_id))
+            .filter(upstream_logins::Column::UpstreamId.eq(upstream_id.as_str()))
             .filter(upstream_logins::Column::CallbackJson.is_null())
             .filter(upstream_logins::Column::ExpiresAt.gt(now))
             .exec(&self.db)
@@ -89,11 +90,11 @@ impl Store {
     pub async fn take_upstream_login(
         &self,
         state_hash: &str,
-        upstream_id: &str,
+        upstream_id: &UpstreamId,
         now: i64,
     ) -> StoreResult<Option<PendingUpstreamRow>> {
         let Some(row) = upstream_logins::Entity::find_by_id(state_hash.to_owned())
-            .filter(upstream_logins::Column::UpstreamId.eq(upstream_id))
+            .filter(upstream_logins::Column::UpstreamId.eq(upstream_id.as_str()))
             .filter(upstream_logins::Column::ExpiresAt.gt(now))
             .one(&self.db)
             .await?

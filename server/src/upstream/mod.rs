@@ -120,7 +120,7 @@ pub trait UpstreamConnector: Send + Sync {
     /// The settings every kind shares.
     fn common(&self) -> &Common;
     fn kind(&self) -> UpstreamKind;
-    fn id(&self) -> &str {
+    fn id(&self) -> &crate::protocol::ids::UpstreamId {
         &self.common().id
     }
     fn display_name(&self) -> &str {
@@ -153,7 +153,7 @@ pub trait UpstreamConnector: Send + Sync {
 /// The settings every kind shares, resolved from config.
 #[derive(Clone)]
 pub struct Common {
-    pub id: String,
+    pub id: crate::protocol::ids::UpstreamId,
     pub display_name: String,
     pub client_id: String,
     pub client_secret: crate::secret::Secret,

@@ -34,7 +34,7 @@ impl Registry {
         let by_id = connectors
             .iter()
             .enumerate()
-            .map(|(i, c)| (c.id().to_owned(), i))
+            .map(|(i, c)| (c.id().to_string(), i))
             .collect();
         Self {
             ordered: connectors,
@@ -224,7 +224,7 @@ pub fn build(
         Err(e) => return Err(vec![("kind", e.to_string())]),
     };
     let common = Common {
-        id: c.id.clone(),
+        id: crate::protocol::ids::UpstreamId::new(c.id.clone()),
         display_name,
         client_id: c.client_id.clone(),
         client_secret: secret,

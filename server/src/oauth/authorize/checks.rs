@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::clients::{Client, ClientRegistry};
 use crate::error::PageError;
 use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::ids::AccountId;
 use crate::protocol::params::Params;
 use crate::protocol::vocab::{GrantType, OFFLINE_ACCESS, Prompt, Scopes};
 use crate::state::AppState;
@@ -195,7 +196,7 @@ pub fn check_id_token_hint(
     state: &AppState,
     client: &Client,
     p: &Params,
-) -> Result<Option<String>, OAuthError> {
+) -> Result<Option<AccountId>, OAuthError> {
     let Some(hint) = p.get("id_token_hint")? else {
         return Ok(None);
     };
@@ -205,7 +206,7 @@ pub fn check_id_token_hint(
     id_token::verify_hint(&state.keys.current(), hint, state.issuer())
         .ok()
         .filter(|h| h.audience.iter().any(|a| a == client.id.as_str()))
-        .map(|h| Some(h.subject))
+        .map(|h| Some(AccountId::new(h.subject)))
         .ok_or_else(|| OAuthError::invalid_request("id_token_hint is invalid"))
 }
 

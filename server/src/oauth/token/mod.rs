@@ -14,6 +14,7 @@ use super::client_auth::AuthenticatedClient;
 use crate::audit::Origin;
 use crate::clients::Client;
 use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::ids::GrantId;
 use crate::protocol::params::Params;
 use crate::protocol::vocab::{GrantType, OPENID, Scopes};
 use crate::state::AppState;
@@ -99,7 +100,7 @@ pub(super) async fn issue_user_tokens(
         access_token::AccessTokenInput {
             issuer: &s.issuer,
             audience: s.access_token_audience(),
-            subject: &t.account.id,
+            subject: t.account.id.as_str(),
             client_id: client.id.as_str(),
             scope: t.scope,
             now,
@@ -114,7 +115,7 @@ pub(super) async fn issue_user_tokens(
                 &ring,
                 id_token::IdTokenInput {
                     issuer: &s.issuer,
-                    subject: &t.account.id,
+                    subject: t.account.id.as_str(),
                     client_id: client.id.as_str(),
                     now,
                     lifetime: s.tokens.id_token_lifetime_seconds,
@@ -122,7 +123,7 @@ pub(super) async fn issue_user_tokens(
                     nonce: t.nonce,
                     access_token: &at.token,
                     amr: &t.grant.amr,
-                    idp: t.grant.idp.as_deref(),
+                    idp: t.grant.idp.as_ref().map(|i| i.as_str()),
                     user_claims: claims::user_claims(t.account, t.scope),
                 },
             )
@@ -156,7 +157,7 @@ pub(super) async fn issue_user_tokens(
 }
 
 /// A grant that is live: not revoked, not past its absolute lifetime.
-pub(super) async fn live_grant(state: &AppState, id: &str) -> Result<Grant, OAuthError> {
+pub(super) async fn live_grant(state: &AppState, id: &GrantId) -> Result<Grant, OAuthError> {
     match state.store.grant(id).await? {
         Some(g) if g.revoked_at.is_none() && g.expires_at > state.now() => Ok(g),
         _ => Err(OAuthError::invalid_grant(
