@@ -143,3 +143,29 @@ impl Pending {
 fn to_json(v: &impl Serialize) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Encoding(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::vocab::Amr;
+
+    #[test]
+    fn a_stage_round_trips_through_its_stored_json() {
+        let stage = Stage::AwaitingConsent {
+            reason: PromptReason::ScopesNotGranted,
+            signed_in: SignedInFor {
+                session_hash: "h".into(),
+                subject: AuthenticatedSubject {
+                    account_id: "a".into(),
+                    auth_time: 5,
+                    amr: vec![Amr::Fed],
+                    idp: Some("google".into()),
+                },
+                fresh: true,
+            },
+        };
+        let json = serde_json::to_string(&stage).unwrap();
+        assert!(json.contains("\"stage\":\"awaiting_consent\""), "{json}");
+        assert_eq!(serde_json::from_str::<Stage>(&json).unwrap(), stage);
+    }
+}

@@ -147,3 +147,70 @@ impl Store {
             == 1)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store_with_request() -> Store {
+        let store = Store::connect("sqlite::memory:", 1).await.unwrap();
+        store.migrate().await.unwrap();
+        let r = StoredAuthRequest {
+            id: "req-1".into(),
+            client_id: "c".into(),
+            request_json: "{}".into(),
+            stage_json: Some("\"awaiting_login\"".into()),
+            revision: 0,
+            created_at: 100,
+        };
+        store.save_auth_request(&r, 1000).await.unwrap();
+        store
+    }
+
+    #[tokio::test]
+    async fn of_two_transitions_from_one_stage_only_the_first_applies() {
+        let store = store_with_request().await;
+        assert!(
+            store
+                .advance_auth_request("req-1", 0, "\"a\"")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .advance_auth_request("req-1", 0, "\"b\"")
+                .await
+                .unwrap()
+        );
+        let now = store.auth_request("req-1", 200).await.unwrap().unwrap();
+        assert_eq!(now.revision, 1);
+        assert_eq!(now.stage_json.as_deref(), Some("\"a\""));
+    }
+
+    #[tokio::test]
+    async fn a_request_completes_once_and_only_from_the_stage_its_caller_read() {
+        let store = store_with_request().await;
+        assert!(
+            store
+                .advance_auth_request("req-1", 0, "\"a\"")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store.take_auth_request("req-1", 0).await.unwrap(),
+            "stale revision"
+        );
+        assert!(store.take_auth_request("req-1", 1).await.unwrap());
+        assert!(
+            !store.take_auth_request("req-1", 1).await.unwrap(),
+            "taken once"
+        );
+        assert!(store.auth_request("req-1", 200).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn an_expired_request_is_not_found() {
+        let store = store_with_request().await;
+        assert!(store.auth_request("req-1", 1000).await.unwrap().is_none());
+    }
+}
