@@ -79,3 +79,38 @@ async fn migrate_and_keys_rotate_work_from_the_command_line() {
     assert_eq!(ostiary(&["--config", &cfg, "users", "list"]).await, 0);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn keys_revoke_unpublishes_a_key_and_a_new_one_signs_at_once() {
+    let dir = workspace();
+    let cfg = write_config(&dir, "");
+    assert_eq!(ostiary(&["--config", &cfg, "keys", "rotate"]).await, 0);
+    let store = ostiary::store::Store::connect(&format!("sqlite://{}/cli.db", dir.display()), 1)
+        .await
+        .unwrap();
+    let signing = store.signing_keys().await.unwrap()[0].kid.clone();
+
+    assert_eq!(
+        ostiary(&["--config", &cfg, "keys", "revoke", &signing]).await,
+        0
+    );
+
+    let keys = store.signing_keys().await.unwrap();
+    let revoked = keys.iter().find(|k| k.kid == signing).unwrap();
+    assert!(revoked.revoked_at.is_some());
+    let now = chrono::Utc::now().timestamp();
+    let signer: Vec<_> = keys.iter().filter(|k| k.signs_at(now)).collect();
+    assert_eq!(signer.len(), 1, "exactly one key signs");
+    assert_ne!(signer[0].kid, signing);
+    assert_eq!(ostiary(&["--config", &cfg, "keys", "list"]).await, 0);
+    // Revoking it again, or an unknown key, is an error.
+    assert_eq!(
+        ostiary(&["--config", &cfg, "keys", "revoke", &signing]).await,
+        1
+    );
+    assert_eq!(
+        ostiary(&["--config", &cfg, "keys", "revoke", "no-such-kid"]).await,
+        1
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

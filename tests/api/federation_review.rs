@@ -305,3 +305,37 @@ async fn two_concurrent_unlinks_never_leave_an_account_without_a_way_to_sign_in(
         assert_eq!(left.len(), 1, "round {round}");
     }
 }
+
+#[tokio::test]
+async fn a_second_form_post_cannot_attach_another_code_to_a_pending_sign_in() {
+    let fakes = start_fakes().await;
+    let app = app_with(&fakes, &[("apple", "apple", json!({"trust_email": true}))]).await;
+    let browser = browser();
+    let authorize = press_button(&app, &browser, "apple").await;
+    let st = query(&authorize, "state").unwrap();
+    // The real answer arrives first (as Apple posts it)…
+    let who = person("apple-2", Some("a2@privaterelay.appleid.com"), false);
+    let cb = at_provider(&app, &browser, &authorize, &who, "allow").await;
+
+    // …then a forged second form_post for the same state.
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(app.url("/upstream/apple/callback"))
+        .form(&[("state", st.as_str()), ("code", "attacker-code")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(app.audit("upstream_state_mismatch").await, 1);
+
+    // The sign-in completes with the person's own code, even if the GET carries another one.
+    let mut tampered = cb.clone();
+    tampered
+        .query_pairs_mut()
+        .append_pair("code", "attacker-code");
+    let res = browser.get(tampered).send().await.unwrap();
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    assert_eq!(app.audit("login_succeeded").await, 1);
+}

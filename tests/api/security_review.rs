@@ -745,3 +745,31 @@ async fn audit_records_are_typed_with_who_which_client_and_where_from() {
     assert_eq!(ok[0].upstream_id, None);
     assert!(!format!("{:?}", ok[0]).contains(PASSWORD));
 }
+
+#[tokio::test]
+async fn two_concurrent_allows_of_one_consent_issue_exactly_one_code() {
+    let app = spawn_app().await;
+    let res = app
+        .browser
+        .get(authorize_with(&app, vec![]))
+        .send()
+        .await
+        .unwrap();
+    let html = page_text(&app.browser, location(&res)).await;
+    let res = app.submit_login(&app.browser, &html, EMAIL, PASSWORD).await;
+    let consent = location(&res);
+    assert_eq!(consent.path(), "/consent");
+    let html = page_text(&app.browser, consent).await;
+    let form = [
+        ("req", hidden(&html, "req")),
+        ("csrf", hidden(&html, "csrf")),
+        ("decision", "allow".into()),
+    ];
+    let press = || app.browser.post(app.url("/consent")).form(&form).send();
+    let (a, b) = tokio::join!(press(), press());
+    let codes = [a.unwrap(), b.unwrap()]
+        .iter()
+        .filter(|r| r.status() == 303 && query(&location(r), "code").is_some())
+        .count();
+    assert_eq!(codes, 1, "exactly one code");
+}
