@@ -2,6 +2,7 @@
 //! post_logout_redirect_uri, state echoed, session ended.
 
 use crate::helpers::*;
+use crate::people::*;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -153,4 +154,91 @@ async fn logout_without_a_hint_asks_the_user_to_confirm() {
         .unwrap();
     assert_eq!(res.status(), 200);
     assert!(!signed_in(&app).await);
+}
+
+fn logout_url_for_webapp(app: &TestApp, hint: Option<&str>) -> url::Url {
+    let mut url = url::Url::parse(&app.url("/logout")).unwrap();
+    {
+        let mut q = url.query_pairs_mut();
+        if let Some(h) = hint {
+            q.append_pair("id_token_hint", h);
+        } else {
+            q.append_pair("client_id", "webapp");
+        }
+        q.append_pair("post_logout_redirect_uri", REDIRECT)
+            .append_pair("state", "bye-2");
+    }
+    url
+}
+
+#[tokio::test]
+async fn logout_with_someone_elses_id_token_asks_to_confirm_and_keeps_the_session() {
+    let app = spawn_app().await;
+    add_bob(&app).await;
+    let bobs = id_token_of(&app, BOB).await;
+    alice_signed_in(&app).await;
+
+    let res = app
+        .browser
+        .get(logout_url_for_webapp(&app, Some(&bobs)))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("action=\"/logout/confirm\""), "{html}");
+    assert!(silent_code(&app).await, "Alice is still signed in");
+
+    // Confirming signs out and returns to the registered URI with state.
+    let res = app
+        .browser
+        .post(app.url("/logout/confirm"))
+        .form(&[
+            ("csrf", hidden(&html, "csrf")),
+            ("client_id", hidden(&html, "client_id")),
+            (
+                "post_logout_redirect_uri",
+                hidden(&html, "post_logout_redirect_uri"),
+            ),
+            ("state", hidden(&html, "state")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let back = location(&res);
+    assert!(back.as_str().starts_with(REDIRECT));
+    assert_eq!(query(&back, "state").as_deref(), Some("bye-2"));
+    assert!(!silent_code(&app).await);
+}
+
+#[tokio::test]
+async fn logout_confirmation_never_redirects_to_an_unregistered_uri() {
+    let app = spawn_app().await;
+    alice_signed_in(&app).await;
+    let res = app
+        .browser
+        .get(logout_url_for_webapp(&app, None))
+        .send()
+        .await
+        .unwrap();
+    let html = res.text().await.unwrap();
+    let res = app
+        .browser
+        .post(app.url("/logout/confirm"))
+        .form(&[
+            ("csrf", hidden(&html, "csrf")),
+            ("client_id", "webapp".into()),
+            (
+                "post_logout_redirect_uri",
+                "https://attacker.example/".into(),
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.headers().get("location").is_none());
+    assert!(silent_code(&app).await);
 }

@@ -6,7 +6,6 @@ use ostiary::clock::ManualClock;
 use ostiary::config::Settings;
 use ostiary::startup::Application;
 use reqwest::redirect::Policy;
-use sea_orm::ConnectionTrait;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -81,29 +80,6 @@ skip_consent = true
     )
 }
 
-/// A fresh database for one test, and the PostgreSQL database to drop afterwards.
-async fn database_url(dir: &std::path::Path) -> (String, Option<(String, String)>) {
-    match std::env::var("TEST_DATABASE_URL") {
-        Ok(base) if !base.is_empty() => {
-            let name = format!("ostiary_test_{}", uuid::Uuid::new_v4().simple());
-            let admin = sea_orm::Database::connect(&base)
-                .await
-                .expect("TEST_DATABASE_URL must be reachable");
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .expect("create test database");
-            let mut url = Url::parse(&base).expect("TEST_DATABASE_URL is a URL");
-            url.set_path(&format!("/{name}"));
-            (url.to_string(), Some((base, name)))
-        }
-        _ => (
-            format!("sqlite://{}/ostiary.db?mode=rwc", dir.display()),
-            None,
-        ),
-    }
-}
-
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -131,7 +107,7 @@ async fn spawn_app_on(
 ) -> TestApp {
     let dir = std::env::temp_dir().join(format!("ostiary-test-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
-    let (db, drop_database) = database_url(&dir).await;
+    let (db, drop_database) = crate::databases::database_url(&dir).await;
     let mut app = start(listener, redirect, &db, &dir, tweak).await;
     let account = ostiary::accounts::create(
         &app.app_state.store,
@@ -486,29 +462,8 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
-        // A PostgreSQL test database goes with its test (FORCE ends the server's connections).
         if let Some((base, name)) = self.drop_database.take() {
-            let dropped = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .ok()?;
-                rt.block_on(async {
-                    let admin = sea_orm::Database::connect(&base).await.ok()?;
-                    admin
-                        .execute_unprepared(&format!(
-                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                        ))
-                        .await
-                        .ok()?;
-                    let _ = admin.close().await;
-                    Some(())
-                })
-            })
-            .join();
-            if !matches!(dropped, Ok(Some(()))) {
-                eprintln!("could not drop test database {}", self.db_url);
-            }
+            crate::databases::drop_database(base, name, &self.db_url);
         }
     }
 }

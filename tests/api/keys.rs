@@ -3,6 +3,7 @@
 
 use crate::helpers::*;
 use ostiary::clock::Clock;
+use serde_json::{Value, json};
 
 async fn service_token_kid(app: &TestApp) -> String {
     let res = app
@@ -87,4 +88,62 @@ async fn private_keys_are_stored_encrypted() {
     assert_eq!(stored.len(), 1);
     assert!(!stored[0].private_key_enc.contains("PRIVATE KEY"));
     assert!(!stored[0].public_jwk.contains("\"d\""));
+}
+
+#[tokio::test]
+async fn a_revoked_key_leaves_the_jwks_and_its_tokens_stop_working() {
+    let app = spawn_app().await;
+    let tokens = app.webapp_tokens().await;
+    let at = tokens["access_token"].as_str().unwrap();
+    let kid = josekit::jwt::decode_header(at)
+        .unwrap()
+        .claim("kid")
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(app.userinfo(at).await.status(), 200);
+
+    let state = &app.app_state;
+    let (kek, _) = ostiary::keys::KeyEncryptionKey::from_settings(&state.settings).unwrap();
+    let now = app.clock.now();
+    let outcome = ostiary::keys::KeySet::revoke(&state.store, &kek, &kid, now)
+        .await
+        .unwrap();
+    let ostiary::keys::Revoked::Revoked {
+        replaced_by: Some(new_kid),
+    } = outcome
+    else {
+        panic!("the signing key is replaced: {outcome:?}");
+    };
+    // The next reload (every instance does one every 30 s).
+    state.keys.reload(&state.store, now).await.unwrap();
+
+    let jwks = app.jwks().await;
+    assert!(jwks.get(&kid).is_empty(), "revoked key still published");
+    assert!(!jwks.get(&new_kid).is_empty());
+    assert_eq!(app.userinfo(at).await.status(), 401);
+    let res = app
+        .http
+        .post(app.url("/introspect"))
+        .basic_auth("webapp", Some(WEB_SECRET))
+        .form(&[("token", at)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({"active": false}));
+    let listed = state.store.signing_keys().await.unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|k| k.kid == kid && k.revoked_at.is_some())
+    );
+    // New tokens are signed by the new key and work.
+    let fresh = app.webapp_tokens().await;
+    assert_eq!(
+        app.userinfo(fresh["access_token"].as_str().unwrap())
+            .await
+            .status(),
+        200
+    );
 }

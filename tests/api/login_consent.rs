@@ -2,6 +2,7 @@
 //! consent, deny, prompt=login, max_age, login_hint.
 
 use crate::helpers::*;
+use ostiary::clock::Clock;
 
 async fn login_page(
     app: &TestApp,
@@ -318,4 +319,52 @@ async fn an_unknown_or_expired_interaction_shows_a_page_not_an_error_500() {
     app.clock.advance(31 * 60);
     let res = app.browser.get(login).send().await.unwrap();
     assert_eq!(res.status(), 400);
+}
+
+#[tokio::test]
+async fn emails_differing_by_a_unicode_case_fold_are_different_accounts() {
+    let app = spawn_app().await;
+    let store = &app.app_state.store;
+    let now = app.clock.now();
+    let secret = ostiary::secret::Secret::new("kelvin's own password");
+    ostiary::accounts::create(store, "kelvin@example.com", None, &secret, now)
+        .await
+        .unwrap();
+    // U+212A KELVIN SIGN: Unicode lower-cases it to "k".
+    ostiary::accounts::create(store, "\u{212a}elvin@example.com", None, &secret, now)
+        .await
+        .expect("a different address, not a duplicate");
+    assert!(
+        store
+            .account_by_email("kelvin@example.com")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn a_long_password_of_multibyte_characters_signs_in_as_it_was_created() {
+    let app = spawn_app().await;
+    let long: String = "é".repeat(1000);
+    ostiary::accounts::create(
+        &app.app_state.store,
+        "long@example.com",
+        None,
+        &ostiary::secret::Secret::new(&long),
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
+    let b = browser();
+    let back = app
+        .interact(
+            &b,
+            app.authorize_url(&AuthorizeParams::new("first-party", "openid")),
+            "long@example.com",
+            &long,
+            Consent::Allow,
+        )
+        .await;
+    assert!(query(&back, "code").is_some(), "{back}");
 }

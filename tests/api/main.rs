@@ -1,6 +1,8 @@
 //! Black-box tests: the real server over HTTP, as relying parties, APIs and people use it.
 
 mod architecture;
+mod audit;
+mod authorize_policy;
 mod authorize_validation;
 mod bad_input;
 mod browser;
@@ -9,6 +11,7 @@ mod client_credentials;
 mod code_flow;
 mod config;
 mod database_recovery;
+mod databases;
 mod discovery;
 mod end_session;
 mod federation_accounts;
@@ -20,7 +23,7 @@ mod helpers;
 mod keys;
 mod lockout;
 mod login_consent;
-mod security_review;
+mod people;
 mod token_authorization_code;
 mod token_refresh_rotation;
 mod userinfo_revocation;

@@ -2,6 +2,7 @@
 //! revokes what the code issued (RFC 6749 §4.1.2, §10.5; RFC 7636; RFC 9700 §4.2.4).
 
 use crate::helpers::*;
+use serde_json::Value;
 
 async fn error_of(res: reqwest::Response) -> (u16, String) {
     let status = res.status().as_u16();
@@ -297,4 +298,27 @@ async fn no_refresh_token_is_issued_without_offline_access() {
         .unwrap();
     assert!(body.get("refresh_token").is_none());
     assert!(body["id_token"].is_string());
+}
+
+#[tokio::test]
+async fn a_code_replayed_after_its_expiry_still_revokes_its_grant() {
+    let app = spawn_app().await;
+    let code = app
+        .code_for(&AuthorizeParams::new("webapp", "openid"))
+        .await;
+    let res = app
+        .exchange(("webapp", Some(WEB_SECRET)), &code, None)
+        .await;
+    let body: Value = res.json().await.unwrap();
+    let at = body["access_token"].as_str().unwrap();
+    app.clock.advance(61);
+
+    let res = app
+        .exchange(("webapp", Some(WEB_SECRET)), &code, None)
+        .await;
+
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_grant");
+    assert_eq!(app.audit("authorization_code_reuse").await, 1);
+    assert_eq!(app.userinfo(at).await.status(), 401);
 }

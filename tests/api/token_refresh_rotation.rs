@@ -2,6 +2,7 @@
 //! window, scope narrows but never widens (RFC 6749 §6; RFC 9700 §4.14.2).
 
 use crate::helpers::*;
+use serde_json::Value;
 
 async fn refresh(app: &TestApp, rt: &str, scope: Option<&str>) -> reqwest::Response {
     let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", rt)];
@@ -141,4 +142,49 @@ async fn a_refresh_token_expires_with_its_absolute_lifetime() {
     app.clock.advance(30 * 24 * 3600 + 1);
     let res = refresh(&app, t0["refresh_token"].as_str().unwrap(), None).await;
     assert_eq!(json(res).await["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_refresh_no_longer_mints_a_scope_removed_from_the_client() {
+    let app = spawn_app().await;
+    let tokens = app.webapp_tokens().await;
+    let rt = tokens["refresh_token"].as_str().unwrap();
+    // The same database, restarted with `email` removed from webapp's scope.
+    let restarted = restart(&app, |s| {
+        let web = s
+            .clients
+            .iter_mut()
+            .find(|c| c.client_id == "webapp")
+            .unwrap();
+        web.scope = Some("openid profile offline_access".into());
+    })
+    .await;
+
+    let res = restarted
+        .token(
+            ("webapp", Some(WEB_SECRET)),
+            &[("grant_type", "refresh_token"), ("refresh_token", rt)],
+        )
+        .await;
+
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["scope"], "offline_access openid profile");
+    let (claims, _) = restarted
+        .verify_jwt(body["id_token"].as_str().unwrap())
+        .await;
+    assert!(claims.get("email").is_none());
+    // And asking for it explicitly is invalid_scope.
+    let res = restarted
+        .token(
+            ("webapp", Some(WEB_SECRET)),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", body["refresh_token"].as_str().unwrap()),
+                ("scope", "openid email"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_scope");
 }

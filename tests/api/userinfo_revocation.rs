@@ -1,6 +1,7 @@
 //! /userinfo (OIDC Core §5.3, RFC 6750), /revoke (RFC 7009) and /introspect (RFC 7662).
 
 use crate::helpers::*;
+use serde_json::{Value, json};
 
 fn assert_invalid_token(res: &reqwest::Response) {
     assert_eq!(res.status(), 401);
@@ -217,5 +218,48 @@ async fn revocation_and_introspection_require_client_authentication() {
     assert_eq!(
         introspect(&app, ("webapp", WEB_SECRET), "garbage").await,
         serde_json::json!({"active": false})
+    );
+}
+
+#[tokio::test]
+async fn a_client_cannot_introspect_another_clients_token_unless_declared_a_resource_server() {
+    let app = spawn_app_with(|s| {
+        let reports = s
+            .clients
+            .iter_mut()
+            .find(|c| c.client_id == "reports-service")
+            .unwrap();
+        reports.introspect_any_token = true;
+    })
+    .await;
+    let tokens = app.webapp_tokens().await;
+    let at = tokens["access_token"].as_str().unwrap();
+    let rt = tokens["refresh_token"].as_str().unwrap();
+
+    // first-party is confidential but not a resource server.
+    let res = app
+        .http
+        .post(app.url("/introspect"))
+        .form(&[
+            ("token", at),
+            ("client_id", "first-party"),
+            ("client_secret", OTHER_SECRET),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({"active": false}));
+    assert_eq!(
+        introspect(&app, ("webapp", WEB_SECRET), at).await["active"],
+        true
+    );
+    assert_eq!(
+        introspect(&app, ("reports-service", REPORTS_SECRET), at).await["active"],
+        true
+    );
+    // Refresh tokens only ever to their own client.
+    assert_eq!(
+        introspect(&app, ("reports-service", REPORTS_SECRET), rt).await,
+        json!({"active": false})
     );
 }
