@@ -101,13 +101,7 @@ async fn forged_hints(app: &TestApp) -> Vec<(&'static str, String)> {
     let real = id_token_of(app, EMAIL).await;
     let (claims, _) = app.verify_jwt(&real).await;
     let payload = Value::Object(claims.clone());
-    let kid = josekit::jwt::decode_header(&real)
-        .unwrap()
-        .claim("kid")
-        .unwrap()
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let kid = kid_of(&real);
     let b64 = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
     let parts: Vec<&str> = real.split('.').collect();
     let signed_with = |key: &josekit::jws::alg::rsassa::RsassaJwsSigner, header: Value| {

@@ -189,27 +189,10 @@ async fn a_generic_oauth2_upstream_maps_its_profile_json_by_configured_paths() {
 async fn a_second_ostiary_is_the_generic_openid_connect_upstream_of_the_first() {
     // Arrange: the upstream Ostiary knows the downstream as its client `webapp` (its redirect
     // URI is the downstream's callback), and has the test account.
-    let downstream_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = downstream_port.local_addr().unwrap().port();
-    drop(downstream_port);
-    let callback = format!("http://127.0.0.1:{port}/upstream/corp-idp/callback");
-    let upstream = spawn_app_with_redirect(&callback, |_| {}).await;
-    let issuer = upstream.address.clone();
-    let app = spawn_app_on_port(port, move |s| {
-        s.upstreams.push(
-            serde_json::from_value(json!({
-                "id": "corp-idp",
-                "kind": "oidc",
-                "display_name": "Corp",
-                "issuer": issuer,
-                "client_id": "webapp",
-                "client_secret": WEB_SECRET,
-                "scopes": ["openid", "email", "profile"],
-                "trust_email": true,
-            }))
-            .unwrap(),
-        )
-    })
+    let (upstream, app) = ostiary_behind_ostiary(json!({
+        "scopes": ["openid", "email", "profile"],
+        "trust_email": true,
+    }))
     .await;
     let browser = browser();
 

@@ -163,18 +163,7 @@ async fn an_upstream_that_is_down_gives_a_clear_page() {
         )
     })
     .await;
-    let browser = browser();
-    let (_, html) = login_page(&app, &browser).await;
-    let res = browser
-        .post(app.url("/login/upstream"))
-        .form(&[
-            ("req", hidden(&html, "req")),
-            ("csrf", hidden(&html, "csrf")),
-            ("upstream", "down".into()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = press_button_response(&app, &browser(), "down").await;
 
     assert_eq!(res.status(), 502);
     assert!(

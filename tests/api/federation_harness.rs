@@ -140,16 +140,7 @@ pub async fn press_button(app: &TestApp, browser: &reqwest::Client, upstream: &s
         html.contains(&format!("value=\"{upstream}\"")),
         "no button for {upstream}:\n{html}"
     );
-    let res = browser
-        .post(app.url("/login/upstream"))
-        .form(&[
-            ("req", hidden(&html, "req")),
-            ("csrf", hidden(&html, "csrf")),
-            ("upstream", upstream.to_owned()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = press_button_response(app, browser, upstream).await;
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
     location(&res)
 }
@@ -286,4 +277,52 @@ pub async fn link_from_account_page(
     assert_eq!(res.status(), 303);
     let cb = at_provider(app, browser, &location(&res), who, "allow").await;
     browser.get(cb).send().await.unwrap()
+}
+
+/// A second Ostiary as the `corp-idp` OpenID Connect upstream of a first one (it knows the
+/// downstream as its client `webapp`, redirecting to the downstream's callback, and has the
+/// test account); `extra` adds keys to the downstream's `[[upstreams]]` entry. Returns
+/// (upstream, downstream).
+pub async fn ostiary_behind_ostiary(extra: Value) -> (TestApp, TestApp) {
+    let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = probe.local_addr().unwrap().port();
+    drop(probe);
+    let callback = format!("http://127.0.0.1:{port}/upstream/corp-idp/callback");
+    let upstream = spawn_app_with_redirect(&callback, |_| {}).await;
+    let mut entry = json!({
+        "id": "corp-idp",
+        "kind": "oidc",
+        "display_name": "Corp",
+        "issuer": upstream.address,
+        "client_id": "webapp",
+        "client_secret": WEB_SECRET,
+    });
+    if let (Value::Object(e), Value::Object(x)) = (&mut entry, extra) {
+        e.extend(x);
+    }
+    let app = spawn_app_on_port(port, move |s| {
+        s.upstreams
+            .push(serde_json::from_value(entry).expect("a valid [[upstreams]] entry"))
+    })
+    .await;
+    (upstream, app)
+}
+
+/// Press the button of `upstream` on a new login page: Ostiary's answer, whatever it is.
+pub async fn press_button_response(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    upstream: &str,
+) -> reqwest::Response {
+    let (_, html) = login_page(app, browser).await;
+    browser
+        .post(app.url("/login/upstream"))
+        .form(&[
+            ("req", hidden(&html, "req")),
+            ("csrf", hidden(&html, "csrf")),
+            ("upstream", upstream.to_owned()),
+        ])
+        .send()
+        .await
+        .unwrap()
 }

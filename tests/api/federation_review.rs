@@ -87,34 +87,9 @@ async fn a_form_post_callback_is_refused_for_an_upstream_that_answers_with_a_que
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
 }
 
-/// A second Ostiary as the `corp-idp` OIDC upstream of a first one (it advertises RFC 9207).
-async fn downstream_of_an_ostiary() -> (TestApp, TestApp) {
-    let port_probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = port_probe.local_addr().unwrap().port();
-    drop(port_probe);
-    let callback = format!("http://127.0.0.1:{port}/upstream/corp-idp/callback");
-    let upstream = spawn_app_with_redirect(&callback, |_| {}).await;
-    let issuer = upstream.address.clone();
-    let app = spawn_app_on_port(port, move |s| {
-        s.upstreams.push(
-            serde_json::from_value(json!({
-                "id": "corp-idp",
-                "kind": "oidc",
-                "display_name": "Corp",
-                "issuer": issuer,
-                "client_id": "webapp",
-                "client_secret": WEB_SECRET,
-            }))
-            .unwrap(),
-        )
-    })
-    .await;
-    (upstream, app)
-}
-
 #[tokio::test]
 async fn an_upstream_that_advertises_iss_must_send_it_exactly() {
-    let (upstream, app) = downstream_of_an_ostiary().await;
+    let (upstream, app) = ostiary_behind_ostiary(json!({})).await;
     for tamper in ["drop", "trailing slash"] {
         let browser = browser();
         let authorize = press_button(&app, &browser, "corp-idp").await;
@@ -195,18 +170,7 @@ async fn an_oversized_upstream_discovery_document_is_not_read_whole() {
         )
     })
     .await;
-    let browser = browser();
-    let (_, html) = login_page(&app, &browser).await;
-    let res = browser
-        .post(app.url("/login/upstream"))
-        .form(&[
-            ("req", hidden(&html, "req")),
-            ("csrf", hidden(&html, "csrf")),
-            ("upstream", "big".into()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = press_button_response(&app, &browser(), "big").await;
     assert_eq!(res.status(), 502);
     assert!(res.headers().get("location").is_none());
 }

@@ -496,3 +496,13 @@ pub fn session_cookie_set(res: &reqwest::Response) -> bool {
         .iter()
         .any(|v| v.to_str().unwrap_or("").contains("ostiary_session="))
 }
+
+/// The `kid` in a JWT's header.
+pub fn kid_of(token: &str) -> String {
+    josekit::jwt::decode_header(token)
+        .unwrap()
+        .claim("kid")
+        .and_then(|v| v.as_str())
+        .expect("a kid")
+        .to_owned()
+}

@@ -13,26 +13,14 @@ async fn service_token_kid(app: &TestApp) -> String {
         )
         .await;
     let body: serde_json::Value = res.json().await.unwrap();
-    josekit::jwt::decode_header(body["access_token"].as_str().unwrap())
-        .unwrap()
-        .claim("kid")
-        .unwrap()
-        .as_str()
-        .unwrap()
-        .to_owned()
+    kid_of(body["access_token"].as_str().unwrap())
 }
 
 #[tokio::test]
 async fn after_rotation_the_new_key_is_published_first_then_signs_and_the_old_one_stays() {
     let app = spawn_app().await;
     let before = app.webapp_tokens().await;
-    let old_kid = josekit::jwt::decode_header(before["id_token"].as_str().unwrap())
-        .unwrap()
-        .claim("kid")
-        .unwrap()
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let old_kid = kid_of(before["id_token"].as_str().unwrap());
 
     let state = &app.app_state;
     let (kek, _) = ostiary::keys::KeyEncryptionKey::from_settings(&state.settings).unwrap();
@@ -95,13 +83,7 @@ async fn a_revoked_key_leaves_the_jwks_and_its_tokens_stop_working() {
     let app = spawn_app().await;
     let tokens = app.webapp_tokens().await;
     let at = tokens["access_token"].as_str().unwrap();
-    let kid = josekit::jwt::decode_header(at)
-        .unwrap()
-        .claim("kid")
-        .unwrap()
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let kid = kid_of(at);
     assert_eq!(app.userinfo(at).await.status(), 200);
 
     let state = &app.app_state;
