@@ -100,20 +100,20 @@ pub async fn begin(
             Next::IssueCode | Next::Refuse(_) => {}
         }
     }
-    let stage = match (next, session, subject) {
-        (Next::IssueCode, Some(_), Some(who)) => return issue::issue_code(state, &req, &who).await,
-        (Next::Refuse(r), ..) => return Err(to_client(refusal(r))),
-        (Next::Consent(reason), Some(s), Some(who)) => Stage::AwaitingConsent {
+    let stage = match (next, session) {
+        (Next::Refuse(r), _) => return Err(to_client(refusal(r))),
+        (Next::IssueCode, Some(s)) => return issue::issue_code(state, &req, &(&s).into()).await,
+        (Next::Consent(reason), Some(s)) => Stage::AwaitingConsent {
             reason,
             signed_in: SignedInFor {
+                subject: (&s).into(),
                 session_hash: s.id_hash,
-                subject: who,
                 fresh: false,
             },
         },
-        (Next::Login(reason), ..) => Stage::AwaitingLogin { reason },
-        // The policy asks for a page only with a session, or a login without one.
-        (_, _, _) => Stage::AwaitingLogin {
+        (Next::Login(reason), _) => Stage::AwaitingLogin { reason },
+        // Without a session the policy asks for a login, never for a code or consent.
+        (Next::IssueCode | Next::Consent(_), None) => Stage::AwaitingLogin {
             reason: policy::PromptReason::NoSession,
         },
     };
