@@ -120,8 +120,8 @@ async fn an_upstream_that_advertises_iss_must_send_it_exactly() {
     assert_eq!(app.audit("login_succeeded").await, 0);
 }
 
-/// A server on loopback that answers every request with a valid discovery document padded to
-/// `size` bytes.
+/// A server on loopback for an OpenID Connect upstream whose discovery document is valid but
+/// padded to `size` bytes; its JWKS is small and valid (so only the cap can refuse it).
 async fn oversized_discovery(size: usize) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let issuer = format!("http://{}", listener.local_addr().unwrap());
@@ -141,10 +141,16 @@ async fn oversized_discovery(size: usize) -> String {
             let Ok((mut sock, _)) = listener.accept().await else {
                 return;
             };
-            let body = doc.clone();
+            let doc = doc.clone();
             tokio::spawn(async move {
                 let mut buf = [0u8; 4096];
-                let _ = sock.read(&mut buf).await;
+                let n = sock.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]);
+                let body = if head.starts_with("GET /jwks") {
+                    r#"{"keys":[]}"#.to_owned()
+                } else {
+                    doc
+                };
                 let head = format!(
                     "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
                     body.len()
@@ -159,6 +165,21 @@ async fn oversized_discovery(size: usize) -> String {
 
 #[tokio::test]
 async fn an_oversized_upstream_discovery_document_is_not_read_whole() {
+    // Control: the same document under the cap is a working upstream.
+    let small = oversized_discovery(1000).await;
+    let app = spawn_app_with(move |s| {
+        s.upstreams.push(
+            serde_json::from_value(json!({
+                "id": "small", "kind": "oidc", "display_name": "Small", "issuer": small,
+                "client_id": "c", "client_secret": "s",
+            }))
+            .unwrap(),
+        )
+    })
+    .await;
+    let res = press_button_response(&app, &browser(), "small").await;
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+
     let issuer = oversized_discovery(2 << 20).await;
     let app = spawn_app_with(move |s| {
         s.upstreams.push(

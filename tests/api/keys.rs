@@ -79,12 +79,15 @@ async fn private_keys_are_stored_encrypted() {
 }
 
 #[tokio::test]
-async fn a_revoked_key_leaves_the_jwks_and_its_tokens_stop_working() {
+async fn a_revoked_key_leaves_every_instances_jwks_and_its_tokens_stop_working() {
     let app = spawn_app().await;
+    // A second instance on the same database.
+    let other = restart(&app, |_| {}).await;
     let tokens = app.webapp_tokens().await;
     let at = tokens["access_token"].as_str().unwrap();
     let kid = kid_of(at);
     assert_eq!(app.userinfo(at).await.status(), 200);
+    assert!(!other.jwks().await.get(&kid).is_empty());
 
     let state = &app.app_state;
     let (kek, _) = ostiary::keys::KeyEncryptionKey::from_settings(&state.settings).unwrap();
@@ -100,6 +103,12 @@ async fn a_revoked_key_leaves_the_jwks_and_its_tokens_stop_working() {
     };
     // The next reload (every instance does one every 30 s).
     state.keys.reload(&state.store, now).await.unwrap();
+    let theirs = &other.app_state;
+    theirs.keys.reload(&theirs.store, now).await.unwrap();
+    assert!(
+        other.jwks().await.get(&kid).is_empty(),
+        "the other instance"
+    );
 
     let jwks = app.jwks().await;
     assert!(jwks.get(&kid).is_empty(), "revoked key still published");
