@@ -250,15 +250,17 @@ pub fn build(
             .map(|c| Arc::new(c) as _)
             .map_err(|e| ("issuer", e.to_string()))
         }),
-        UpstreamKind::Apple => apple_key(c).and_then(|key| {
-            let apple = Apple::new(common, c.issuer.as_deref(), key)
-                .map_err(|e| ("issuer", e.to_string()))?;
-            // Prove the key signs before the first user needs it.
-            apple
-                .client_secret(0)
-                .map_err(|e| ("private_key_file", e.to_string()))?;
-            Ok(Arc::new(apple) as _)
-        }),
+        UpstreamKind::Apple => url(c.issuer.as_deref(), apple::ISSUER, "issuer")
+            .and_then(|_| apple_key(c))
+            .and_then(|key| {
+                let apple = Apple::new(common, c.issuer.as_deref(), key)
+                    .map_err(|e| ("issuer", e.to_string()))?;
+                // Prove the key signs before the first user needs it.
+                apple
+                    .client_secret(0)
+                    .map_err(|e| ("private_key_file", e.to_string()))?;
+                Ok(Arc::new(apple) as _)
+            }),
         UpstreamKind::Oauth2 => endpoints(c, None).map(|e| {
             let core = OAuth2Core::new(
                 common,
