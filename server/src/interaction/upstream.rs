@@ -81,6 +81,24 @@ fn failure_page(connector: &dyn UpstreamConnector, e: &UpstreamError) -> PageErr
     }
 }
 
+/// Record why a callback was refused, and the page the person sees for it.
+async fn refuse(
+    state: &AppState,
+    req: &HttpRequest,
+    kind: AuditKind,
+    upstream: &UpstreamId,
+    reason: Option<&str>,
+) -> PageError {
+    let mut event = upstream_event(state, req, kind, upstream);
+    if let Some(r) = reason {
+        event = event.reason(r);
+    }
+    match record(state, event).await {
+        Ok(()) => unverifiable(),
+        Err(e) => e,
+    }
+}
+
 fn unverifiable() -> PageError {
     PageError::bad_request(
         "This sign-in could not be verified",
@@ -192,10 +210,14 @@ pub async fn callback_post(
     let connector = known_upstream(&state, &req)?;
     let id = connector.id().to_owned();
     if !connector.form_post() {
-        let event = upstream_event(&state, &req, AuditKind::UpstreamInvalidCallback, &id)
-            .reason("a form_post callback for an upstream that answers with a query");
-        record(&state, event).await?;
-        return Err(unverifiable());
+        return Err(refuse(
+            &state,
+            &req,
+            AuditKind::UpstreamInvalidCallback,
+            &id,
+            Some("a form_post callback for an upstream that answers with a query"),
+        )
+        .await);
     }
     let form = Params::parse(&body).map_err(PageError::from)?;
     let st = form.get("state").ok().flatten().unwrap_or_default();
@@ -211,10 +233,14 @@ pub async fn callback_post(
             )
             .await?;
     if !kept {
-        let event = upstream_event(&state, &req, AuditKind::UpstreamStateMismatch, &id)
-            .reason("form_post with an unknown, expired or answered state");
-        record(&state, event).await?;
-        return Err(unverifiable());
+        return Err(refuse(
+            &state,
+            &req,
+            AuditKind::UpstreamStateMismatch,
+            &id,
+            Some("form_post with an unknown, expired or answered state"),
+        )
+        .await);
     }
     let mut next = callback_url(&state, &id)?;
     next.query_pairs_mut().append_pair("state", st);
@@ -241,10 +267,14 @@ pub async fn callback(
     };
     let binding = cookie(&req, csrf::cookie_name(&state)).map(|b| opaque::hash(&b));
     let Some(row) = row.filter(|r| binding.as_deref() == Some(r.binding_hash.as_str())) else {
-        let event = upstream_event(&state, &req, AuditKind::UpstreamStateMismatch, &id)
-            .reason("unknown or expired state, or another browser");
-        record(&state, event).await?;
-        return Err(unverifiable());
+        return Err(refuse(
+            &state,
+            &req,
+            AuditKind::UpstreamStateMismatch,
+            &id,
+            Some("unknown or expired state, or another browser"),
+        )
+        .await);
     };
     let pending: PendingUpstreamLogin =
         serde_json::from_str(&row.pending_json).map_err(PageError::internal)?;
@@ -257,9 +287,7 @@ pub async fn callback(
         (Some(_), None) => true,
     };
     if !iss_ok {
-        let event = upstream_event(&state, &req, AuditKind::UpstreamIssuerMismatch, &id);
-        record(&state, event).await?;
-        return Err(unverifiable());
+        return Err(refuse(&state, &req, AuditKind::UpstreamIssuerMismatch, &id, None).await);
     }
     // A form_post upstream's answer is the one kept from its POST; any other's is the query.
     let f: CallbackFields = match (connector.form_post(), &row.callback_json) {
@@ -271,10 +299,8 @@ pub async fn callback(
         return upstream_said_no(&state, &req, connector.as_ref(), &row, error).await;
     }
     let Some(code) = f.code.filter(|c| !c.is_empty() && c.len() <= 2048) else {
-        let event =
-            upstream_event(&state, &req, AuditKind::UpstreamInvalidCallback, &id).reason("no code");
-        record(&state, event).await?;
-        return Err(unverifiable());
+        let kind = AuditKind::UpstreamInvalidCallback;
+        return Err(refuse(&state, &req, kind, &id, Some("no code")).await);
     };
     let redirect_uri = callback_url(&state, &id)?;
     let ctx = CallbackContext {
