@@ -17,6 +17,8 @@ pub mod clients;
 pub mod clock;
 /// Settings: TOML file, environment overrides, validation.
 pub mod config;
+/// Development only: the demo relying party under /dev/demo.
+pub mod devdemo;
 /// Offline dev mode: fake Google, Apple, Facebook and X providers (also used by the tests).
 pub mod devfakes;
 /// Browser-facing error pages and security headers.

@@ -100,6 +100,48 @@ pub struct LogoutPage<'a> {
 #[template(path = "logged_out.html")]
 pub struct LoggedOutPage;
 
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage<'a> {
+    pub issuer: &'a str,
+    pub version: &'a str,
+    /// The dev config's demo app is on: link to it.
+    pub demo_app: bool,
+}
+
+/// A decoded token on the demo page.
+pub struct TokenPanel {
+    pub title: &'static str,
+    pub header: String,
+    pub claims: String,
+    pub verified: bool,
+    pub verdict: String,
+}
+
+/// One request and response the demo app made.
+pub struct StepPanel {
+    pub title: &'static str,
+    pub request: String,
+    pub response: String,
+    pub ok: bool,
+}
+
+#[derive(Template)]
+#[template(path = "demo.html")]
+pub struct DemoPage<'a> {
+    pub signed_in: bool,
+    pub signed_out: bool,
+    pub client_id: &'a str,
+    pub refresh_token: &'a str,
+    pub error: Option<&'a str>,
+    pub tokens: Vec<TokenPanel>,
+    /// (check, passed)
+    pub checks: Vec<(String, bool)>,
+    pub userinfo: Option<&'a str>,
+    pub notes: &'a [String],
+    pub steps: Vec<StepPanel>,
+}
+
 /// Render a page with the pages' security headers (RFC 9700 §4.16, §4.2.4).
 pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
     match page.render() {

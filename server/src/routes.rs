@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::interaction::{account, consent, login, upstream};
+use crate::interaction::{account, consent, home, login, upstream};
 use crate::oauth::{discovery, introspection, jwks, revocation, token, userinfo};
 
 /// CORS for the back-channel endpoints a single-page app calls (never for /authorize, RFC 9700
@@ -22,65 +22,66 @@ fn cors(origins: &Arc<HashSet<String>>) -> Cors {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &Arc<HashSet<String>>) {
-    cfg.route(
-        "/.well-known/openid-configuration",
-        web::get().to(discovery::discovery),
-    )
-    .route("/jwks.json", web::get().to(jwks::jwks))
-    // Front channel (browser).
-    .route("/authorize", web::get().to(with_body::authorize))
-    .route("/authorize", web::post().to(with_body::authorize))
-    .route("/login", web::get().to(login::show))
-    .route("/login", web::post().to(with_body::login))
-    .route("/login/upstream", web::post().to(with_body::upstream_start))
-    .route("/upstream/{id}/callback", web::get().to(upstream::callback))
-    .route(
-        "/upstream/{id}/callback",
-        web::post().to(with_body::upstream_callback),
-    )
-    .route("/account", web::get().to(account::show))
-    .route("/account/link", web::post().to(with_body::account_link))
-    .route("/account/unlink", web::post().to(with_body::account_unlink))
-    .route("/consent", web::get().to(consent::show))
-    .route("/consent", web::post().to(with_body::consent))
-    .route("/logout", web::get().to(with_body::end_session))
-    .route("/logout", web::post().to(with_body::end_session))
-    .route("/logout/confirm", web::post().to(with_body::logout_confirm))
-    // Back channel (clients and APIs).
-    .service(
-        web::resource("/token")
-            .wrap(cors(cors_origins))
-            .route(web::post().to(token::token)),
-    )
-    .service(
-        web::resource("/userinfo")
-            .wrap(cors(cors_origins))
-            .route(web::get().to(userinfo::userinfo))
-            .route(web::post().to(userinfo::userinfo)),
-    )
-    .service(
-        web::resource("/revoke")
-            .wrap(cors(cors_origins))
-            .route(web::post().to(revocation::revoke)),
-    )
-    .route("/introspect", web::post().to(introspection::introspect))
-    // Operations and assets.
-    .route("/healthz", web::get().to(health))
-    .route(
-        "/static/ostiary.css",
-        web::get().to(|| {
-            asset(
-                "text/css; charset=utf-8",
-                include_str!("../../static/ostiary.css"),
-            )
-        }),
-    )
-    .route("/static/upstream/{name}", web::get().to(upstream_icon))
-    .route(
-        "/static/ostiary.svg",
-        web::get().to(|| asset("image/svg+xml", include_str!("../../static/ostiary.svg"))),
-    )
-    .default_service(web::to(not_found));
+    cfg.route("/", web::get().to(home::show))
+        .route(
+            "/.well-known/openid-configuration",
+            web::get().to(discovery::discovery),
+        )
+        .route("/jwks.json", web::get().to(jwks::jwks))
+        // Front channel (browser).
+        .route("/authorize", web::get().to(with_body::authorize))
+        .route("/authorize", web::post().to(with_body::authorize))
+        .route("/login", web::get().to(login::show))
+        .route("/login", web::post().to(with_body::login))
+        .route("/login/upstream", web::post().to(with_body::upstream_start))
+        .route("/upstream/{id}/callback", web::get().to(upstream::callback))
+        .route(
+            "/upstream/{id}/callback",
+            web::post().to(with_body::upstream_callback),
+        )
+        .route("/account", web::get().to(account::show))
+        .route("/account/link", web::post().to(with_body::account_link))
+        .route("/account/unlink", web::post().to(with_body::account_unlink))
+        .route("/consent", web::get().to(consent::show))
+        .route("/consent", web::post().to(with_body::consent))
+        .route("/logout", web::get().to(with_body::end_session))
+        .route("/logout", web::post().to(with_body::end_session))
+        .route("/logout/confirm", web::post().to(with_body::logout_confirm))
+        // Back channel (clients and APIs).
+        .service(
+            web::resource("/token")
+                .wrap(cors(cors_origins))
+                .route(web::post().to(token::token)),
+        )
+        .service(
+            web::resource("/userinfo")
+                .wrap(cors(cors_origins))
+                .route(web::get().to(userinfo::userinfo))
+                .route(web::post().to(userinfo::userinfo)),
+        )
+        .service(
+            web::resource("/revoke")
+                .wrap(cors(cors_origins))
+                .route(web::post().to(revocation::revoke)),
+        )
+        .route("/introspect", web::post().to(introspection::introspect))
+        // Operations and assets.
+        .route("/healthz", web::get().to(health))
+        .route(
+            "/static/ostiary.css",
+            web::get().to(|| {
+                asset(
+                    "text/css; charset=utf-8",
+                    include_str!("../../static/ostiary.css"),
+                )
+            }),
+        )
+        .route("/static/upstream/{name}", web::get().to(upstream_icon))
+        .route(
+            "/static/ostiary.svg",
+            web::get().to(|| asset("image/svg+xml", include_str!("../../static/ostiary.svg"))),
+        )
+        .default_service(web::to(not_found));
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {

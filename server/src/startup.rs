@@ -148,6 +148,13 @@ impl Application {
                 .max_concurrent_password_checks
                 .unwrap_or(cores),
         )?;
+        // The demo relying party under /dev/demo (check-config refuses it off loopback).
+        let demo = if settings.dev.demo_app {
+            tracing::warn!("dev.demo_app: the demo relying party is on at /dev/demo");
+            Some(Arc::new(crate::devdemo::DemoApp::new(&settings)?))
+        } else {
+            None
+        };
         if settings.dev.demo_account {
             create_demo_account(&store, now).await?;
         }
@@ -199,6 +206,7 @@ impl Application {
                 ));
             }
             let fakes = fakes.clone();
+            let demo = demo.clone();
             App::new()
                 .app_data(data.clone())
                 .wrap(headers)
@@ -208,6 +216,11 @@ impl Application {
                     if let Some(f) = fakes {
                         cfg.service(
                             web::scope("/dev/fake").configure(|c| crate::devfakes::configure(c, f)),
+                        );
+                    }
+                    if let Some(d) = demo {
+                        cfg.service(
+                            web::scope("/dev/demo").configure(|c| crate::devdemo::configure(c, d)),
                         );
                     }
                     routes::configure(cfg, &cors_origins)

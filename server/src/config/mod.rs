@@ -7,7 +7,9 @@ mod validate;
 
 pub use upstreams::UpstreamConfig;
 
-pub use validate::{Problem, Severity, is_loopback, validate};
+pub use validate::{
+    DEMO_CALLBACK, DEMO_CLIENT, DEMO_PUBLIC_CLIENT, Problem, Severity, is_loopback, validate,
+};
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -183,6 +185,10 @@ pub struct DevSettings {
     /// Development only: offer sign-in with fake Google, Apple, Facebook and X providers that
     /// this server itself plays under /dev/fake/, with no credentials and no network.
     pub fake_upstreams: bool,
+    /// Development only: a demo relying party under /dev/demo that signs in against this
+    /// server as the clients `demo` (confidential) and `demo-spa` (public, PKCE) and shows every
+    /// request and token it sees.
+    pub demo_app: bool,
 }
 
 /// One `[[clients]]` entry; keys are RFC 7591 client metadata names.

@@ -137,6 +137,7 @@ pub fn validate(s: &Settings, env: &dyn Fn(&str) -> Option<String>) -> Vec<Probl
             "creates a demo account: for development only",
         ));
     }
+    check_demo_app(s, &mut p);
     if s.dev.fake_upstreams && !is_dev_issuer(&s.issuer) {
         p.push(Problem::error(
             "dev.fake_upstreams",
@@ -178,6 +179,56 @@ pub fn validate(s: &Settings, env: &dyn Fn(&str) -> Option<String>) -> Vec<Probl
     }
     p
 }
+
+/// The demo relying party: development configs only, and its two clients must let it in.
+fn check_demo_app(s: &Settings, p: &mut Vec<Problem>) {
+    if !s.dev.demo_app {
+        return;
+    }
+    if !is_dev_issuer(&s.issuer) {
+        p.push(Problem::error(
+            "dev.demo_app",
+            "the demo app is for a development config only (an http://localhost or http://127.0.0.1 issuer)",
+        ));
+        return;
+    }
+    p.push(Problem::warning(
+        "dev.demo_app",
+        "serves a demo relying party under /dev/demo: for development only",
+    ));
+    let callback = format!("{}{}", s.issuer_base(), DEMO_CALLBACK);
+    for (id, needs_secret) in [(DEMO_CLIENT, true), (DEMO_PUBLIC_CLIENT, false)] {
+        let Some((i, c)) = s
+            .clients
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.client_id == id)
+        else {
+            p.push(Problem::error(
+                "dev.demo_app",
+                format!("needs a [[clients]] entry with client_id = \"{id}\""),
+            ));
+            continue;
+        };
+        if !c.redirect_uris.contains(&callback) {
+            p.push(Problem::error(
+                &format!("clients[{i}].redirect_uris"),
+                format!("dev.demo_app needs {callback:?} here"),
+            ));
+        }
+        if needs_secret && c.client_secret.is_none() {
+            p.push(Problem::error(
+                &format!("clients[{i}].client_secret"),
+                "dev.demo_app signs in as this client and needs its client_secret in the file",
+            ));
+        }
+    }
+}
+
+/// The demo relying party's clients and callback path (`dev.demo_app`).
+pub const DEMO_CLIENT: &str = "demo";
+pub const DEMO_PUBLIC_CLIENT: &str = "demo-spa";
+pub const DEMO_CALLBACK: &str = "/dev/demo/callback";
 
 /// A development config serves only this machine: an http issuer on a loopback host.
 fn is_dev_issuer(issuer: &str) -> bool {

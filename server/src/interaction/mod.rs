@@ -5,6 +5,7 @@
 pub mod account;
 pub mod consent;
 pub mod csrf;
+pub mod home;
 pub mod login;
 pub mod logout;
 pub mod upstream;
