@@ -251,3 +251,84 @@ async fn a_person_signs_in_with_fake_apple_in_headless_chromium_through_form_pos
     assert_eq!(id["name"], "Ada Lovelace");
     assert_eq!(id["email"], "ada@example.com");
 }
+
+/// Click the element with this id and wait until the page shows `text`.
+async fn click_until(browser: &fantoccini::Client, id: &str, text: &str) -> String {
+    browser
+        .find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|_| panic!("no #{id}"))
+        .click()
+        .await
+        .unwrap();
+    for _ in 0..200 {
+        if let Ok(source) = browser.source().await
+            && source.contains(text)
+        {
+            return source;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!(
+        "after clicking #{id} the page never showed {text:?}:\n{}",
+        browser.source().await.unwrap_or_default()
+    );
+}
+
+#[tokio::test]
+async fn a_newcomer_follows_the_landing_page_to_the_demo_app_and_sees_a_whole_sign_in() {
+    if !browser_available() {
+        return;
+    }
+    // Arrange: the development setup's demo app, and a browser.
+    let app = spawn_app_with(crate::landing::with_demo_app).await;
+    let (_driver, browser) = chromium(app.dir.join("chromium-profile")).await;
+
+    // Act: from the landing page to the demo app, sign in and consent.
+    browser.goto(&app.url("/")).await.unwrap();
+    let demo = click_and_wait(&browser, "demo-app").await;
+    assert_eq!(demo.path(), "/dev/demo");
+    let login = click_and_wait(&browser, "scenario-sign-in").await;
+    assert_eq!(login.path(), "/login");
+    for (id, value) in [("email", EMAIL), ("password", PASSWORD)] {
+        browser
+            .find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    let consent = click_and_wait(&browser, "sign-in").await;
+    assert_eq!(consent.path(), "/consent");
+    let back = click_and_wait(&browser, "allow").await;
+
+    // Assert: the demo app shows both tokens verified against the JWKS and the userinfo answer.
+    assert_eq!(back.path(), "/dev/demo", "{back}");
+    let page = browser.source().await.unwrap();
+    assert_eq!(
+        page.matches("signature verified with key").count(),
+        2,
+        "{page}"
+    );
+    let userinfo = browser
+        .find(Locator::Id("userinfo"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(userinfo.contains(EMAIL), "{userinfo}");
+
+    // Then: refresh (rotation), revoke, and log out (back at the demo app).
+    click_until(
+        &browser,
+        "do-refresh",
+        "The old refresh token is not active.",
+    )
+    .await;
+    click_until(&browser, "do-revoke", "Revocation answered 200.").await;
+    click_until(&browser, "do-logout", "id=\"signed-out\"").await;
+    assert_eq!(browser.current_url().await.unwrap().path(), "/dev/demo");
+    browser.close().await.unwrap();
+}

@@ -21,6 +21,7 @@ mod federation_harness;
 mod federation_review;
 mod helpers;
 mod keys;
+mod landing;
 mod lockout;
 mod login_consent;
 mod people;

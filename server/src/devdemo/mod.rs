@@ -264,8 +264,27 @@ async fn callback(app: web::Data<DemoApp>, req: HttpRequest) -> Result<HttpRespo
     let query: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes())
         .into_owned()
         .collect();
-    let Some(started) = app.take(&req, |s| s.started.take()) else {
-        return back_to_demo(&app);
+    let code = query
+        .iter()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.clone());
+    let (started, new_cookie) = app.with_session(&req, |s| {
+        let started = s.started.take();
+        if started.is_none() {
+            // A code for a sign-in the demo did not start (the README's curl walkthrough):
+            // show it, unredeemed, for the person to exchange by hand.
+            s.shown = Shown::default();
+            s.error = None;
+            if let Some(code) = &code {
+                s.shown.notes.push(format!(
+                    "A code arrived for a sign-in this demo app did not start: {code} (exchange it at /token within 60 seconds)"
+                ));
+            }
+        }
+        started
+    });
+    let Some(started) = started else {
+        return Ok(with_cookie(back_to_demo(&app)?, new_cookie));
     };
     let mut shown = Shown::default();
     let result = app.finish(&started, &query, &mut shown).await;
