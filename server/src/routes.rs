@@ -21,6 +21,9 @@ fn cors(origins: &Arc<HashSet<String>>) -> Cors {
         .max_age(600)
 }
 
+/// Every route. A development config adds two scopes in `startup` when switched on: the fake
+/// providers under /dev/fake (`[dev] fake_upstreams`, `devfakes::configure`) and the demo app
+/// under /dev/demo (`[dev] demo_app`, `devdemo::configure`).
 pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &Arc<HashSet<String>>) {
     cfg.route("/", web::get().to(home::show))
         .route(
