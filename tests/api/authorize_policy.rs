@@ -13,20 +13,18 @@ async fn the_consent_page_cannot_skip_the_login_that_prompt_login_requires() {
     // Arrange: a session and remembered consent, then a request that demands a fresh login.
     let app = spawn_app().await;
     alice_signed_in(&app).await;
-    let res = app
-        .browser
-        .get(authorize_with(&app, vec![("prompt", "login")]))
-        .send()
-        .await
-        .unwrap();
+    let res = authorize_as_alice(&app, vec![("prompt", "login")]).await;
     let login = location(&res);
     assert_eq!(login.path(), "/login");
     let id = query(&login, "req").unwrap();
 
     // Act: open the consent page for the same request instead of signing in.
-    let mut consent = url::Url::parse(&app.url("/consent")).unwrap();
-    consent.query_pairs_mut().append_pair("req", &id);
-    let res = app.browser.get(consent).send().await.unwrap();
+    let res = app
+        .browser
+        .get(consent_url(&app, &id))
+        .send()
+        .await
+        .unwrap();
 
     // Assert: back to the login page, no consent form (and so no token to press Allow with).
     assert_eq!(res.status(), 303);
@@ -48,18 +46,10 @@ async fn the_consent_page_cannot_skip_the_login_that_max_age_requires() {
     let app = spawn_app().await;
     alice_signed_in(&app).await;
     app.clock.advance(120);
-    let res = app
-        .browser
-        .get(authorize_with(&app, vec![("max_age", "60")]))
-        .send()
-        .await
-        .unwrap();
+    let res = authorize_as_alice(&app, vec![("max_age", "60")]).await;
     let login = location(&res);
     assert_eq!(login.path(), "/login");
-    let mut consent = url::Url::parse(&app.url("/consent")).unwrap();
-    consent
-        .query_pairs_mut()
-        .append_pair("req", &query(&login, "req").unwrap());
+    let consent = consent_url(&app, &query(&login, "req").unwrap());
     let res = app.browser.get(consent).send().await.unwrap();
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res).path(), "/login");
@@ -69,12 +59,7 @@ async fn the_consent_page_cannot_skip_the_login_that_max_age_requires() {
 async fn max_age_zero_asks_for_a_login_even_with_a_session_from_the_same_second() {
     let app = spawn_app().await;
     alice_signed_in(&app).await;
-    let res = app
-        .browser
-        .get(authorize_with(&app, vec![("max_age", "0")]))
-        .send()
-        .await
-        .unwrap();
+    let res = authorize_as_alice(&app, vec![("max_age", "0")]).await;
     assert_eq!(location(&res).path(), "/login");
 }
 
@@ -82,12 +67,7 @@ async fn max_age_zero_asks_for_a_login_even_with_a_session_from_the_same_second(
 async fn a_login_made_for_the_request_satisfies_max_age_zero_when_the_clock_crosses_a_second() {
     let app = spawn_app().await;
     alice_signed_in(&app).await;
-    let res = app
-        .browser
-        .get(authorize_with(&app, vec![("max_age", "0")]))
-        .send()
-        .await
-        .unwrap();
+    let res = authorize_as_alice(&app, vec![("max_age", "0")]).await;
     let html = page_text(&app.browser, location(&res)).await;
     app.clock.advance(1);
     let res = app.submit_login(&app.browser, &html, EMAIL, PASSWORD).await;
@@ -209,15 +189,8 @@ async fn a_forged_or_foreign_id_token_hint_at_authorize_is_invalid_request_and_i
     let app = spawn_app().await;
     alice_signed_in(&app).await;
     for (what, hint) in forged_hints(&app).await {
-        let res = app
-            .browser
-            .get(authorize_with(
-                &app,
-                vec![("prompt", "none"), ("id_token_hint", &hint)],
-            ))
-            .send()
-            .await
-            .unwrap();
+        let res =
+            authorize_as_alice(&app, vec![("prompt", "none"), ("id_token_hint", &hint)]).await;
         assert_eq!(res.status(), 303, "{what}");
         let back = location(&res);
         assert!(back.as_str().starts_with(REDIRECT), "{what}: {back}");
@@ -237,15 +210,7 @@ async fn an_id_token_hint_for_the_signed_in_person_gives_a_silent_code_even_expi
     alice_signed_in(&app).await;
     app.clock.advance(7200);
     // The session lasts longer than the ID token: only the hint has expired.
-    let res = app
-        .browser
-        .get(authorize_with(
-            &app,
-            vec![("prompt", "none"), ("id_token_hint", &hint)],
-        ))
-        .send()
-        .await
-        .unwrap();
+    let res = authorize_as_alice(&app, vec![("prompt", "none"), ("id_token_hint", &hint)]).await;
     let back = location(&res);
     assert!(query(&back, "code").is_some(), "{back}");
 }
@@ -257,24 +222,11 @@ async fn an_id_token_hint_for_someone_else_is_login_required_silently_and_a_logi
     let bobs = id_token_of(&app, BOB).await;
     alice_signed_in(&app).await;
 
-    let res = app
-        .browser
-        .get(authorize_with(
-            &app,
-            vec![("prompt", "none"), ("id_token_hint", &bobs)],
-        ))
-        .send()
-        .await
-        .unwrap();
+    let res = authorize_as_alice(&app, vec![("prompt", "none"), ("id_token_hint", &bobs)]).await;
     let back = location(&res);
     assert_eq!(query(&back, "error").as_deref(), Some("login_required"));
 
-    let res = app
-        .browser
-        .get(authorize_with(&app, vec![("id_token_hint", &bobs)]))
-        .send()
-        .await
-        .unwrap();
+    let res = authorize_as_alice(&app, vec![("id_token_hint", &bobs)]).await;
     let login = location(&res);
     assert_eq!(login.path(), "/login");
     // Signing in as Alice again does not answer for Bob.
@@ -323,12 +275,7 @@ async fn the_account_page_shows_only_known_notices() {
 #[tokio::test]
 async fn two_concurrent_allows_of_one_consent_issue_exactly_one_code() {
     let app = spawn_app().await;
-    let res = app
-        .browser
-        .get(authorize_with(&app, vec![]))
-        .send()
-        .await
-        .unwrap();
+    let res = authorize_as_alice(&app, vec![]).await;
     let html = page_text(&app.browser, location(&res)).await;
     let res = app.submit_login(&app.browser, &html, EMAIL, PASSWORD).await;
     let consent = location(&res);

@@ -61,3 +61,19 @@ pub async fn silent_code(app: &TestApp) -> bool {
         .unwrap();
     query(&location(&res), "code").is_some()
 }
+
+/// GET /authorize as `webapp` with these extra parameters, in Alice's browser.
+pub async fn authorize_as_alice(app: &TestApp, extra: Vec<(&str, &str)>) -> reqwest::Response {
+    app.browser
+        .get(authorize_with(app, extra))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The consent page's URL for pending request `id`.
+pub fn consent_url(app: &TestApp, id: &str) -> url::Url {
+    let mut url = url::Url::parse(&app.url("/consent")).unwrap();
+    url.query_pairs_mut().append_pair("req", id);
+    url
+}
