@@ -1,26 +1,103 @@
 #!/usr/bin/env bash
-# Ostiary benchmark: a release build on loopback, loaded at 64 connections. Prints requests/s,
-# p50 and p99 for discovery, JWKS, client_credentials and a full code exchange; complete
-# password sign-ins beside the argon2id ceiling; the RSA-2048 signing rate; idle RSS.
+# Ostiary benchmark: the README's release binary on loopback, loaded at 64 connections. Prints
+# each figure beside the machine's limit for it (the RSA-2048 signing rate, the argon2id
+# ceiling) and the share reached: discovery, JWKS, client_credentials, a full code exchange,
+# complete password sign-ins, and the server's RSS idle and after the load.
+#
+#   bench/run.sh                      embedded SQLite (the default configuration)
+#   bench/run.sh --postgres           a throwaway PostgreSQL cluster started here (initdb)
+#   bench/run.sh --postgres URL       an existing PostgreSQL server (a scratch database is
+#                                     created on it and dropped at the end)
+#   bench/run.sh --prefill            after the empty run: a million accounts, ten million
+#                                     refresh tokens, a million audit records and a day of
+#                                     expired rows; the same figures again beside the empty
+#                                     ones; then code exchanges while the collector deletes
+#                                     the expired rows
+#
+# Environment: BENCH_SECONDS (per scenario, default 10), BENCH_CONNECTIONS (default 64),
+# BENCH_PREFILL_ROWS (accounts; the other tables scale from it; default 1000000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH="${BENCH_SECONDS:-10}"
 CONNS="${BENCH_CONNECTIONS:-64}"
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+PREFILL_ROWS="${BENCH_PREFILL_ROWS:-1000000}"
+postgres=""
+prefill=false
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --postgres)
+      postgres=start
+      if [ $# -gt 1 ] && [[ "$2" == postgres* ]]; then postgres=$2; shift; fi ;;
+    --prefill) prefill=true ;;
+    *) echo "usage: bench/run.sh [--postgres [URL]] [--prefill]" >&2; exit 2 ;;
+  esac
+  shift
+done
+for tool in wrk curl openssl python3; do
+  command -v "$tool" >/dev/null || { echo "$tool is needed: apt-get install $tool" >&2; exit 1; }
+done
+if $prefill && [ -z "$postgres" ]; then
+  command -v sqlite3 >/dev/null || { echo "sqlite3 is needed for --prefill: apt-get install sqlite3" >&2; exit 1; }
+fi
 
-cargo build --release -q -p ostiary -p ostiary-bench
+# The binary the README's first command runs (`cargo run --release -p ostiary`), built on its
+# own so that its features are not unified with the load generator's; then the load generator.
+cargo build --release -q -p ostiary
+cargo build --release -q -p ostiary-bench
 bin=target/release/ostiary
+load=target/release/ostiary-bench
+
 work=$(mktemp -d /tmp/ostiary-bench.XXXXXX)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+chmod 755 "$work"
+pid=""
+pg_stop=""
+cleanup() {
+  [ -n "$pid" ] && { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; }
+  [ -n "$pg_stop" ] && eval "$pg_stop"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# The machine's limits, measured before the server starts, on every core.
+sign=$(openssl speed -multi "$(nproc)" -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ {print $(NF-1)}' | tail -n 1)
+read -r argon argon_single < <("$load" argon2)
+
+# The database.
+case "$postgres" in
+  "") db_url="sqlite://$work/ostiary.db?mode=rwc"; db_label="SQLite (embedded, WAL, synchronous=NORMAL)" ;;
+  start)
+    pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    [ -n "$pgbin" ] || { echo "PostgreSQL is needed for --postgres: apt-get install postgresql" >&2; exit 1; }
+    pgport=$(free_port)
+    as_pg=(); [ "$(id -u)" = 0 ] && { chown postgres:postgres "$work"; as_pg=(runuser -u postgres --); }
+    "${as_pg[@]}" "$pgbin/initdb" -D "$work/pg" -A trust -U postgres >/dev/null
+    # Default durability (fsync, synchronous_commit on): a commit is acknowledged once on disk.
+    "${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w \
+      -o "-p $pgport -k $work -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=512MB" start >/dev/null
+    pg_stop="${as_pg[*]} $pgbin/pg_ctl -D $work/pg -m fast stop >/dev/null 2>&1 || true"
+    db_url="postgres://postgres@127.0.0.1:$pgport/postgres"
+    db_label="PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}') (throwaway cluster, fsync on)" ;;
+  *)
+    scratch="ostiary_bench_$$"
+    psql -q "$postgres" -c "CREATE DATABASE $scratch" >/dev/null
+    db_url="${postgres%/*}/$scratch"
+    pg_stop="psql -q '$postgres' -c 'DROP DATABASE IF EXISTS $scratch WITH (FORCE)' >/dev/null 2>&1 || true"
+    db_label="PostgreSQL at ${postgres%%@*}@… (database $scratch)" ;;
+esac
+
+port=$(free_port)
 base="http://127.0.0.1:$port"
 export OSTIARY_KEY_ENCRYPTION_KEY=$(openssl rand -base64 32)
-cat > "$work/bench.toml" <<TOML
+write_config() { # $1: gc interval in seconds
+  cat > "$work/bench.toml" <<TOML
 issuer = "$base"
 [server]
 bind = "127.0.0.1:$port"
 data_dir = "$work"
 [database]
-url = "sqlite://$work/ostiary.db?mode=rwc"
+url = "$db_url"
+gc_interval_seconds = $1
 [[clients]]
 client_id = "bench-web"
 client_name = "Bench web app"
@@ -34,33 +111,36 @@ client_secret = "reports-secret-0123456789abcdef0123"
 grant_types = ["client_credentials"]
 scope = "api"
 TOML
+}
+write_config 86400
+ostiary() { RUST_LOG=warn "$bin" --config "$work/bench.toml" "$@"; }
+ostiary migrate >/dev/null
 # One account per load-generator connection (parallel sign-ins of a single account would
 # trip its lockout, as they should).
 for i in $(seq 0 $((CONNS - 1))); do
-  echo "bench password 0123" | RUST_LOG=warn "$bin" --config "$work/bench.toml" users add --email "bench$i@example.com" --password-stdin >/dev/null
+  echo "bench password 0123" | ostiary users add --email "bench$i@example.com" --password-stdin >/dev/null
 done
-RUST_LOG=warn "$bin" --config "$work/bench.toml" serve >"$work/server.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 50); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.2; done
-sleep 2
-rss=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
 
-echo "Ostiary benchmark: $(nproc) cores, $CONNS connections, ${SECONDS_EACH}s per scenario"
-echo
-printf '%-28s %s\n' "idle RSS" "$((rss / 1024)) MiB"
-wrk_row() {
-  local name=$1; shift
-  local out; out=$(wrk -t2 -c"$CONNS" -d"${SECONDS_EACH}s" --latency "$@")
-  local rps p50 p99
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
-  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  local non2xx; non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
-  printf '%-28s %10s /s   p50 %10s   p99 %10s%s\n' "$name" "$rps" "$p50" "$p99" "${non2xx:+   ($non2xx non-2xx)}"
+start_server() {
+  RUST_LOG=warn,ostiary::startup=info "$bin" --config "$work/bench.toml" serve >>"$work/server.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do curl -sf "$base/healthz" >/dev/null && return; sleep 0.1; done
+  echo "the server did not start:" >&2; cat "$work/server.log" >&2; exit 1
 }
-wrk_row "discovery" "$base/.well-known/openid-configuration"
-wrk_row "jwks" "$base/jwks.json"
+stop_server() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
+rss() { echo $(($(awk '/VmRSS/ {print $2}' "/proc/$pid/status") / 1024)); }
+
+# wrk's figures as "rate p50_ms p99_ms non2xx".
+to_ms() { awk '{ v=$1; if (v ~ /us$/) printf "%.2f", v/1000; else if (v ~ /ms$/) printf "%.2f", v+0; else if (v ~ /s$/) printf "%.2f", v*1000; else printf "%s", v }' <<<"$1"; }
+wrk_run() {
+  local out; out=$(wrk -t2 -c"$CONNS" -d"${SECONDS_EACH}s" --latency "$@")
+  local rps p50 p99 bad
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(to_ms "$(awk '$1=="50%" {print $2}' <<<"$out")")
+  p99=$(to_ms "$(awk '$1=="99%" {print $2}' <<<"$out")")
+  bad=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
+  echo "$rps $p50 $p99 ${bad:-0}"
+}
 basic=$(printf 'reports-service:reports-secret-0123456789abcdef0123' | base64 -w0)
 cat > "$work/cc.lua" <<LUA
 wrk.method = "POST"
@@ -68,11 +148,97 @@ wrk.body = "grant_type=client_credentials"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Authorization"] = "Basic $basic"
 LUA
-wrk_row "token (client_credentials)" -s "$work/cc.lua" "$base/token"
-target/release/ostiary-bench exchange --base "$base" --seconds "$SECONDS_EACH" --connections "$CONNS" | sed 's/^exchange   /code exchange (full)/'
-target/release/ostiary-bench signin --base "$base" --seconds "$SECONDS_EACH" --connections "$CONNS" | sed 's/^signin     /password sign-ins   /'
-target/release/ostiary-bench argon2
-sign=$(openssl speed -multi "$(nproc)" -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ {print $(NF-1)}' | tail -n 1)
-printf '%-28s %10s /s   (openssl speed -multi %s rsa2048)\n' "RSA-2048 signing rate" "$sign" "$(nproc)"
-rss=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
-printf '%-28s %s\n' "RSS after load" "$((rss / 1024)) MiB"
+
+declare -A R # R[pass,scenario] = "rate p50 p99 errors [max]"
+run_pass() { # $1: pass name
+  local p=$1
+  start_server
+  sleep 2
+  R[$p,idle]=$(rss)
+  R[$p,discovery]=$(wrk_run "$base/.well-known/openid-configuration")
+  R[$p,jwks]=$(wrk_run "$base/jwks.json")
+  R[$p,cc]=$(wrk_run -s "$work/cc.lua" "$base/token")
+  R[$p,exchange]=$("$load" exchange --base "$base" --seconds "$SECONDS_EACH" --connections "$CONNS")
+  R[$p,signin]=$("$load" signin --base "$base" --seconds "$SECONDS_EACH" --connections "$CONNS")
+  R[$p,after]=$(rss)
+  stop_server
+}
+
+row() { # name figures limit target
+  local name=$1 figures=$2 limit=$3 target=$4
+  read -r rate p50 p99 errors _ <<<"$figures"
+  local share="-"
+  [ "$limit" != "-" ] && share=$(awk -v r="$rate" -v l="$limit" 'BEGIN {printf "%.0f%%", 100 * r / l}')
+  printf '%-28s %10.1f %9.2f %9.2f %10s %7s   %s%s\n' "$name" "$rate" "$p50" "$p99" "$limit" "$share" "$target" \
+    "$([ "${errors:-0}" != 0 ] && echo "   ($errors errors)")"
+}
+report() { # $1: pass name
+  local p=$1
+  printf '%-28s %10s %9s %9s %10s %7s   %s\n' "scenario" "per s" "p50 ms" "p99 ms" "limit/s" "share" "target"
+  row "discovery" "${R[$p,discovery]}" 60000 ">= 60,000/s"
+  row "jwks" "${R[$p,jwks]}" 60000 ">= 60,000/s"
+  row "token (client_credentials)" "${R[$p,cc]}" "$sign" ">= 80% of the signing rate"
+  row "code exchange (full)" "${R[$p,exchange]}" "$(awk -v s="$sign" 'BEGIN {printf "%.0f", s / 2}')" ">= 60% of half the signing rate, p99 <= 100 ms"
+  row "password sign-ins" "${R[$p,signin]}" "$(awk -v a="$argon" 'BEGIN {printf "%.0f", a}')" ">= 90% of the argon2id ceiling"
+  printf '%-28s %6s MiB   (target <= 30 MiB)\n' "idle RSS" "${R[$p,idle]}"
+  printf '%-28s %6s MiB   (target <= 100 MiB)\n' "RSS after load" "${R[$p,after]}"
+}
+
+echo "Ostiary benchmark: $(nproc) cores, $CONNS connections, ${SECONDS_EACH}s per scenario"
+echo "database: $db_label"
+printf '%-28s %10.1f /s   (openssl speed -multi %s rsa2048)\n' "RSA-2048 signing rate" "$sign" "$(nproc)"
+printf '%-28s %10.1f /s   (argon2id m=19456 t=2 p=1, %s cores hashing at once; one alone: %s ms per hash)\n' \
+  "argon2id ceiling" "$argon" "$(nproc)" "$argon_single"
+echo
+run_pass empty
+report empty
+
+if $prefill; then
+  echo
+  now=$(date +%s)
+  started=$SECONDS
+  if [ -z "$postgres" ]; then
+    sed -e "s/@NOW@/$now/g" -e "s/@N@/$PREFILL_ROWS/g" bench/prefill/sqlite.sql | sqlite3 "$work/ostiary.db" >/dev/null
+  else
+    sed -e "s/@NOW@/$now/g" -e "s/@N@/$PREFILL_ROWS/g" bench/prefill/postgres.sql | psql -q -v ON_ERROR_STOP=1 "$db_url" >/dev/null
+  fi
+  printf 'prefilled in %s s: %s accounts and grants, %s refresh tokens, %s audit records;\n' \
+    "$((SECONDS - started))" "$PREFILL_ROWS" "$((PREFILL_ROWS * 10))" "$PREFILL_ROWS"
+  printf 'expired, awaiting the collector: %s each of authorization requests, sessions, codes, access tokens\n' "$PREFILL_ROWS"
+  # Every statement of the flows and the collector must find its rows through an index.
+  if [ -z "$postgres" ]; then
+    plans=$(sed 's/^EXPLAIN /EXPLAIN QUERY PLAN /' bench/prefill/explain.sql | sqlite3 "$work/ostiary.db" | grep -E 'SCAN|SEARCH')
+    scans=$(grep -E -- '--SCAN ' <<<"$plans" || true)
+  else
+    plans=$(psql -At "$db_url" -f bench/prefill/explain.sql | grep -E 'Scan')
+    scans=$(grep -E 'Seq Scan' <<<"$plans" || true)
+  fi
+  printf 'query plans: %s statements of the flows and the collector, %s full-table scans%s\n\n' \
+    "$(grep -c '^EXPLAIN' bench/prefill/explain.sql)" "$(grep -c . <<<"$scans" || true)" "${scans:+:
+$scans}"
+  run_pass full
+  report full
+  echo
+  printf '%-28s %10s   %s\n' "prefilled vs empty" "rate" "p99"
+  for s in discovery jwks cc exchange signin; do
+    read -r r0 _ q0 _ <<<"${R[empty,$s]}"
+    read -r r1 _ q1 _ <<<"${R[full,$s]}"
+    awk -v n="$s" -v r0="$r0" -v r1="$r1" -v q0="$q0" -v q1="$q1" \
+      'BEGIN {printf "%-28s %9.0f%%   %+.0f%% (%.2f ms)\n", n, 100 * r1 / r0, 100 * (q1 - q0) / q0, q1}'
+  done
+
+  # The collector deletes the day of expired rows while code exchanges run.
+  echo
+  write_config 3
+  : >"$work/server.log"
+  start_server
+  gc_seconds=$((SECONDS_EACH * 3))
+  read -r rate p50 p99 errors max <<<"$("$load" exchange --base "$base" --seconds "$gc_seconds" --connections "$CONNS")"
+  for _ in $(seq 600); do grep -q "expired rows removed" "$work/server.log" && break; sleep 1; done
+  gc_line=$(grep "expired rows removed" "$work/server.log" | head -n 1)
+  rows=$(grep -o 'rows=[0-9]*' <<<"$gc_line" | cut -d= -f2)
+  took=$(grep -o 'seconds=[0-9.]*' <<<"$gc_line" | cut -d= -f2)
+  printf 'collector: %s expired rows deleted in %.1f s, in batches of 500, starting 3 s into %s s of code exchanges:\n' "$rows" "$took" "$gc_seconds"
+  printf '%-28s %10.1f /s   p50 %.2f ms   p99 %.2f ms   slowest %.2f ms   (%s errors)\n' "code exchange during GC" "$rate" "$p50" "$p99" "$max" "$errors"
+  stop_server
+fi

@@ -2,7 +2,8 @@
 //! session and remembered consent, then the token request) and complete password sign-ins
 //! (login form, remembered consent, code exchange). Also measures the argon2id ceiling.
 //!
-//! `ostiary-bench exchange|signin|argon2 --base URL [--seconds N] [--connections N]`
+//! `ostiary-bench exchange|signin|argon2 --base URL [--seconds N] [--connections N]`; prints
+//! bare figures for bench/run.sh to lay out.
 
 use anyhow::{Context, bail};
 use reqwest::redirect::Policy;
@@ -256,14 +257,14 @@ async fn load(a: &Args) -> anyhow::Result<()> {
     }
     let elapsed = started.elapsed().as_secs_f64();
     all.sort();
+    // For bench/run.sh: rate, p50 and p99 in ms, errors, slowest in ms.
     println!(
-        "{:<28} {:>10.1} /s   p50 {:>8.2} ms   p99 {:>8.2} ms   ({} done, {} errors)",
-        a.mode,
+        "{:.1} {:.2} {:.2} {} {:.2}",
         all.len() as f64 / elapsed,
         percentile(&all, 0.50).as_secs_f64() * 1e3,
         percentile(&all, 0.99).as_secs_f64() * 1e3,
-        all.len(),
-        errors
+        errors,
+        all.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
     );
     Ok(())
 }
@@ -303,11 +304,8 @@ fn argon2_ceiling() -> anyhow::Result<()> {
         })
     })?;
     let parallel = (cores as f64 * f64::from(n)) / t.elapsed().as_secs_f64();
-    println!(
-        "argon2id ceiling              {parallel:>10.1} /s   ({cores} cores hashing at once; one core alone: {:.1} ms per hash, x {cores} = {:.1} /s)",
-        single * 1e3,
-        cores as f64 / single
-    );
+    // For bench/run.sh: the ceiling per second, and one hash alone in ms.
+    println!("{parallel:.1} {:.1}", single * 1e3);
     Ok(())
 }
 

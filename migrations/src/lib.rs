@@ -9,6 +9,7 @@ mod m20261122_000003_login_failures;
 mod m20261122_000004_key_activation;
 mod m20261201_000005_request_stage_and_key_revocation;
 mod m20261201_000006_typed_audit_events;
+mod m20261202_000007_expiry_indexes;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_key_activation::Migration),
             Box::new(m20261201_000005_request_stage_and_key_revocation::Migration),
             Box::new(m20261201_000006_typed_audit_events::Migration),
+            Box::new(m20261202_000007_expiry_indexes::Migration),
         ]
     }
 }

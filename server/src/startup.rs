@@ -262,7 +262,11 @@ fn spawn_background_jobs(state: web::Data<AppState>) {
     tokio::spawn(async move {
         let mut keys_tick =
             tokio::time::interval(Duration::from_secs(crate::keys::RELOAD_INTERVAL_SECONDS));
-        let mut gc_tick = tokio::time::interval(Duration::from_secs(600));
+        // The first collection one interval after start, not at once: a restart under load
+        // does not begin with a large delete.
+        let gc_every = Duration::from_secs(state.settings.database.gc_interval_seconds);
+        let mut gc_tick =
+            tokio::time::interval_at(tokio::time::Instant::now() + gc_every, gc_every);
         loop {
             tokio::select! {
                 _ = keys_tick.tick() => {
@@ -271,8 +275,13 @@ fn spawn_background_jobs(state: web::Data<AppState>) {
                     }
                 }
                 _ = gc_tick.tick() => {
+                    let started = std::time::Instant::now();
                     match state.store.collect_garbage(state.now()).await {
-                        Ok(n) if n > 0 => tracing::info!(rows = n, "expired rows removed"),
+                        Ok(n) if n > 0 => tracing::info!(
+                            rows = n,
+                            seconds = started.elapsed().as_secs_f64(),
+                            "expired rows removed"
+                        ),
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "garbage collection failed"),
                     }

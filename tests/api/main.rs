@@ -19,6 +19,7 @@ mod federation_connectors;
 mod federation_failures;
 mod federation_harness;
 mod federation_review;
+mod garbage_collection;
 mod helpers;
 mod keys;
 mod landing;

@@ -1,26 +1,21 @@
-//! argon2id password hashing (OWASP: m=19456 KiB, t=2, p=1) on blocking threads, with a cap on
-//! concurrent hashes. A sign-in for an unknown email verifies against a dummy hash, so it takes
-//! as long as a wrong password (no account enumeration through timing).
+//! argon2id password hashing (OWASP: m=19456 KiB, t=2, p=1; RFC 9106) on a fixed set of
+//! threads, each hashing into its own pre-allocated working memory, so the process holds
+//! exactly `threads × 19 MiB` for hashing however many sign-ins arrive. A sign-in for an
+//! unknown email verifies against a dummy hash, so it takes as long as a wrong password (no
+//! account enumeration through timing).
 
-use argon2::{
-    Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier as _, Version,
-};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version};
 use std::sync::{Arc, Mutex};
+use subtle::ConstantTimeEq as _;
 
 use super::AccountError;
 use crate::secret::Secret;
 use crate::store::Account;
 
-fn argon2() -> Argon2<'static> {
-    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-}
-
-fn hash_now(password: &Secret) -> Result<String, AccountError> {
-    argon2()
-        .hash_password(password.expose().as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| AccountError::Hash(e.to_string()))
+/// The parameters new hashes get (OWASP Password Storage Cheat Sheet, argon2id option 2).
+fn params() -> Params {
+    Params::new(19 * 1024, 2, 1, Some(32)).unwrap_or_default()
 }
 
 /// Password length limits, in characters (Unicode scalar values), the same at creation and at
@@ -33,50 +28,141 @@ pub fn length(password: &Secret) -> usize {
     password.expose().chars().count()
 }
 
+/// One thread's argon2 working memory: allocated at its first hash for the default parameters
+/// (an idle server holds none) and reused by every hash after. A stored hash with larger
+/// parameters (made under an earlier policy) is verified in memory allocated for that hash
+/// alone and freed after it.
+#[derive(Default)]
+struct Workspace {
+    blocks: Vec<Block>,
+}
+
+impl Workspace {
+    fn new() -> Self {
+        Self::default()
+    }
+
+    /// argon2 of `password` with `salt` under `params` into `out`.
+    fn compute(
+        &mut self,
+        algorithm: Algorithm,
+        version: Version,
+        params: Params,
+        password: &[u8],
+        salt: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), argon2::Error> {
+        let needed = params.block_count();
+        let default = self::params().block_count();
+        if self.blocks.is_empty() && needed <= default {
+            self.blocks = vec![Block::default(); default];
+        }
+        let argon = Argon2::new(algorithm, version, params);
+        match self.blocks.get_mut(..needed) {
+            Some(blocks) => argon.hash_password_into_with_memory(password, salt, out, blocks),
+            None => argon.hash_password_into(password, salt, out),
+        }
+    }
+
+    /// A PHC string for `password` with a fresh random salt.
+    fn hash(&mut self, password: &Secret) -> Result<String, AccountError> {
+        let fail = |e: &dyn std::fmt::Display| AccountError::Hash(e.to_string());
+        let salt_bytes: [u8; 16] = rand::random();
+        let salt = Salt::new(&salt_bytes).map_err(|e| fail(&e))?;
+        let mut out = [0u8; 32];
+        self.compute(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            params(),
+            password.expose().as_bytes(),
+            &salt_bytes,
+            &mut out,
+        )
+        .map_err(|e| fail(&e))?;
+        let phc = PasswordHash {
+            algorithm: ARGON2ID_IDENT,
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&params()).map_err(|e| fail(&e))?,
+            salt: Some(salt),
+            hash: Some(Output::new(&out).map_err(|e| fail(&e))?),
+        };
+        Ok(phc.to_string())
+    }
+
+    /// Whether `password` matches the PHC string `stored`, compared in constant time.
+    fn verify(&mut self, password: &Secret, stored: &str) -> bool {
+        let Ok(phc) = PasswordHash::new(stored) else {
+            return false;
+        };
+        let (Some(salt), Some(expected)) = (&phc.salt, &phc.hash) else {
+            return false;
+        };
+        let (Ok(algorithm), Ok(params)) = (
+            Algorithm::try_from(phc.algorithm.as_str()),
+            Params::try_from(&phc),
+        ) else {
+            return false;
+        };
+        let version = phc
+            .version
+            .map_or(Ok(Version::V0x13), Version::try_from)
+            .unwrap_or(Version::V0x13);
+        let mut out = vec![0u8; expected.len()];
+        self.compute(
+            algorithm,
+            version,
+            params,
+            password.expose().as_bytes(),
+            salt.as_ref(),
+            &mut out,
+        )
+        .is_ok()
+            && bool::from(out.as_slice().ct_eq(expected.as_bytes()))
+    }
+}
+
+/// A hash for a new password, on a blocking thread with working memory of its own (account
+/// creation is rare; sign-ins use the pool).
 pub async fn hash_blocking(password: Secret) -> Result<String, AccountError> {
-    tokio::task::spawn_blocking(move || hash_now(&password))
+    tokio::task::spawn_blocking(move || Workspace::new().hash(&password))
         .await
         .map_err(|e| AccountError::Hash(e.to_string()))?
 }
 
-type Job = (String, Secret, tokio::sync::oneshot::Sender<bool>);
+struct Job {
+    hash: String,
+    password: Secret,
+    reply: tokio::sync::oneshot::Sender<bool>,
+}
 
-/// Verifies passwords on a fixed set of threads (one per allowed concurrent hash), so that
-/// argon2id's 19 MiB working memory is reused by the same few threads instead of spreading
-/// over the blocking pool's arenas.
+/// Verifies passwords on a fixed set of threads (one per allowed concurrent hash), each with
+/// its own `Workspace`; requests queue in order when all are busy.
 #[derive(Clone)]
 pub struct PasswordVerifierPool {
-    jobs: std::sync::mpsc::SyncSender<Job>,
+    jobs: tokio::sync::mpsc::Sender<Job>,
     dummy_hash: Arc<String>,
 }
 
 impl PasswordVerifierPool {
     pub fn new(threads: usize) -> Result<Self, AccountError> {
-        let dummy = hash_now(&Secret::new(crate::tokens::opaque::random_id()))?;
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(1024);
+        let dummy = Workspace::new().hash(&Secret::new(crate::tokens::opaque::random_id()))?;
+        let (tx, rx) = tokio::sync::mpsc::channel::<Job>(1024);
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..threads.max(1) {
             let rx = rx.clone();
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
                 .spawn(move || {
+                    let mut workspace = Workspace::new();
                     loop {
+                        // One idle thread waits on the queue while the others wait for the lock.
                         let job = match rx.lock() {
-                            Ok(guard) => guard.recv(),
+                            Ok(mut queue) => queue.blocking_recv(),
                             Err(_) => return,
                         };
-                        let Ok((hash, password, reply)) = job else {
-                            return;
-                        };
-                        let ok = hash
-                            .parse::<PasswordHash>()
-                            .map(|parsed| {
-                                argon2()
-                                    .verify_password(password.expose().as_bytes(), &parsed)
-                                    .is_ok()
-                            })
-                            .unwrap_or(false);
-                        let _ = reply.send(ok);
+                        let Some(job) = job else { return };
+                        let ok = workspace.verify(&job.password, &job.hash);
+                        let _ = job.reply.send(ok);
                     }
                 })
                 .map_err(|e| AccountError::Hash(e.to_string()))?;
@@ -97,11 +183,13 @@ impl PasswordVerifierPool {
         let real = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.dummy_hash.as_ref().clone());
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let jobs = self.jobs.clone();
-        // The queue is bounded: waiting for room must not block an async worker.
-        tokio::task::spawn_blocking(move || jobs.send((hash, password, reply)))
+        self.jobs
+            .send(Job {
+                hash,
+                password,
+                reply,
+            })
             .await
-            .map_err(|e| AccountError::Hash(e.to_string()))?
             .map_err(|_| AccountError::Hash("password workers stopped".into()))?;
         let ok = answer
             .await
@@ -116,7 +204,46 @@ mod tests {
 
     #[test]
     fn stored_hashes_are_argon2id_with_owasp_parameters() {
-        let h = hash_now(&Secret::new("correct horse")).unwrap();
+        let h = Workspace::new()
+            .hash(&Secret::new("correct horse"))
+            .unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+    }
+
+    #[test]
+    fn a_hash_verifies_its_password_and_no_other() {
+        let mut w = Workspace::new();
+        let h = w.hash(&Secret::new("correct horse")).unwrap();
+        assert!(w.verify(&Secret::new("correct horse"), &h));
+        assert!(!w.verify(&Secret::new("correct horsf"), &h));
+        assert!(!w.verify(&Secret::new("correct horse"), "not a phc string"));
+    }
+
+    #[test]
+    fn hashes_made_by_the_argon2_crate_itself_verify_including_other_parameters() {
+        use argon2::password_hash::PasswordHasher as _;
+        let mut w = Workspace::new();
+        for (m, t) in [(19 * 1024, 2), (8 * 1024, 3), (32 * 1024, 1)] {
+            let p = Params::new(m, t, 1, None).unwrap();
+            let h = Argon2::new(Algorithm::Argon2id, Version::V0x13, p)
+                .hash_password(b"correct horse")
+                .unwrap()
+                .to_string();
+            assert!(w.verify(&Secret::new("correct horse"), &h), "{h}");
+            assert!(!w.verify(&Secret::new("wrong horse"), &h), "{h}");
+        }
+        assert_eq!(
+            w.blocks.len(),
+            params().block_count(),
+            "workspace not grown"
+        );
+    }
+
+    #[test]
+    fn a_new_workspace_holds_no_memory_until_its_first_hash() {
+        let mut w = Workspace::new();
+        assert!(w.blocks.is_empty());
+        w.hash(&Secret::new("correct horse")).unwrap();
+        assert_eq!(w.blocks.len(), params().block_count());
     }
 }

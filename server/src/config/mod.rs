@@ -74,7 +74,10 @@ pub struct TlsSettings {
 pub struct DatabaseSettings {
     /// `sqlite://data/ostiary.db?mode=rwc` or `postgres://user:pass@host/db`.
     pub url: String,
+    /// Connections in the pool (on SQLite, the readers; writes share one connection).
     pub max_connections: u32,
+    /// How often expired codes, tokens, sessions and requests are deleted.
+    pub gc_interval_seconds: u64,
 }
 
 impl Default for DatabaseSettings {
@@ -82,6 +85,7 @@ impl Default for DatabaseSettings {
         Self {
             url: "sqlite://data/ostiary.db?mode=rwc".into(),
             max_connections: 16,
+            gc_interval_seconds: 600,
         }
     }
 }

@@ -85,6 +85,12 @@ pub fn validate(s: &Settings, env: &dyn Fn(&str) -> Option<String>) -> Vec<Probl
             "must be at least 1",
         ));
     }
+    if s.database.gc_interval_seconds == 0 {
+        p.push(Problem::error(
+            "database.gc_interval_seconds",
+            "must be at least 1",
+        ));
+    }
     let t = &s.tokens;
     for (key, v) in [
         (

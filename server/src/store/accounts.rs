@@ -108,7 +108,7 @@ impl Store {
     /// Insert an account; `StoreError::Conflict` if the email is taken.
     pub async fn create_account(&self, a: &Account) -> StoreResult<()> {
         accounts::Entity::insert(account_model(a))
-            .exec(&self.db)
+            .exec(&self.write)
             .await
             .map_err(conflict_or)?;
         Ok(())
@@ -118,14 +118,14 @@ impl Store {
     pub async fn account_by_email(&self, email: &str) -> StoreResult<Option<Account>> {
         Ok(accounts::Entity::find()
             .filter(accounts::Column::Email.eq(email))
-            .one(&self.db)
+            .one(&self.read)
             .await?
             .map(Into::into))
     }
 
     pub async fn account(&self, id: &AccountId) -> StoreResult<Option<Account>> {
         Ok(accounts::Entity::find_by_id(id.to_string())
-            .one(&self.db)
+            .one(&self.read)
             .await?
             .map(Into::into))
     }
@@ -134,7 +134,7 @@ impl Store {
         Ok(accounts::Entity::find()
             .order_by_asc(accounts::Column::CreatedAt)
             .order_by_asc(accounts::Column::Email)
-            .all(&self.db)
+            .all(&self.read)
             .await?
             .into_iter()
             .map(Into::into)
@@ -147,7 +147,7 @@ impl Store {
             .col_expr(accounts::Column::Name, Expr::value(name.to_owned()))
             .filter(accounts::Column::Id.eq(id.as_str()))
             .filter(accounts::Column::Name.is_null())
-            .exec(&self.db)
+            .exec(&self.write)
             .await?;
         Ok(())
     }
@@ -159,7 +159,7 @@ impl Store {
             .col_expr(accounts::Column::Email, Expr::value(Option::<String>::None))
             .filter(accounts::Column::Email.eq(email))
             .filter(accounts::Column::EmailVerified.eq(false))
-            .exec(&self.db)
+            .exec(&self.write)
             .await?;
         Ok(())
     }
@@ -172,7 +172,7 @@ impl Store {
     ) -> StoreResult<Option<LinkedIdentity>> {
         Ok(
             upstream_identities::Entity::find_by_id((upstream_id.to_string(), subject.to_owned()))
-                .one(&self.db)
+                .one(&self.read)
                 .await?
                 .map(Into::into),
         )
@@ -182,7 +182,7 @@ impl Store {
         Ok(upstream_identities::Entity::find()
             .filter(upstream_identities::Column::AccountId.eq(account_id.as_str()))
             .order_by_asc(upstream_identities::Column::CreatedAt)
-            .all(&self.db)
+            .all(&self.read)
             .await?
             .into_iter()
             .map(Into::into)
@@ -195,7 +195,7 @@ impl Store {
         a: &Account,
         i: &LinkedIdentity,
     ) -> StoreResult<()> {
-        let txn = self.db.begin().await?;
+        let txn = self.write.begin().await?;
         accounts::Entity::insert(account_model(a))
             .exec(&txn)
             .await
@@ -211,7 +211,7 @@ impl Store {
     /// Link an upstream identity to an existing account; `Conflict` if it is linked already.
     pub async fn link_identity(&self, i: &LinkedIdentity) -> StoreResult<()> {
         upstream_identities::Entity::insert(identity_model(i))
-            .exec(&self.db)
+            .exec(&self.write)
             .await
             .map_err(conflict_or)?;
         Ok(())
@@ -233,7 +233,7 @@ impl Store {
             )
             .filter(upstream_identities::Column::UpstreamId.eq(upstream_id.as_str()))
             .filter(upstream_identities::Column::Subject.eq(subject))
-            .exec(&self.db)
+            .exec(&self.write)
             .await?;
         Ok(())
     }
@@ -251,7 +251,7 @@ impl Store {
         password_counts: bool,
     ) -> StoreResult<Unlink> {
         let account_id = account_id.as_str();
-        let txn = self.db.begin().await?;
+        let txn = self.write.begin().await?;
         accounts::Entity::update_many()
             .col_expr(accounts::Column::Id, Expr::col(accounts::Column::Id))
             .filter(accounts::Column::Id.eq(account_id))

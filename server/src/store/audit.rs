@@ -35,7 +35,7 @@ impl Store {
             user_agent: Set(e.origin.user_agent),
             ..Default::default()
         };
-        audit_events::Entity::insert(am).exec(&self.db).await?;
+        audit_events::Entity::insert(am).exec(&self.write).await?;
         Ok(())
     }
 
@@ -44,7 +44,7 @@ impl Store {
         Ok(audit_events::Entity::find()
             .filter(audit_events::Column::Kind.eq(kind.as_str()))
             .order_by_asc(audit_events::Column::Id)
-            .all(&self.db)
+            .all(&self.read)
             .await?
             .into_iter()
             .map(|m| AuditEvent {

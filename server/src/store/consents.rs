@@ -15,7 +15,7 @@ impl Store {
     ) -> StoreResult<Option<String>> {
         Ok(
             consents::Entity::find_by_id((account_id.to_string(), client_id.to_owned()))
-                .one(&self.db)
+                .one(&self.read)
                 .await?
                 .map(|m| m.scope),
         )
@@ -40,7 +40,7 @@ impl Store {
                     .update_columns([consents::Column::Scope, consents::Column::UpdatedAt])
                     .to_owned(),
             )
-            .exec(&self.db)
+            .exec(&self.write)
             .await?;
         Ok(())
     }

@@ -1,6 +1,8 @@
-//! Removal of expired rows, run on a timer from `startup`.
+//! Removal of expired rows, run on a timer from `startup`. Deletes go in small batches, each its
+//! own statement on the writer, so requests waiting to write are served between batches: a day
+//! of expired rows never holds the database for more than a few milliseconds at a time.
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 
 use super::entities::{
     access_tokens, auth_codes, auth_requests, browser_sessions, grants, refresh_tokens,
@@ -8,45 +10,69 @@ use super::entities::{
 };
 use super::{Store, StoreResult};
 
+/// Rows deleted per statement.
+const BATCH: u64 = 500;
+
 impl Store {
     /// Delete what expired before `now` (codes are kept a while longer for reuse detection).
     pub async fn collect_garbage(&self, now: i64) -> StoreResult<u64> {
+        use access_tokens as at;
+        use auth_codes as ac;
+        use auth_requests as ar;
+        use browser_sessions as bs;
+        use refresh_tokens as rt;
+        use upstream_logins as ul;
         let mut n = 0;
-        n += auth_requests::Entity::delete_many()
-            .filter(auth_requests::Column::ExpiresAt.lt(now))
-            .exec(&self.db)
-            .await?
-            .rows_affected;
-        n += upstream_logins::Entity::delete_many()
-            .filter(upstream_logins::Column::ExpiresAt.lt(now))
-            .exec(&self.db)
-            .await?
-            .rows_affected;
-        n += browser_sessions::Entity::delete_many()
-            .filter(browser_sessions::Column::ExpiresAt.lt(now))
-            .exec(&self.db)
-            .await?
-            .rows_affected;
-        n += auth_codes::Entity::delete_many()
-            .filter(auth_codes::Column::ExpiresAt.lt(now - 3600))
-            .exec(&self.db)
-            .await?
-            .rows_affected;
-        n += refresh_tokens::Entity::delete_many()
-            .filter(refresh_tokens::Column::ExpiresAt.lt(now))
-            .exec(&self.db)
-            .await?
-            .rows_affected;
-        n += access_tokens::Entity::delete_many()
-            .filter(access_tokens::Column::ExpiresAt.lt(now))
-            .exec(&self.db)
-            .await?
-            .rows_affected;
-        n += grants::Entity::delete_many()
-            .filter(grants::Column::ExpiresAt.lt(now))
-            .exec(&self.db)
-            .await?
-            .rows_affected;
+        n += self
+            .delete_expired::<ar::Entity>(ar::Column::Id, ar::Column::ExpiresAt, now)
+            .await?;
+        n += self
+            .delete_expired::<ul::Entity>(ul::Column::StateHash, ul::Column::ExpiresAt, now)
+            .await?;
+        n += self
+            .delete_expired::<bs::Entity>(bs::Column::IdHash, bs::Column::ExpiresAt, now)
+            .await?;
+        n += self
+            .delete_expired::<ac::Entity>(ac::Column::CodeHash, ac::Column::ExpiresAt, now - 3600)
+            .await?;
+        n += self
+            .delete_expired::<rt::Entity>(rt::Column::TokenHash, rt::Column::ExpiresAt, now)
+            .await?;
+        n += self
+            .delete_expired::<at::Entity>(at::Column::Jti, at::Column::ExpiresAt, now)
+            .await?;
+        n += self
+            .delete_expired::<grants::Entity>(grants::Column::Id, grants::Column::ExpiresAt, now)
+            .await?;
         Ok(n)
+    }
+
+    /// `DELETE FROM t WHERE key IN (SELECT key FROM t WHERE expires < before LIMIT BATCH)`,
+    /// repeated until a batch comes back short.
+    async fn delete_expired<E: EntityTrait>(
+        &self,
+        key: E::Column,
+        expires: E::Column,
+        before: i64,
+    ) -> StoreResult<u64> {
+        let mut total = 0;
+        loop {
+            let batch = E::find()
+                .select_only()
+                .column(key)
+                .filter(expires.lt(before))
+                .limit(BATCH)
+                .into_query();
+            let deleted = E::delete_many()
+                .filter(key.in_subquery(batch))
+                .exec(&self.write)
+                .await?
+                .rows_affected;
+            total += deleted;
+            if deleted < BATCH {
+                return Ok(total);
+            }
+            tokio::task::yield_now().await;
+        }
     }
 }

@@ -120,7 +120,7 @@ impl Store {
         c: &NewCode,
         now: i64,
     ) -> StoreResult<()> {
-        let txn = self.db.begin().await?;
+        let txn = self.write.begin().await?;
         grants::Entity::insert(grants::ActiveModel {
             id: Set(g.id.to_string()),
             client_id: Set(g.client_id.clone()),
@@ -158,7 +158,7 @@ impl Store {
 
     pub async fn code(&self, code_hash: &str) -> StoreResult<Option<CodeRecord>> {
         Ok(auth_codes::Entity::find_by_id(code_hash.to_owned())
-            .one(&self.db)
+            .one(&self.read)
             .await?
             .map(|m| CodeRecord {
                 code_hash: m.code_hash,
@@ -181,14 +181,14 @@ impl Store {
             .col_expr(auth_codes::Column::ConsumedAt, Expr::value(now))
             .filter(auth_codes::Column::CodeHash.eq(code_hash))
             .filter(auth_codes::Column::ConsumedAt.is_null())
-            .exec(&self.db)
+            .exec(&self.write)
             .await?;
         Ok(res.rows_affected == 1)
     }
 
     pub async fn grant(&self, id: &GrantId) -> StoreResult<Option<Grant>> {
         Ok(grants::Entity::find_by_id(id.to_string())
-            .one(&self.db)
+            .one(&self.read)
             .await?
             .map(grant_from))
     }
@@ -203,48 +203,52 @@ impl Store {
             )
             .filter(grants::Column::Id.eq(id.as_str()))
             .filter(grants::Column::RevokedAt.is_null())
-            .exec(&self.db)
+            .exec(&self.write)
             .await?;
         Ok(res.rows_affected == 1)
     }
 
-    /// Record tokens issued under a grant (or, for client credentials, none).
+    /// Record tokens issued under a grant (or, for client credentials, none): the access
+    /// token's row alone is one statement; with a refresh token, both in one transaction.
     pub async fn record_tokens(
         &self,
         rt: Option<&NewRefreshToken>,
         at: &NewAccessToken,
         now: i64,
     ) -> StoreResult<()> {
-        let txn = self.db.begin().await?;
-        if let Some(rt) = rt {
-            refresh_tokens::Entity::insert(refresh_tokens::ActiveModel {
-                token_hash: Set(rt.token_hash.clone()),
-                grant_id: Set(rt.grant_id.to_string()),
-                client_id: Set(rt.client_id.clone()),
-                scope: Set(rt.scope.clone()),
-                created_at: Set(now),
-                expires_at: Set(rt.expires_at),
-                rotated_at: Set(None),
-            })
-            .exec(&txn)
-            .await?;
-        }
-        access_tokens::Entity::insert(access_tokens::ActiveModel {
+        let access = access_tokens::ActiveModel {
             jti: Set(at.jti.clone()),
             grant_id: Set(at.grant_id.as_ref().map(GrantId::to_string)),
             client_id: Set(at.client_id.clone()),
             expires_at: Set(at.expires_at),
             revoked_at: Set(None),
+        };
+        let Some(rt) = rt else {
+            access_tokens::Entity::insert(access)
+                .exec(&self.write)
+                .await?;
+            return Ok(());
+        };
+        let txn = self.write.begin().await?;
+        refresh_tokens::Entity::insert(refresh_tokens::ActiveModel {
+            token_hash: Set(rt.token_hash.clone()),
+            grant_id: Set(rt.grant_id.to_string()),
+            client_id: Set(rt.client_id.clone()),
+            scope: Set(rt.scope.clone()),
+            created_at: Set(now),
+            expires_at: Set(rt.expires_at),
+            rotated_at: Set(None),
         })
         .exec(&txn)
         .await?;
+        access_tokens::Entity::insert(access).exec(&txn).await?;
         txn.commit().await?;
         Ok(())
     }
 
     pub async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {
         Ok(refresh_tokens::Entity::find_by_id(token_hash.to_owned())
-            .one(&self.db)
+            .one(&self.read)
             .await?
             .map(|m| RefreshRecord {
                 token_hash: m.token_hash,
@@ -262,7 +266,7 @@ impl Store {
             .col_expr(refresh_tokens::Column::RotatedAt, Expr::value(now))
             .filter(refresh_tokens::Column::TokenHash.eq(token_hash))
             .filter(refresh_tokens::Column::RotatedAt.is_null())
-            .exec(&self.db)
+            .exec(&self.write)
             .await?;
         Ok(res.rows_affected == 1)
     }
@@ -271,7 +275,7 @@ impl Store {
     /// `None` when the store never saw the token (client-credentials tokens are not recorded).
     pub async fn access_token(&self, jti: &str) -> StoreResult<Option<AccessTokenRecord>> {
         let Some(m) = access_tokens::Entity::find_by_id(jti.to_owned())
-            .one(&self.db)
+            .one(&self.read)
             .await?
         else {
             return Ok(None);
@@ -300,7 +304,7 @@ impl Store {
         let res = access_tokens::Entity::update_many()
             .col_expr(access_tokens::Column::RevokedAt, Expr::value(now))
             .filter(access_tokens::Column::Jti.eq(jti))
-            .exec(&self.db)
+            .exec(&self.write)
             .await?;
         if res.rows_affected == 0 {
             access_tokens::Entity::insert(access_tokens::ActiveModel {
@@ -311,7 +315,7 @@ impl Store {
                 revoked_at: Set(Some(now)),
             })
             .on_conflict_do_nothing()
-            .exec(&self.db)
+            .exec(&self.write)
             .await?;
         }
         Ok(())

@@ -52,7 +52,9 @@ impl Store {
             created_at: Set(now),
             expires_at: Set(s.expires_at),
         };
-        browser_sessions::Entity::insert(am).exec(&self.db).await?;
+        browser_sessions::Entity::insert(am)
+            .exec(&self.write)
+            .await?;
         Ok(())
     }
 
@@ -60,7 +62,7 @@ impl Store {
     pub async fn session(&self, id_hash: &str, now: i64) -> StoreResult<Option<BrowserSession>> {
         Ok(browser_sessions::Entity::find_by_id(id_hash.to_owned())
             .filter(browser_sessions::Column::ExpiresAt.gt(now))
-            .one(&self.db)
+            .one(&self.read)
             .await?
             .map(|m| BrowserSession {
                 id_hash: m.id_hash,
@@ -74,7 +76,7 @@ impl Store {
 
     pub async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
         browser_sessions::Entity::delete_by_id(id_hash.to_owned())
-            .exec(&self.db)
+            .exec(&self.write)
             .await?;
         Ok(())
     }
@@ -94,14 +96,14 @@ impl Store {
             stage_json: Set(r.stage_json.clone()),
             revision: Set(r.revision),
         };
-        auth_requests::Entity::insert(am).exec(&self.db).await?;
+        auth_requests::Entity::insert(am).exec(&self.write).await?;
         Ok(())
     }
 
     pub async fn auth_request(&self, id: &str, now: i64) -> StoreResult<Option<StoredAuthRequest>> {
         Ok(auth_requests::Entity::find_by_id(id.to_owned())
             .filter(auth_requests::Column::ExpiresAt.gt(now))
-            .one(&self.db)
+            .one(&self.read)
             .await?
             .map(|m| StoredAuthRequest {
                 id: m.id,
@@ -129,7 +131,7 @@ impl Store {
             .col_expr(auth_requests::Column::Revision, Expr::value(revision + 1))
             .filter(auth_requests::Column::Id.eq(id))
             .filter(auth_requests::Column::Revision.eq(revision))
-            .exec(&self.db)
+            .exec(&self.write)
             .await?
             .rows_affected
             == 1)
@@ -141,7 +143,7 @@ impl Store {
         Ok(auth_requests::Entity::delete_many()
             .filter(auth_requests::Column::Id.eq(id))
             .filter(auth_requests::Column::Revision.eq(revision))
-            .exec(&self.db)
+            .exec(&self.write)
             .await?
             .rows_affected
             == 1)

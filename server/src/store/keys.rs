@@ -37,7 +37,7 @@ impl Store {
         Ok(signing_keys::Entity::find()
             .order_by_desc(signing_keys::Column::CreatedAt)
             .order_by_desc(signing_keys::Column::Kid)
-            .all(&self.db)
+            .all(&self.read)
             .await?
             .into_iter()
             .map(|m| StoredKey {
@@ -64,7 +64,7 @@ impl Store {
             active_from: Set(Some(k.active_from)),
             revoked_at: Set(None),
         };
-        let txn = self.db.begin().await?;
+        let txn = self.write.begin().await?;
         signing_keys::Entity::insert(am)
             .exec(&txn)
             .await
@@ -82,7 +82,7 @@ impl Store {
     /// Revoke a key (at `now`, retiring it too if it was not); false if there is no such key
     /// or it was revoked already.
     pub async fn revoke_signing_key(&self, kid: &str, now: i64) -> StoreResult<bool> {
-        let txn = self.db.begin().await?;
+        let txn = self.write.begin().await?;
         let revoked = signing_keys::Entity::update_many()
             .col_expr(signing_keys::Column::RevokedAt, Expr::value(now))
             .filter(signing_keys::Column::Kid.eq(kid))
@@ -105,7 +105,7 @@ impl Store {
     pub async fn delete_keys_retired_before(&self, before: i64) -> StoreResult<u64> {
         Ok(signing_keys::Entity::delete_many()
             .filter(signing_keys::Column::RetiredAt.lt(before))
-            .exec(&self.db)
+            .exec(&self.write)
             .await?
             .rows_affected)
     }

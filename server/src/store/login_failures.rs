@@ -31,7 +31,7 @@ fn state(m: &login_failures::Model) -> FailureState {
 impl Store {
     pub async fn login_failures(&self, key_hash: &str) -> StoreResult<FailureState> {
         Ok(login_failures::Entity::find_by_id(key_hash.to_owned())
-            .one(&self.db)
+            .one(&self.read)
             .await?
             .map(|m| state(&m))
             .unwrap_or_default())
@@ -47,7 +47,7 @@ impl Store {
     ) -> StoreResult<T> {
         for _ in 0..20 {
             let found = login_failures::Entity::find_by_id(key_hash.to_owned())
-                .one(&self.db)
+                .one(&self.read)
                 .await?;
             let current = found.as_ref().map(state).unwrap_or_default();
             let (s, out) = next(&current);
@@ -70,7 +70,7 @@ impl Store {
                         .filter(login_failures::Column::WindowStart.eq(m.window_start))
                         .filter(login_failures::Column::Lockouts.eq(m.lockouts))
                         .filter(login_failures::Column::UpdatedAt.eq(m.updated_at))
-                        .exec(&self.db)
+                        .exec(&self.write)
                         .await?
                         .rows_affected
                         == 1
@@ -83,7 +83,7 @@ impl Store {
                     locked_until: Set(s.locked_until),
                     updated_at: Set(now),
                 })
-                .exec(&self.db)
+                .exec(&self.write)
                 .await
                 .map_err(conflict_or)
                 {
@@ -102,7 +102,7 @@ impl Store {
     /// Forget a key's failures (a successful sign-in, or `ostiary users unlock`).
     pub async fn clear_login_failures(&self, key_hash: &str) -> StoreResult<()> {
         login_failures::Entity::delete_by_id(key_hash.to_owned())
-            .exec(&self.db)
+            .exec(&self.write)
             .await?;
         Ok(())
     }

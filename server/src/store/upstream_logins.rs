@@ -57,7 +57,7 @@ impl Store {
             created_at: Set(r.created_at),
             expires_at: Set(r.expires_at),
         })
-        .exec(&self.db)
+        .exec(&self.write)
         .await?;
         Ok(())
     }
@@ -80,7 +80,7 @@ impl Store {
             .filter(upstream_logins::Column::UpstreamId.eq(upstream_id.as_str()))
             .filter(upstream_logins::Column::CallbackJson.is_null())
             .filter(upstream_logins::Column::ExpiresAt.gt(now))
-            .exec(&self.db)
+            .exec(&self.write)
             .await?
             .rows_affected
             == 1)
@@ -96,13 +96,13 @@ impl Store {
         let Some(row) = upstream_logins::Entity::find_by_id(state_hash.to_owned())
             .filter(upstream_logins::Column::UpstreamId.eq(upstream_id.as_str()))
             .filter(upstream_logins::Column::ExpiresAt.gt(now))
-            .one(&self.db)
+            .one(&self.read)
             .await?
         else {
             return Ok(None);
         };
         let deleted = upstream_logins::Entity::delete_by_id(state_hash.to_owned())
-            .exec(&self.db)
+            .exec(&self.write)
             .await?
             .rows_affected;
         Ok((deleted == 1).then(|| row.into()))

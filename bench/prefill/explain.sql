@@ -1,0 +1,26 @@
+-- The statements the sign-in, code exchange, refresh, revocation and collector make, with
+-- literal values: bench/run.sh --prefill prints each one's plan on the prefilled database
+-- (EXPLAIN QUERY PLAN on SQLite, EXPLAIN on PostgreSQL). Each must use an index.
+EXPLAIN SELECT * FROM browser_sessions WHERE id_hash = 'x' AND expires_at > 0;
+EXPLAIN SELECT * FROM consents WHERE account_id = 'prefill-1' AND client_id = 'bench-web';
+EXPLAIN SELECT * FROM auth_requests WHERE id = 'x' AND expires_at > 0;
+EXPLAIN UPDATE auth_requests SET stage_json = '{}', revision = 2 WHERE id = 'x' AND revision = 1;
+EXPLAIN SELECT * FROM accounts WHERE email = 'user1@prefill.example';
+EXPLAIN SELECT * FROM accounts WHERE id = 'prefill-1';
+EXPLAIN SELECT * FROM login_failures WHERE key_hash = 'x';
+EXPLAIN SELECT * FROM auth_codes WHERE code_hash = 'x';
+EXPLAIN UPDATE auth_codes SET consumed_at = 1 WHERE code_hash = 'x' AND consumed_at IS NULL;
+EXPLAIN SELECT * FROM grants WHERE id = 'g-1';
+EXPLAIN UPDATE grants SET revoked_at = 1 WHERE id = 'g-1' AND revoked_at IS NULL;
+EXPLAIN SELECT * FROM refresh_tokens WHERE token_hash = 'x';
+EXPLAIN UPDATE refresh_tokens SET rotated_at = 1 WHERE token_hash = 'x' AND rotated_at IS NULL;
+EXPLAIN SELECT * FROM access_tokens WHERE jti = 'x';
+EXPLAIN SELECT * FROM upstream_identities WHERE upstream_id = 'google' AND subject = 'x';
+EXPLAIN SELECT * FROM upstream_identities WHERE account_id = 'prefill-1';
+EXPLAIN SELECT * FROM audit_events WHERE kind = 'login_failed' ORDER BY at;
+EXPLAIN DELETE FROM refresh_tokens WHERE token_hash IN (SELECT token_hash FROM refresh_tokens WHERE expires_at < 1 LIMIT 500);
+EXPLAIN DELETE FROM access_tokens WHERE jti IN (SELECT jti FROM access_tokens WHERE expires_at < 1 LIMIT 500);
+EXPLAIN DELETE FROM auth_codes WHERE code_hash IN (SELECT code_hash FROM auth_codes WHERE expires_at < 1 LIMIT 500);
+EXPLAIN DELETE FROM browser_sessions WHERE id_hash IN (SELECT id_hash FROM browser_sessions WHERE expires_at < 1 LIMIT 500);
+EXPLAIN DELETE FROM auth_requests WHERE id IN (SELECT id FROM auth_requests WHERE expires_at < 1 LIMIT 500);
+EXPLAIN DELETE FROM grants WHERE id IN (SELECT id FROM grants WHERE expires_at < 1 LIMIT 500);

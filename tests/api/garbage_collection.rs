@@ -1,0 +1,68 @@
+//! The garbage collector: expired rows go in batches, however many there are, and nothing
+//! live goes with them.
+
+use crate::helpers::*;
+use ostiary::clock::Clock as _;
+use ostiary::protocol::ids::{AccountId, GrantId};
+use ostiary::store::{NewCode, NewGrant};
+
+/// More than two of the collector's batches (500 rows each).
+const EXPIRED: usize = 1201;
+
+#[tokio::test]
+async fn expired_codes_are_deleted_in_batches_while_a_live_code_still_redeems() {
+    let app = spawn_app().await;
+    let store = &app.app_state.store;
+    let now = app.clock.now();
+    for i in 0..EXPIRED {
+        let grant = NewGrant {
+            id: GrantId::new(format!("old-grant-{i}")),
+            client_id: "webapp".into(),
+            account_id: AccountId::new(app.account_id.clone()),
+            scope: "openid".into(),
+            auth_time: now,
+            amr: vec![],
+            idp: None,
+            expires_at: now + 600,
+        };
+        let code = NewCode {
+            code_hash: format!("old-code-{i}"),
+            redirect_uri: REDIRECT.into(),
+            nonce: None,
+            pkce_challenge: None,
+            expires_at: now + 60,
+        };
+        store
+            .create_grant_with_code(&grant, &code, now)
+            .await
+            .unwrap();
+    }
+    // Past the codes' hour of reuse detection and the grants' lifetime.
+    app.clock.advance(2 * 3600);
+    let live = app
+        .code_for(&AuthorizeParams {
+            challenge: Some(CHALLENGE),
+            ..AuthorizeParams::new("webapp", "openid")
+        })
+        .await;
+
+    let removed = store.collect_garbage(app.clock.now()).await.unwrap();
+    assert!(
+        removed >= 2 * EXPIRED as u64,
+        "every expired code and grant removed, got {removed}"
+    );
+    assert!(store.code("old-code-0").await.unwrap().is_none());
+    assert!(
+        store
+            .code(&format!("old-code-{}", EXPIRED - 1))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.collect_garbage(app.clock.now()).await.unwrap(), 0);
+
+    let res = app
+        .exchange(("webapp", Some(WEB_SECRET)), &live, Some(VERIFIER))
+        .await;
+    assert_eq!(res.status(), 200, "the live code still redeems");
+}
