@@ -98,6 +98,19 @@ fn check_config_reports_every_problem_with_its_key() {
 }
 
 #[test]
+fn a_garbage_collector_that_never_runs_is_refused_with_its_key() {
+    let text =
+        format!("{EXAMPLE}\n").replacen("[database]\n", "[database]\ngc_interval_seconds = 0\n", 1);
+    let s = Settings::parse(std::path::Path::new("x.toml"), &text, std::iter::empty()).unwrap();
+    let errors: Vec<String> = validate(&s, &no_env)
+        .into_iter()
+        .filter(|p| p.severity == Severity::Error)
+        .map(|p| p.key)
+        .collect();
+    assert_eq!(errors, ["database.gc_interval_seconds"]);
+}
+
+#[test]
 fn a_misspelled_key_inside_a_client_is_an_error() {
     let typo = EXAMPLE.replace("client_name = \"Web app\"", "client_nmae = \"Web app\"");
     let Err(err) = Settings::parse(std::path::Path::new("x.toml"), &typo, std::iter::empty())
