@@ -239,8 +239,9 @@ $scans}"
   gc_line=$(sed 's/\x1b\[[0-9;]*m//g' "$work/server.log" | grep "expired rows removed" | head -n 1 || true)
   [ -n "$gc_line" ] || { echo "the collector did not report:" >&2; tail -n 5 "$work/server.log" >&2; exit 1; }
   rows=$(grep -o 'rows=[0-9]*' <<<"$gc_line" | cut -d= -f2)
-  took=$(grep -o 'seconds=[0-9.]*' <<<"$gc_line" | cut -d= -f2)
-  printf 'collector: %s expired rows deleted in %.1f s, in batches of 500, starting 3 s into %s s of code exchanges\n' "$rows" "$took" "$gc_seconds"
+  took=$(grep -o ' seconds=[0-9.]*' <<<"$gc_line" | cut -d= -f2)
+  longest=$(grep -o 'longest_batch_ms=[0-9.]*' <<<"$gc_line" | cut -d= -f2)
+  printf 'collector: %s expired rows deleted in %.1f s, in batches of 500 (the longest %.1f ms), starting 3 s into %s s of code exchanges\n' "$rows" "$took" "$longest" "$gc_seconds"
   printf '%-28s %10.1f /s   p50 %.2f ms   p99 %.2f ms   slowest %.2f ms   (%s errors)\n' "code exchange during GC" "$rate" "$p50" "$p99" "$max" "$errors"
   stop_server
 fi

@@ -277,9 +277,10 @@ fn spawn_background_jobs(state: web::Data<AppState>) {
                 _ = gc_tick.tick() => {
                     let started = std::time::Instant::now();
                     match state.store.collect_garbage(state.now()).await {
-                        Ok(n) if n > 0 => tracing::info!(
-                            rows = n,
+                        Ok(c) if c.rows > 0 => tracing::info!(
+                            rows = c.rows,
                             seconds = started.elapsed().as_secs_f64(),
+                            longest_batch_ms = c.longest_batch.as_secs_f64() * 1e3,
                             "expired rows removed"
                         ),
                         Ok(_) => {}

@@ -46,7 +46,7 @@ async fn expired_codes_are_deleted_in_batches_while_a_live_code_still_redeems() 
         })
         .await;
 
-    let removed = store.collect_garbage(app.clock.now()).await.unwrap();
+    let removed = store.collect_garbage(app.clock.now()).await.unwrap().rows;
     assert!(
         removed >= 2 * EXPIRED as u64,
         "every expired code and grant removed, got {removed}"
@@ -59,7 +59,10 @@ async fn expired_codes_are_deleted_in_batches_while_a_live_code_still_redeems() 
             .unwrap()
             .is_none()
     );
-    assert_eq!(store.collect_garbage(app.clock.now()).await.unwrap(), 0);
+    assert_eq!(
+        store.collect_garbage(app.clock.now()).await.unwrap().rows,
+        0
+    );
 
     let res = app
         .exchange(("webapp", Some(WEB_SECRET)), &live, Some(VERIFIER))

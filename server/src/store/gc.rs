@@ -13,16 +13,31 @@ use super::{Store, StoreResult};
 /// Rows deleted per statement.
 const BATCH: u64 = 500;
 
+/// What one collection did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Collected {
+    pub rows: u64,
+    /// The longest single batch: the longest any waiting write was held up.
+    pub longest_batch: std::time::Duration,
+}
+
+impl std::ops::AddAssign for Collected {
+    fn add_assign(&mut self, other: Self) {
+        self.rows += other.rows;
+        self.longest_batch = self.longest_batch.max(other.longest_batch);
+    }
+}
+
 impl Store {
     /// Delete what expired before `now` (codes are kept a while longer for reuse detection).
-    pub async fn collect_garbage(&self, now: i64) -> StoreResult<u64> {
+    pub async fn collect_garbage(&self, now: i64) -> StoreResult<Collected> {
         use access_tokens as at;
         use auth_codes as ac;
         use auth_requests as ar;
         use browser_sessions as bs;
         use refresh_tokens as rt;
         use upstream_logins as ul;
-        let mut n = 0;
+        let mut n = Collected::default();
         n += self
             .delete_expired::<ar::Entity>(ar::Column::Id, ar::Column::ExpiresAt, now)
             .await?;
@@ -54,8 +69,8 @@ impl Store {
         key: E::Column,
         expires: E::Column,
         before: i64,
-    ) -> StoreResult<u64> {
-        let mut total = 0;
+    ) -> StoreResult<Collected> {
+        let mut total = Collected::default();
         loop {
             let batch = E::find()
                 .select_only()
@@ -63,12 +78,16 @@ impl Store {
                 .filter(expires.lt(before))
                 .limit(BATCH)
                 .into_query();
+            let started = std::time::Instant::now();
             let deleted = E::delete_many()
                 .filter(key.in_subquery(batch))
                 .exec(&self.write)
                 .await?
                 .rows_affected;
-            total += deleted;
+            total += Collected {
+                rows: deleted,
+                longest_batch: started.elapsed(),
+            };
             if deleted < BATCH {
                 return Ok(total);
             }

@@ -15,6 +15,7 @@ mod login_failures;
 mod upstream_logins;
 
 pub use accounts::{Account, LinkedIdentity, Unlink};
+pub use gc::Collected;
 pub use grants::{
     AccessTokenRecord, CodeRecord, Grant, NewAccessToken, NewCode, NewGrant, NewRefreshToken,
     RefreshRecord,
