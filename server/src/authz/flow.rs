@@ -63,16 +63,14 @@ pub async fn begin(
     session_cookie: Option<&str>,
 ) -> Result<Url, AuthorizeError> {
     let to_client = |e: OAuthError| issue::refuse(state, &req, e);
-    let session = session::load(state, session_cookie)
+    let (session, granted) = match session::load_with_consent(state, session_cookie, &req.client_id)
         .await
-        .map_err(|e| to_client(e.into()))?;
-    let subject = session.as_ref().map(AuthenticatedSubject::from);
-    let granted = match &subject {
-        Some(s) => remembered(state, &s.account_id, &req.client_id)
-            .await
-            .map_err(|e| to_client(e.into()))?,
-        None => None,
+        .map_err(|e| to_client(e.into()))?
+    {
+        Some((s, consent)) => (Some(s), consent.as_deref().and_then(Scopes::parse)),
+        None => (None, None),
     };
+    let subject = session.as_ref().map(AuthenticatedSubject::from);
     let next = policy::decide(&Facts {
         request: &req,
         skip_consent: client.skip_consent,

@@ -30,6 +30,23 @@ pub async fn load(
     }
 }
 
+/// The live session behind a cookie and the scopes its account already granted `client_id`.
+pub async fn load_with_consent(
+    state: &AppState,
+    cookie_value: Option<&str>,
+    client_id: &str,
+) -> StoreResult<Option<(BrowserSession, Option<String>)>> {
+    match cookie_value {
+        Some(v) if !v.is_empty() && v.len() <= 128 => {
+            state
+                .store
+                .session_with_consent(&opaque::hash(v), client_id, state.now())
+                .await
+        }
+        _ => Ok(None),
+    }
+}
+
 /// A session just started: the cookie to set, and its id hash.
 pub struct Started {
     pub cookie: Cookie<'static>,

@@ -7,8 +7,8 @@
 //! - `unlink_identity` never removes an account's last way to sign in.
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    TransactionTrait, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, DatabaseExecutor, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, TransactionTrait, sea_query::Expr,
 };
 
 use super::entities::{accounts, upstream_identities};
@@ -107,11 +107,9 @@ fn identity_model(i: &LinkedIdentity) -> upstream_identities::ActiveModel {
 impl Store {
     /// Insert an account; `StoreError::Conflict` if the email is taken.
     pub async fn create_account(&self, a: &Account) -> StoreResult<()> {
-        accounts::Entity::insert(account_model(a))
-            .exec(&self.write)
+        self.write
+            .insert(accounts::Entity::insert(account_model(a)))
             .await
-            .map_err(conflict_or)?;
-        Ok(())
     }
 
     /// Emails are stored lower-cased; look up with a lower-cased address.
@@ -143,24 +141,22 @@ impl Store {
 
     /// Set the display name of an account that has none yet (Apple sends it only once).
     pub async fn set_account_name_if_missing(&self, id: &AccountId, name: &str) -> StoreResult<()> {
-        accounts::Entity::update_many()
+        let update = accounts::Entity::update_many()
             .col_expr(accounts::Column::Name, Expr::value(name.to_owned()))
             .filter(accounts::Column::Id.eq(id.as_str()))
-            .filter(accounts::Column::Name.is_null())
-            .exec(&self.write)
-            .await?;
+            .filter(accounts::Column::Name.is_null());
+        self.write.update(update).await?;
         Ok(())
     }
 
     /// Clear an email that no one proved from the account holding it, so that a verified
     /// claimant can use it (an unverified upstream email never blocks the real owner).
     pub async fn release_unverified_email(&self, email: &str) -> StoreResult<()> {
-        accounts::Entity::update_many()
+        let update = accounts::Entity::update_many()
             .col_expr(accounts::Column::Email, Expr::value(Option::<String>::None))
             .filter(accounts::Column::Email.eq(email))
-            .filter(accounts::Column::EmailVerified.eq(false))
-            .exec(&self.write)
-            .await?;
+            .filter(accounts::Column::EmailVerified.eq(false));
+        self.write.update(update).await?;
         Ok(())
     }
 
@@ -195,26 +191,31 @@ impl Store {
         a: &Account,
         i: &LinkedIdentity,
     ) -> StoreResult<()> {
-        let txn = self.write.begin().await?;
-        accounts::Entity::insert(account_model(a))
-            .exec(&txn)
+        let (account, identity) = (account_model(a), identity_model(i));
+        self.write
+            .run(move |db| {
+                Box::pin(async move {
+                    let txn = db.begin().await?;
+                    accounts::Entity::insert(account)
+                        .exec(&txn)
+                        .await
+                        .map_err(conflict_or)?;
+                    upstream_identities::Entity::insert(identity)
+                        .exec(&txn)
+                        .await
+                        .map_err(conflict_or)?;
+                    txn.commit().await?;
+                    Ok(())
+                })
+            })
             .await
-            .map_err(conflict_or)?;
-        upstream_identities::Entity::insert(identity_model(i))
-            .exec(&txn)
-            .await
-            .map_err(conflict_or)?;
-        txn.commit().await?;
-        Ok(())
     }
 
     /// Link an upstream identity to an existing account; `Conflict` if it is linked already.
     pub async fn link_identity(&self, i: &LinkedIdentity) -> StoreResult<()> {
-        upstream_identities::Entity::insert(identity_model(i))
-            .exec(&self.write)
+        self.write
+            .insert(upstream_identities::Entity::insert(identity_model(i)))
             .await
-            .map_err(conflict_or)?;
-        Ok(())
     }
 
     /// Record a sign-in through an identity (and the email the upstream reported this time).
@@ -225,16 +226,15 @@ impl Store {
         email: Option<&str>,
         now: i64,
     ) -> StoreResult<()> {
-        upstream_identities::Entity::update_many()
+        let update = upstream_identities::Entity::update_many()
             .col_expr(upstream_identities::Column::LastLoginAt, Expr::value(now))
             .col_expr(
                 upstream_identities::Column::Email,
                 Expr::value(email.map(str::to_owned)),
             )
             .filter(upstream_identities::Column::UpstreamId.eq(upstream_id.as_str()))
-            .filter(upstream_identities::Column::Subject.eq(subject))
-            .exec(&self.write)
-            .await?;
+            .filter(upstream_identities::Column::Subject.eq(subject));
+        self.write.update(update).await?;
         Ok(())
     }
 
@@ -250,36 +250,56 @@ impl Store {
         subject: &str,
         password_counts: bool,
     ) -> StoreResult<Unlink> {
-        let account_id = account_id.as_str();
-        let txn = self.write.begin().await?;
-        accounts::Entity::update_many()
-            .col_expr(accounts::Column::Id, Expr::col(accounts::Column::Id))
-            .filter(accounts::Column::Id.eq(account_id))
-            .exec(&txn)
-            .await?;
-        let others = upstream_identities::Entity::find()
-            .filter(upstream_identities::Column::AccountId.eq(account_id))
-            .count(&txn)
-            .await?;
-        let linked = upstream_identities::Entity::find()
-            .filter(upstream_identities::Column::AccountId.eq(account_id))
-            .filter(upstream_identities::Column::UpstreamId.eq(upstream_id))
-            .filter(upstream_identities::Column::Subject.eq(subject))
-            .count(&txn)
-            .await?;
-        if linked == 0 {
-            return Ok(Unlink::NotLinked);
-        }
-        if others <= 1 && !password_counts {
-            return Ok(Unlink::LastWay);
-        }
-        upstream_identities::Entity::delete_many()
-            .filter(upstream_identities::Column::AccountId.eq(account_id))
-            .filter(upstream_identities::Column::UpstreamId.eq(upstream_id))
-            .filter(upstream_identities::Column::Subject.eq(subject))
-            .exec(&txn)
-            .await?;
-        txn.commit().await?;
-        Ok(Unlink::Removed)
+        let (account_id, upstream_id, subject) = (
+            account_id.to_string(),
+            upstream_id.to_owned(),
+            subject.to_owned(),
+        );
+        self.write
+            .run(move |db| {
+                Box::pin(async move {
+                    unlink(db, &account_id, &upstream_id, &subject, password_counts).await
+                })
+            })
+            .await
     }
+}
+
+async fn unlink(
+    db: &DatabaseExecutor<'_>,
+    account_id: &str,
+    upstream_id: &str,
+    subject: &str,
+    password_counts: bool,
+) -> StoreResult<Unlink> {
+    let txn = db.begin().await?;
+    accounts::Entity::update_many()
+        .col_expr(accounts::Column::Id, Expr::col(accounts::Column::Id))
+        .filter(accounts::Column::Id.eq(account_id))
+        .exec(&txn)
+        .await?;
+    let others = upstream_identities::Entity::find()
+        .filter(upstream_identities::Column::AccountId.eq(account_id))
+        .count(&txn)
+        .await?;
+    let linked = upstream_identities::Entity::find()
+        .filter(upstream_identities::Column::AccountId.eq(account_id))
+        .filter(upstream_identities::Column::UpstreamId.eq(upstream_id))
+        .filter(upstream_identities::Column::Subject.eq(subject))
+        .count(&txn)
+        .await?;
+    if linked == 0 {
+        return Ok(Unlink::NotLinked);
+    }
+    if others <= 1 && !password_counts {
+        return Ok(Unlink::LastWay);
+    }
+    upstream_identities::Entity::delete_many()
+        .filter(upstream_identities::Column::AccountId.eq(account_id))
+        .filter(upstream_identities::Column::UpstreamId.eq(upstream_id))
+        .filter(upstream_identities::Column::Subject.eq(subject))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(Unlink::Removed)
 }

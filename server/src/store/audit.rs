@@ -35,8 +35,7 @@ impl Store {
             user_agent: Set(e.origin.user_agent),
             ..Default::default()
         };
-        audit_events::Entity::insert(am).exec(&self.write).await?;
-        Ok(())
+        self.write.insert(audit_events::Entity::insert(am)).await
     }
 
     /// Audit events of one kind, oldest first.

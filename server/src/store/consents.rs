@@ -34,14 +34,11 @@ impl Store {
             scope: Set(scope.to_owned()),
             updated_at: Set(now),
         };
-        consents::Entity::insert(am)
-            .on_conflict(
-                OnConflict::columns([consents::Column::AccountId, consents::Column::ClientId])
-                    .update_columns([consents::Column::Scope, consents::Column::UpdatedAt])
-                    .to_owned(),
-            )
-            .exec(&self.write)
-            .await?;
-        Ok(())
+        let upsert = consents::Entity::insert(am).on_conflict(
+            OnConflict::columns([consents::Column::AccountId, consents::Column::ClientId])
+                .update_columns([consents::Column::Scope, consents::Column::UpdatedAt])
+                .to_owned(),
+        );
+        self.write.insert(upsert).await
     }
 }

@@ -96,6 +96,14 @@ pub mod grants {
         pub revoked_reason: Option<String>,
     }
     relation_free!();
+    impl Related<super::accounts::Entity> for Entity {
+        fn to() -> RelationDef {
+            Entity::belongs_to(super::accounts::Entity)
+                .from(Column::AccountId)
+                .to(super::accounts::Column::Id)
+                .into()
+        }
+    }
 }
 
 pub mod auth_codes {
@@ -118,6 +126,14 @@ pub mod auth_codes {
         pub consumed_at: Option<i64>,
     }
     relation_free!();
+    impl Related<super::grants::Entity> for Entity {
+        fn to() -> RelationDef {
+            Entity::belongs_to(super::grants::Entity)
+                .from(Column::GrantId)
+                .to(super::grants::Column::Id)
+                .into()
+        }
+    }
 }
 
 pub mod refresh_tokens {

@@ -79,11 +79,10 @@ impl Store {
                 .limit(BATCH)
                 .into_query();
             let started = std::time::Instant::now();
-            let deleted = E::delete_many()
-                .filter(key.in_subquery(batch))
-                .exec(&self.write)
-                .await?
-                .rows_affected;
+            let deleted = self
+                .write
+                .delete(E::delete_many().filter(key.in_subquery(batch)))
+                .await?;
             total += Collected {
                 rows: deleted,
                 longest_batch: started.elapsed(),

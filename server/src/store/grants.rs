@@ -10,8 +10,8 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr,
 };
 
-use super::entities::{access_tokens, auth_codes, grants, refresh_tokens};
-use super::{Store, StoreResult};
+use super::entities::{access_tokens, accounts, auth_codes, grants, refresh_tokens};
+use super::{Account, Store, StoreResult};
 use crate::protocol::ids::{AccountId, GrantId, UpstreamId};
 
 #[derive(Debug, Clone)]
@@ -98,6 +98,30 @@ pub struct AccessTokenRecord {
     pub revoked: bool,
 }
 
+/// What redeeming a code needs, read together.
+#[derive(Debug, Clone)]
+pub struct Redeemable {
+    pub code: CodeRecord,
+    pub grant: Option<Grant>,
+    pub account: Option<Account>,
+}
+
+fn code_from(m: auth_codes::Model) -> CodeRecord {
+    CodeRecord {
+        code_hash: m.code_hash,
+        grant_id: GrantId::new(m.grant_id),
+        client_id: m.client_id,
+        account_id: AccountId::new(m.account_id),
+        redirect_uri: m.redirect_uri,
+        scope: m.scope,
+        nonce: m.nonce,
+        pkce_challenge: m.pkce_challenge,
+        auth_time: m.auth_time,
+        expires_at: m.expires_at,
+        consumed_at: m.consumed_at,
+    }
+}
+
 fn grant_from(m: grants::Model) -> Grant {
     Grant {
         id: GrantId::new(m.id),
@@ -120,8 +144,7 @@ impl Store {
         c: &NewCode,
         now: i64,
     ) -> StoreResult<()> {
-        let txn = self.write.begin().await?;
-        grants::Entity::insert(grants::ActiveModel {
+        let grant = grants::Entity::insert(grants::ActiveModel {
             id: Set(g.id.to_string()),
             client_id: Set(g.client_id.clone()),
             account_id: Set(g.account_id.to_string()),
@@ -133,10 +156,8 @@ impl Store {
             expires_at: Set(g.expires_at),
             revoked_at: Set(None),
             revoked_reason: Set(None),
-        })
-        .exec(&txn)
-        .await?;
-        auth_codes::Entity::insert(auth_codes::ActiveModel {
+        });
+        let code = auth_codes::Entity::insert(auth_codes::ActiveModel {
             code_hash: Set(c.code_hash.clone()),
             grant_id: Set(g.id.to_string()),
             client_id: Set(g.client_id.clone()),
@@ -149,41 +170,49 @@ impl Store {
             created_at: Set(now),
             expires_at: Set(c.expires_at),
             consumed_at: Set(None),
-        })
-        .exec(&txn)
-        .await?;
-        txn.commit().await?;
-        Ok(())
+        });
+        self.write
+            .run(move |db| {
+                Box::pin(async move {
+                    let txn = db.begin().await?;
+                    grant.exec_without_returning(&txn).await?;
+                    code.exec_without_returning(&txn).await?;
+                    txn.commit().await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     pub async fn code(&self, code_hash: &str) -> StoreResult<Option<CodeRecord>> {
         Ok(auth_codes::Entity::find_by_id(code_hash.to_owned())
             .one(&self.read)
             .await?
-            .map(|m| CodeRecord {
-                code_hash: m.code_hash,
-                grant_id: GrantId::new(m.grant_id),
-                client_id: m.client_id,
-                account_id: AccountId::new(m.account_id),
-                redirect_uri: m.redirect_uri,
-                scope: m.scope,
-                nonce: m.nonce,
-                pkce_challenge: m.pkce_challenge,
-                auth_time: m.auth_time,
-                expires_at: m.expires_at,
-                consumed_at: m.consumed_at,
+            .map(code_from))
+    }
+
+    /// A code with its grant and the grant's account, in one read (the token endpoint needs
+    /// all three; either of the last two is `None` once deleted).
+    pub async fn code_to_redeem(&self, code_hash: &str) -> StoreResult<Option<Redeemable>> {
+        Ok(auth_codes::Entity::find_by_id(code_hash.to_owned())
+            .find_also_related(grants::Entity)
+            .and_also_related(accounts::Entity)
+            .one(&self.read)
+            .await?
+            .map(|(code, grant, account)| Redeemable {
+                code: code_from(code),
+                grant: grant.map(grant_from),
+                account: account.map(Into::into),
             }))
     }
 
     /// Mark a code used. True for exactly one caller; false if it was already used.
     pub async fn claim_code(&self, code_hash: &str, now: i64) -> StoreResult<bool> {
-        let res = auth_codes::Entity::update_many()
+        let claim = auth_codes::Entity::update_many()
             .col_expr(auth_codes::Column::ConsumedAt, Expr::value(now))
             .filter(auth_codes::Column::CodeHash.eq(code_hash))
-            .filter(auth_codes::Column::ConsumedAt.is_null())
-            .exec(&self.write)
-            .await?;
-        Ok(res.rows_affected == 1)
+            .filter(auth_codes::Column::ConsumedAt.is_null());
+        Ok(self.write.update(claim).await? == 1)
     }
 
     pub async fn grant(&self, id: &GrantId) -> StoreResult<Option<Grant>> {
@@ -195,17 +224,15 @@ impl Store {
 
     /// Revoke a grant: every refresh and access token of the family stops working.
     pub async fn revoke_grant(&self, id: &GrantId, reason: &str, now: i64) -> StoreResult<bool> {
-        let res = grants::Entity::update_many()
+        let revoke = grants::Entity::update_many()
             .col_expr(grants::Column::RevokedAt, Expr::value(now))
             .col_expr(
                 grants::Column::RevokedReason,
                 Expr::value(reason.to_owned()),
             )
             .filter(grants::Column::Id.eq(id.as_str()))
-            .filter(grants::Column::RevokedAt.is_null())
-            .exec(&self.write)
-            .await?;
-        Ok(res.rows_affected == 1)
+            .filter(grants::Column::RevokedAt.is_null());
+        Ok(self.write.update(revoke).await? == 1)
     }
 
     /// Record tokens issued under a grant (or, for client credentials, none): the access
@@ -216,21 +243,17 @@ impl Store {
         at: &NewAccessToken,
         now: i64,
     ) -> StoreResult<()> {
-        let access = access_tokens::ActiveModel {
+        let access = access_tokens::Entity::insert(access_tokens::ActiveModel {
             jti: Set(at.jti.clone()),
             grant_id: Set(at.grant_id.as_ref().map(GrantId::to_string)),
             client_id: Set(at.client_id.clone()),
             expires_at: Set(at.expires_at),
             revoked_at: Set(None),
-        };
+        });
         let Some(rt) = rt else {
-            access_tokens::Entity::insert(access)
-                .exec(&self.write)
-                .await?;
-            return Ok(());
+            return self.write.insert(access).await;
         };
-        let txn = self.write.begin().await?;
-        refresh_tokens::Entity::insert(refresh_tokens::ActiveModel {
+        let refresh = refresh_tokens::Entity::insert(refresh_tokens::ActiveModel {
             token_hash: Set(rt.token_hash.clone()),
             grant_id: Set(rt.grant_id.to_string()),
             client_id: Set(rt.client_id.clone()),
@@ -238,12 +261,18 @@ impl Store {
             created_at: Set(now),
             expires_at: Set(rt.expires_at),
             rotated_at: Set(None),
-        })
-        .exec(&txn)
-        .await?;
-        access_tokens::Entity::insert(access).exec(&txn).await?;
-        txn.commit().await?;
-        Ok(())
+        });
+        self.write
+            .run(move |db| {
+                Box::pin(async move {
+                    let txn = db.begin().await?;
+                    refresh.exec_without_returning(&txn).await?;
+                    access.exec_without_returning(&txn).await?;
+                    txn.commit().await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     pub async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {
@@ -262,13 +291,11 @@ impl Store {
 
     /// Mark a refresh token rotated. True for exactly one caller.
     pub async fn claim_refresh_token(&self, token_hash: &str, now: i64) -> StoreResult<bool> {
-        let res = refresh_tokens::Entity::update_many()
+        let claim = refresh_tokens::Entity::update_many()
             .col_expr(refresh_tokens::Column::RotatedAt, Expr::value(now))
             .filter(refresh_tokens::Column::TokenHash.eq(token_hash))
-            .filter(refresh_tokens::Column::RotatedAt.is_null())
-            .exec(&self.write)
-            .await?;
-        Ok(res.rows_affected == 1)
+            .filter(refresh_tokens::Column::RotatedAt.is_null());
+        Ok(self.write.update(claim).await? == 1)
     }
 
     /// Whether an access token (by `jti`) was revoked, directly or through its grant.
@@ -301,23 +328,26 @@ impl Store {
         expires_at: i64,
         now: i64,
     ) -> StoreResult<()> {
-        let res = access_tokens::Entity::update_many()
+        let revoke = access_tokens::Entity::update_many()
             .col_expr(access_tokens::Column::RevokedAt, Expr::value(now))
-            .filter(access_tokens::Column::Jti.eq(jti))
-            .exec(&self.write)
-            .await?;
-        if res.rows_affected == 0 {
-            access_tokens::Entity::insert(access_tokens::ActiveModel {
-                jti: Set(jti.to_owned()),
-                grant_id: Set(None),
-                client_id: Set(client_id.to_owned()),
-                expires_at: Set(expires_at),
-                revoked_at: Set(Some(now)),
+            .filter(access_tokens::Column::Jti.eq(jti));
+        let record = access_tokens::Entity::insert(access_tokens::ActiveModel {
+            jti: Set(jti.to_owned()),
+            grant_id: Set(None),
+            client_id: Set(client_id.to_owned()),
+            expires_at: Set(expires_at),
+            revoked_at: Set(Some(now)),
+        })
+        .on_conflict_do_nothing();
+        self.write
+            .run(move |db| {
+                Box::pin(async move {
+                    if revoke.exec(db).await?.rows_affected == 0 {
+                        record.exec_without_returning(db).await?;
+                    }
+                    Ok(())
+                })
             })
-            .on_conflict_do_nothing()
-            .exec(&self.write)
-            .await?;
-        }
-        Ok(())
+            .await
     }
 }

@@ -1,9 +1,10 @@
 //! Browser sessions (stored by the hash of the cookie value) and pending authorization
 //! requests (the interaction between /authorize and the login and consent pages).
 
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition, JoinType};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
-use super::entities::{auth_requests, browser_sessions};
+use super::entities::{auth_requests, browser_sessions, consents};
 use super::{Store, StoreResult};
 use crate::protocol::ids::{AccountId, UpstreamId};
 use crate::protocol::vocab::Amr;
@@ -41,6 +42,17 @@ pub(super) fn amr_from_column(s: &str) -> Vec<Amr> {
     s.split(' ').filter_map(Amr::parse).collect()
 }
 
+fn session_from(m: browser_sessions::Model) -> BrowserSession {
+    BrowserSession {
+        id_hash: m.id_hash,
+        account_id: AccountId::new(m.account_id),
+        auth_time: m.auth_time,
+        amr: amr_from_column(&m.amr),
+        idp: m.idp.map(UpstreamId::new),
+        expires_at: m.expires_at,
+    }
+}
+
 impl Store {
     pub async fn create_session(&self, s: &BrowserSession, now: i64) -> StoreResult<()> {
         let am = browser_sessions::ActiveModel {
@@ -52,10 +64,9 @@ impl Store {
             created_at: Set(now),
             expires_at: Set(s.expires_at),
         };
-        browser_sessions::Entity::insert(am)
-            .exec(&self.write)
-            .await?;
-        Ok(())
+        self.write
+            .insert(browser_sessions::Entity::insert(am))
+            .await
     }
 
     /// The live session with this id hash, if any.
@@ -64,20 +75,40 @@ impl Store {
             .filter(browser_sessions::Column::ExpiresAt.gt(now))
             .one(&self.read)
             .await?
-            .map(|m| BrowserSession {
-                id_hash: m.id_hash,
-                account_id: AccountId::new(m.account_id),
-                auth_time: m.auth_time,
-                amr: amr_from_column(&m.amr),
-                idp: m.idp.map(UpstreamId::new),
-                expires_at: m.expires_at,
-            }))
+            .map(session_from))
+    }
+
+    /// The live session with this id hash and the scopes its account granted `client_id`
+    /// (remembered consent), in one read.
+    pub async fn session_with_consent(
+        &self,
+        id_hash: &str,
+        client_id: &str,
+        now: i64,
+    ) -> StoreResult<Option<(BrowserSession, Option<String>)>> {
+        let client_id = client_id.to_owned();
+        let consent_of_client = browser_sessions::Entity::belongs_to(consents::Entity)
+            .from(browser_sessions::Column::AccountId)
+            .to(consents::Column::AccountId)
+            .on_condition(move |_, consent| {
+                Expr::col((consent, consents::Column::ClientId))
+                    .eq(client_id.clone())
+                    .into_condition()
+            })
+            .into();
+        Ok(browser_sessions::Entity::find_by_id(id_hash.to_owned())
+            .filter(browser_sessions::Column::ExpiresAt.gt(now))
+            .select_also(consents::Entity)
+            .join(JoinType::LeftJoin, consent_of_client)
+            .one(&self.read)
+            .await?
+            .map(|(s, c)| (session_from(s), c.map(|c| c.scope))))
     }
 
     pub async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
-        browser_sessions::Entity::delete_by_id(id_hash.to_owned())
-            .exec(&self.write)
-            .await?;
+        let delete = browser_sessions::Entity::delete_many()
+            .filter(browser_sessions::Column::IdHash.eq(id_hash));
+        self.write.delete(delete).await?;
         Ok(())
     }
 
@@ -96,8 +127,7 @@ impl Store {
             stage_json: Set(r.stage_json.clone()),
             revision: Set(r.revision),
         };
-        auth_requests::Entity::insert(am).exec(&self.write).await?;
-        Ok(())
+        self.write.insert(auth_requests::Entity::insert(am)).await
     }
 
     pub async fn auth_request(&self, id: &str, now: i64) -> StoreResult<Option<StoredAuthRequest>> {
@@ -123,30 +153,24 @@ impl Store {
         revision: i64,
         stage_json: &str,
     ) -> StoreResult<bool> {
-        Ok(auth_requests::Entity::update_many()
+        let update = auth_requests::Entity::update_many()
             .col_expr(
                 auth_requests::Column::StageJson,
                 Expr::value(stage_json.to_owned()),
             )
             .col_expr(auth_requests::Column::Revision, Expr::value(revision + 1))
             .filter(auth_requests::Column::Id.eq(id))
-            .filter(auth_requests::Column::Revision.eq(revision))
-            .exec(&self.write)
-            .await?
-            .rows_affected
-            == 1)
+            .filter(auth_requests::Column::Revision.eq(revision));
+        Ok(self.write.update(update).await? == 1)
     }
 
     /// Remove a finished request still at `revision`; true if this call removed it (so a
     /// request completes once, and only from the stage its caller read).
     pub async fn take_auth_request(&self, id: &str, revision: i64) -> StoreResult<bool> {
-        Ok(auth_requests::Entity::delete_many()
+        let delete = auth_requests::Entity::delete_many()
             .filter(auth_requests::Column::Id.eq(id))
-            .filter(auth_requests::Column::Revision.eq(revision))
-            .exec(&self.write)
-            .await?
-            .rows_affected
-            == 1)
+            .filter(auth_requests::Column::Revision.eq(revision));
+        Ok(self.write.delete(delete).await? == 1)
     }
 }
 

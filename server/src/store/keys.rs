@@ -64,49 +64,55 @@ impl Store {
             active_from: Set(Some(k.active_from)),
             revoked_at: Set(None),
         };
-        let txn = self.write.begin().await?;
-        signing_keys::Entity::insert(am)
-            .exec(&txn)
-            .await
-            .map_err(conflict_or)?;
-        signing_keys::Entity::update_many()
+        let insert = signing_keys::Entity::insert(am);
+        let retire_others = signing_keys::Entity::update_many()
             .col_expr(signing_keys::Column::RetiredAt, Expr::value(k.active_from))
             .filter(signing_keys::Column::RetiredAt.is_null())
-            .filter(signing_keys::Column::Kid.ne(k.kid.clone()))
-            .exec(&txn)
-            .await?;
-        txn.commit().await?;
-        Ok(())
+            .filter(signing_keys::Column::Kid.ne(k.kid.clone()));
+        self.write
+            .run(move |db| {
+                Box::pin(async move {
+                    let txn = db.begin().await?;
+                    insert
+                        .exec_without_returning(&txn)
+                        .await
+                        .map_err(conflict_or)?;
+                    retire_others.exec(&txn).await?;
+                    txn.commit().await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     /// Revoke a key (at `now`, retiring it too if it was not); false if there is no such key
     /// or it was revoked already.
     pub async fn revoke_signing_key(&self, kid: &str, now: i64) -> StoreResult<bool> {
-        let txn = self.write.begin().await?;
-        let revoked = signing_keys::Entity::update_many()
+        let revoke = signing_keys::Entity::update_many()
             .col_expr(signing_keys::Column::RevokedAt, Expr::value(now))
             .filter(signing_keys::Column::Kid.eq(kid))
-            .filter(signing_keys::Column::RevokedAt.is_null())
-            .exec(&txn)
-            .await?
-            .rows_affected
-            == 1;
-        signing_keys::Entity::update_many()
+            .filter(signing_keys::Column::RevokedAt.is_null());
+        let retire = signing_keys::Entity::update_many()
             .col_expr(signing_keys::Column::RetiredAt, Expr::value(now))
             .filter(signing_keys::Column::Kid.eq(kid))
-            .filter(signing_keys::Column::RetiredAt.is_null())
-            .exec(&txn)
-            .await?;
-        txn.commit().await?;
-        Ok(revoked)
+            .filter(signing_keys::Column::RetiredAt.is_null());
+        self.write
+            .run(move |db| {
+                Box::pin(async move {
+                    let txn = db.begin().await?;
+                    let revoked = revoke.exec(&txn).await?.rows_affected == 1;
+                    retire.exec(&txn).await?;
+                    txn.commit().await?;
+                    Ok(revoked)
+                })
+            })
+            .await
     }
 
     /// Delete retired keys whose tokens have all expired.
     pub async fn delete_keys_retired_before(&self, before: i64) -> StoreResult<u64> {
-        Ok(signing_keys::Entity::delete_many()
-            .filter(signing_keys::Column::RetiredAt.lt(before))
-            .exec(&self.write)
-            .await?
-            .rows_affected)
+        let delete =
+            signing_keys::Entity::delete_many().filter(signing_keys::Column::RetiredAt.lt(before));
+        self.write.delete(delete).await
     }
 }

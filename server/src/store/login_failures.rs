@@ -7,7 +7,7 @@
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 
 use super::entities::login_failures;
-use super::{Store, StoreError, StoreResult, conflict_or};
+use super::{Store, StoreError, StoreResult};
 
 /// The stored failure state of one key (the lockout policy lives in `accounts::throttle`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -53,7 +53,7 @@ impl Store {
             let (s, out) = next(&current);
             let stored = match found {
                 Some(m) => {
-                    login_failures::Entity::update_many()
+                    let update = login_failures::Entity::update_many()
                         .col_expr(login_failures::Column::Failures, Expr::value(s.failures))
                         .col_expr(
                             login_failures::Column::WindowStart,
@@ -69,25 +69,24 @@ impl Store {
                         .filter(login_failures::Column::Failures.eq(m.failures))
                         .filter(login_failures::Column::WindowStart.eq(m.window_start))
                         .filter(login_failures::Column::Lockouts.eq(m.lockouts))
-                        .filter(login_failures::Column::UpdatedAt.eq(m.updated_at))
-                        .exec(&self.write)
-                        .await?
-                        .rows_affected
-                        == 1
+                        .filter(login_failures::Column::UpdatedAt.eq(m.updated_at));
+                    self.write.update(update).await? == 1
                 }
-                None => match login_failures::Entity::insert(login_failures::ActiveModel {
-                    key_hash: Set(key_hash.to_owned()),
-                    failures: Set(s.failures),
-                    window_start: Set(s.window_start),
-                    lockouts: Set(s.lockouts),
-                    locked_until: Set(s.locked_until),
-                    updated_at: Set(now),
-                })
-                .exec(&self.write)
-                .await
-                .map_err(conflict_or)
+                None => match self
+                    .write
+                    .insert(login_failures::Entity::insert(
+                        login_failures::ActiveModel {
+                            key_hash: Set(key_hash.to_owned()),
+                            failures: Set(s.failures),
+                            window_start: Set(s.window_start),
+                            lockouts: Set(s.lockouts),
+                            locked_until: Set(s.locked_until),
+                            updated_at: Set(now),
+                        },
+                    ))
+                    .await
                 {
-                    Ok(_) => true,
+                    Ok(()) => true,
                     Err(StoreError::Conflict) => false,
                     Err(e) => return Err(e),
                 },
@@ -101,9 +100,9 @@ impl Store {
 
     /// Forget a key's failures (a successful sign-in, or `ostiary users unlock`).
     pub async fn clear_login_failures(&self, key_hash: &str) -> StoreResult<()> {
-        login_failures::Entity::delete_by_id(key_hash.to_owned())
-            .exec(&self.write)
-            .await?;
+        let delete = login_failures::Entity::delete_many()
+            .filter(login_failures::Column::KeyHash.eq(key_hash));
+        self.write.delete(delete).await?;
         Ok(())
     }
 }

@@ -13,12 +13,13 @@ mod interactions;
 mod keys;
 mod login_failures;
 mod upstream_logins;
+mod writer;
 
 pub use accounts::{Account, LinkedIdentity, Unlink};
 pub use gc::Collected;
 pub use grants::{
     AccessTokenRecord, CodeRecord, Grant, NewAccessToken, NewCode, NewGrant, NewRefreshToken,
-    RefreshRecord,
+    Redeemable, RefreshRecord,
 };
 pub use interactions::{BrowserSession, StoredAuthRequest};
 pub use keys::StoredKey;
@@ -37,12 +38,16 @@ pub enum StoreError {
     /// A value could not be written or read back (JSON columns).
     #[error("stored value encoding: {0}")]
     Encoding(String),
+    /// The writer thread is gone or could not run the write (the database failed under it).
+    #[error("the database writer did not run the write")]
+    WriterGone,
 }
 
 impl StoreError {
     /// The database cannot be reached (pool exhausted, connection refused or lost).
     pub fn is_unavailable(&self) -> bool {
         match self {
+            StoreError::WriterGone => true,
             StoreError::Db(DbErr::ConnectionAcquire(_)) | StoreError::Db(DbErr::Conn(_)) => true,
             StoreError::Db(DbErr::Exec(RuntimeErr::SqlxError(e)))
             | StoreError::Db(DbErr::Query(RuntimeErr::SqlxError(e))) => matches!(
@@ -78,16 +83,16 @@ impl From<StoreError> for crate::protocol::error::OAuthError {
     }
 }
 
-/// Two handles on one database. On a SQLite file, `write` is a pool of exactly one connection
-/// and `read` a pool of read-only connections: writers queue in the pool (in order, without
-/// sleeping) instead of contending for SQLite's single write lock through its busy handler,
-/// whose sleeps of up to 100 ms made the tail latency; WAL readers never wait for the writer.
-/// On PostgreSQL (and an in-memory SQLite, which is one connection's own database) both are the
-/// same pool. Every statement that writes, and every transaction, goes to `write`.
+/// Two handles on one database. On a SQLite file, `write` is the writer thread with the only
+/// writing connection (see `writer`: jobs queue to it and commit in groups, instead of
+/// contending for SQLite's single write lock through its sleeping busy handler) and `read` a
+/// pool of read-only connections, which in WAL mode never wait for the writer. On PostgreSQL
+/// (and an in-memory SQLite, which is one connection's own database) both are the same pool.
+/// Every statement that writes, and every transaction, is a job on `write`.
 #[derive(Clone)]
 pub struct Store {
     read: DatabaseConnection,
-    write: DatabaseConnection,
+    write: writer::Writer,
 }
 
 /// The database behind a URL, as far as pooling is concerned.
@@ -136,7 +141,7 @@ impl Store {
         match backend {
             Backend::SqliteFile => {
                 // The writer first: it creates the file (mode=rwc) and switches it to WAL.
-                let write = Database::connect(pool(1, false)).await?;
+                let write = writer::Writer::thread(pool(1, false)).await?;
                 let read = Database::connect(pool(max_connections, true)).await?;
                 Ok(Self { read, write })
             }
@@ -144,7 +149,7 @@ impl Store {
                 let db = Database::connect(pool(max_connections, false)).await?;
                 Ok(Self {
                     read: db.clone(),
-                    write: db,
+                    write: writer::Writer::pool(db),
                 })
             }
         }
@@ -153,29 +158,40 @@ impl Store {
     /// Apply pending migrations.
     pub async fn migrate(&self) -> StoreResult<()> {
         use migration::MigratorTrait;
-        migration::Migrator::up(&self.write, None).await?;
-        Ok(())
+        self.write
+            .alone(|db| Box::pin(async move { Ok(migration::Migrator::up(db, None).await?) }))
+            .await
     }
 
     /// Names of the migrations not yet applied.
     pub async fn pending_migrations(&self) -> StoreResult<Vec<String>> {
         use migration::MigratorTrait;
-        Ok(migration::Migrator::get_pending_migrations(&self.write)
-            .await?
-            .iter()
-            .map(|m| m.name().to_owned())
-            .collect())
+        self.write
+            .alone(|db| {
+                Box::pin(async move {
+                    Ok(migration::Migrator::get_pending_migrations(db)
+                        .await?
+                        .iter()
+                        .map(|m| m.name().to_owned())
+                        .collect())
+                })
+            })
+            .await
     }
 
     /// Close every pooled connection; later calls fail as if the database were down.
     pub async fn close(&self) {
-        let _ = self.write.close_by_ref().await;
+        let _ = self
+            .write
+            .alone(|db| Box::pin(async move { Ok(db.close_by_ref().await?) }))
+            .await;
         let _ = self.read.close_by_ref().await;
     }
 
     pub async fn ping(&self) -> StoreResult<()> {
         self.read.ping().await?;
-        self.write.ping().await?;
-        Ok(())
+        self.write
+            .alone(|db| Box::pin(async move { Ok(db.ping().await?) }))
+            .await
     }
 }

@@ -46,7 +46,7 @@ impl From<upstream_logins::Model> for PendingUpstreamRow {
 
 impl Store {
     pub async fn save_upstream_login(&self, r: &PendingUpstreamRow) -> StoreResult<()> {
-        upstream_logins::Entity::insert(upstream_logins::ActiveModel {
+        let insert = upstream_logins::Entity::insert(upstream_logins::ActiveModel {
             state_hash: Set(r.state_hash.clone()),
             upstream_id: Set(r.upstream_id.to_string()),
             binding_hash: Set(r.binding_hash.clone()),
@@ -56,10 +56,8 @@ impl Store {
             callback_json: Set(r.callback_json.clone()),
             created_at: Set(r.created_at),
             expires_at: Set(r.expires_at),
-        })
-        .exec(&self.write)
-        .await?;
-        Ok(())
+        });
+        self.write.insert(insert).await
     }
 
     /// Keep a form-posted callback on its pending sign-in (once; false if unknown, expired or
@@ -71,7 +69,7 @@ impl Store {
         callback_json: &str,
         now: i64,
     ) -> StoreResult<bool> {
-        Ok(upstream_logins::Entity::update_many()
+        let attach = upstream_logins::Entity::update_many()
             .col_expr(
                 upstream_logins::Column::CallbackJson,
                 Expr::value(callback_json.to_owned()),
@@ -79,11 +77,8 @@ impl Store {
             .filter(upstream_logins::Column::StateHash.eq(state_hash))
             .filter(upstream_logins::Column::UpstreamId.eq(upstream_id.as_str()))
             .filter(upstream_logins::Column::CallbackJson.is_null())
-            .filter(upstream_logins::Column::ExpiresAt.gt(now))
-            .exec(&self.write)
-            .await?
-            .rows_affected
-            == 1)
+            .filter(upstream_logins::Column::ExpiresAt.gt(now));
+        Ok(self.write.update(attach).await? == 1)
     }
 
     /// Take (delete and return) a live pending sign-in of this upstream.
@@ -101,10 +96,9 @@ impl Store {
         else {
             return Ok(None);
         };
-        let deleted = upstream_logins::Entity::delete_by_id(state_hash.to_owned())
-            .exec(&self.write)
-            .await?
-            .rows_affected;
+        let delete = upstream_logins::Entity::delete_many()
+            .filter(upstream_logins::Column::StateHash.eq(state_hash));
+        let deleted = self.write.delete(delete).await?;
         Ok((deleted == 1).then(|| row.into()))
     }
 }

@@ -4,7 +4,7 @@
 //! token issued from it, even after the code's expiry (codes are kept an hour for that); only
 //! then expiry, and the atomic claim, and minting.
 
-use super::{TokenResponse, UserTokens, grant_account, issue_user_tokens};
+use super::{TokenResponse, UserTokens, issue_user_tokens};
 use crate::audit::{AuditEvent, AuditKind, Origin};
 use crate::clients::Client;
 use crate::oauth::pkce;
@@ -30,11 +30,12 @@ pub async fn exchange(
     if code.len() > 256 {
         return Err(invalid());
     }
-    let record = state
+    let found = state
         .store
-        .code(&opaque::hash(code))
+        .code_to_redeem(&opaque::hash(code))
         .await?
         .ok_or_else(invalid)?;
+    let record = found.code;
     if record.client_id != client.id.as_str() {
         return Err(invalid());
     }
@@ -56,15 +57,13 @@ pub async fn exchange(
         revoke_for_reuse(state, &record, now, origin).await?;
         return Err(invalid());
     }
-    // We won the claim, so the grant was live a moment ago. A concurrent replay may revoke it
+    // We won the claim; the grant was read with the code. A concurrent replay may revoke it
     // right now; the tokens below then reference a revoked grant and never work, while exactly
     // one redemption still answers 200.
-    let grant = state
-        .store
-        .grant(&record.grant_id)
-        .await?
-        .ok_or_else(invalid)?;
-    let account = grant_account(state, &grant).await?;
+    let grant = found.grant.ok_or_else(invalid)?;
+    let account = found
+        .account
+        .ok_or_else(|| OAuthError::invalid_grant("the account no longer exists"))?;
     let scope = Scopes::parse(&record.scope).ok_or_else(invalid)?;
     let refresh_token =
         if scope.contains(OFFLINE_ACCESS) && client.allows_grant(GrantType::RefreshToken) {
