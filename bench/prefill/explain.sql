@@ -2,6 +2,7 @@
 -- literal values: bench/run.sh --prefill prints each one's plan on the prefilled database
 -- (EXPLAIN QUERY PLAN on SQLite, EXPLAIN on PostgreSQL). Each must use an index.
 EXPLAIN SELECT * FROM browser_sessions WHERE id_hash = 'x' AND expires_at > 0;
+EXPLAIN SELECT * FROM browser_sessions LEFT JOIN consents ON browser_sessions.account_id = consents.account_id AND consents.client_id = 'bench-web' WHERE browser_sessions.id_hash = 'x' AND browser_sessions.expires_at > 0;
 EXPLAIN SELECT * FROM consents WHERE account_id = 'prefill-1' AND client_id = 'bench-web';
 EXPLAIN SELECT * FROM auth_requests WHERE id = 'x' AND expires_at > 0;
 EXPLAIN UPDATE auth_requests SET stage_json = '{}', revision = 2 WHERE id = 'x' AND revision = 1;
@@ -9,6 +10,7 @@ EXPLAIN SELECT * FROM accounts WHERE email = 'user1@prefill.example';
 EXPLAIN SELECT * FROM accounts WHERE id = 'prefill-1';
 EXPLAIN SELECT * FROM login_failures WHERE key_hash = 'x';
 EXPLAIN SELECT * FROM auth_codes WHERE code_hash = 'x';
+EXPLAIN SELECT * FROM auth_codes LEFT JOIN grants ON auth_codes.grant_id = grants.id LEFT JOIN accounts ON grants.account_id = accounts.id WHERE auth_codes.code_hash = 'x';
 EXPLAIN UPDATE auth_codes SET consumed_at = 1 WHERE code_hash = 'x' AND consumed_at IS NULL;
 EXPLAIN SELECT * FROM grants WHERE id = 'g-1';
 EXPLAIN UPDATE grants SET revoked_at = 1 WHERE id = 'g-1' AND revoked_at IS NULL;

@@ -8,7 +8,7 @@
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseExecutor, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, TransactionTrait, sea_query::Expr,
+    QueryOrder, sea_query::Expr,
 };
 
 use super::entities::{accounts, upstream_identities};
@@ -195,16 +195,14 @@ impl Store {
         self.write
             .run(move |db| {
                 Box::pin(async move {
-                    let txn = db.begin().await?;
                     accounts::Entity::insert(account)
-                        .exec(&txn)
+                        .exec(db)
                         .await
                         .map_err(conflict_or)?;
                     upstream_identities::Entity::insert(identity)
-                        .exec(&txn)
+                        .exec(db)
                         .await
                         .map_err(conflict_or)?;
-                    txn.commit().await?;
                     Ok(())
                 })
             })
@@ -272,21 +270,20 @@ async fn unlink(
     subject: &str,
     password_counts: bool,
 ) -> StoreResult<Unlink> {
-    let txn = db.begin().await?;
     accounts::Entity::update_many()
         .col_expr(accounts::Column::Id, Expr::col(accounts::Column::Id))
         .filter(accounts::Column::Id.eq(account_id))
-        .exec(&txn)
+        .exec(db)
         .await?;
     let others = upstream_identities::Entity::find()
         .filter(upstream_identities::Column::AccountId.eq(account_id))
-        .count(&txn)
+        .count(db)
         .await?;
     let linked = upstream_identities::Entity::find()
         .filter(upstream_identities::Column::AccountId.eq(account_id))
         .filter(upstream_identities::Column::UpstreamId.eq(upstream_id))
         .filter(upstream_identities::Column::Subject.eq(subject))
-        .count(&txn)
+        .count(db)
         .await?;
     if linked == 0 {
         return Ok(Unlink::NotLinked);
@@ -298,8 +295,7 @@ async fn unlink(
         .filter(upstream_identities::Column::AccountId.eq(account_id))
         .filter(upstream_identities::Column::UpstreamId.eq(upstream_id))
         .filter(upstream_identities::Column::Subject.eq(subject))
-        .exec(&txn)
+        .exec(db)
         .await?;
-    txn.commit().await?;
     Ok(Unlink::Removed)
 }

@@ -6,9 +6,7 @@
 //! - A revoked grant invalidates every refresh and access token that references it, including
 //!   tokens inserted after the revocation (the grant row exists from code issuance on).
 
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 
 use super::entities::{access_tokens, accounts, auth_codes, grants, refresh_tokens};
 use super::{Account, Store, StoreResult};
@@ -174,10 +172,8 @@ impl Store {
         self.write
             .run(move |db| {
                 Box::pin(async move {
-                    let txn = db.begin().await?;
-                    grant.exec_without_returning(&txn).await?;
-                    code.exec_without_returning(&txn).await?;
-                    txn.commit().await?;
+                    grant.exec_without_returning(db).await?;
+                    code.exec_without_returning(db).await?;
                     Ok(())
                 })
             })
@@ -265,10 +261,8 @@ impl Store {
         self.write
             .run(move |db| {
                 Box::pin(async move {
-                    let txn = db.begin().await?;
-                    refresh.exec_without_returning(&txn).await?;
-                    access.exec_without_returning(&txn).await?;
-                    txn.commit().await?;
+                    refresh.exec_without_returning(db).await?;
+                    access.exec_without_returning(db).await?;
                     Ok(())
                 })
             })

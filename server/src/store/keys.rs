@@ -1,8 +1,7 @@
 //! Signing keys: public JWK in clear, private key encrypted by the caller before it gets here.
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
-    sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
 };
 
 use super::entities::signing_keys;
@@ -72,13 +71,11 @@ impl Store {
         self.write
             .run(move |db| {
                 Box::pin(async move {
-                    let txn = db.begin().await?;
                     insert
-                        .exec_without_returning(&txn)
+                        .exec_without_returning(db)
                         .await
                         .map_err(conflict_or)?;
-                    retire_others.exec(&txn).await?;
-                    txn.commit().await?;
+                    retire_others.exec(db).await?;
                     Ok(())
                 })
             })
@@ -99,10 +96,8 @@ impl Store {
         self.write
             .run(move |db| {
                 Box::pin(async move {
-                    let txn = db.begin().await?;
-                    let revoked = revoke.exec(&txn).await?.rows_affected == 1;
-                    retire.exec(&txn).await?;
-                    txn.commit().await?;
+                    let revoked = revoke.exec(db).await?.rows_affected == 1;
+                    retire.exec(db).await?;
                     Ok(revoked)
                 })
             })

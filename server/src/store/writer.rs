@@ -22,8 +22,8 @@ const MAX_BATCH: usize = 256;
 /// Jobs waiting at most; beyond it callers wait to queue (back-pressure).
 const QUEUE: usize = 4096;
 
-/// A write: statements on the executor it is given, atomically (it runs in a savepoint or, on a
-/// pool, opens a transaction itself when it has more than one statement).
+/// A write: statements on the executor it is given. `Writer::run` makes it atomic (a savepoint
+/// of the batch, or a transaction on the pool), so a job never opens a transaction itself.
 pub(super) type WriteFuture<'c, T> = BoxFuture<'c, StoreResult<T>>;
 
 /// Tells a job's caller its result once the batch's commit is known.
@@ -103,7 +103,8 @@ impl Writer {
         Ok(Writer(Inner::Thread(tx)))
     }
 
-    /// Run one write job and return its result once it is durable.
+    /// Run one write job atomically (in a savepoint of the writer's batch, or a transaction on
+    /// the pool) and return its result once it is durable.
     pub(super) async fn run<T, F>(&self, job: F) -> StoreResult<T>
     where
         T: Send + 'static,
@@ -127,9 +128,12 @@ impl Writer {
         T: Send + 'static,
         F: for<'c> FnOnce(&'c DatabaseExecutor<'c>) -> WriteFuture<'c, T> + Send + 'static,
     {
-        let tx = match &self.0 {
-            Inner::Pool(db) => return job(&DatabaseExecutor::Connection(db)).await,
-            Inner::Thread(tx) => tx,
+        let tx = match (&self.0, isolation) {
+            (Inner::Pool(db), Isolation::Statement) => {
+                return job(&DatabaseExecutor::Connection(db)).await;
+            }
+            (Inner::Pool(db), Isolation::Savepoint) => return in_transaction(db, job).await,
+            (Inner::Thread(tx), _) => tx,
         };
         let (reply, answer) = oneshot::channel::<StoreResult<T>>();
         let job: InBatch = Box::new(move |txn| {
@@ -225,6 +229,25 @@ impl Writer {
 
 fn custom(e: impl std::fmt::Display) -> StoreError {
     StoreError::Db(DbErr::Custom(e.to_string()))
+}
+
+/// Run a job in a transaction of its own on the pool.
+async fn in_transaction<T, F>(db: &DatabaseConnection, job: F) -> StoreResult<T>
+where
+    F: for<'c> FnOnce(&'c DatabaseExecutor<'c>) -> WriteFuture<'c, T>,
+{
+    let txn = db.begin().await?;
+    let result = job(&DatabaseExecutor::Transaction(&txn)).await;
+    match result {
+        Ok(v) => {
+            txn.commit().await?;
+            Ok(v)
+        }
+        Err(e) => {
+            txn.rollback().await?;
+            Err(e)
+        }
+    }
 }
 
 /// Run a job in a savepoint of the batch: released when it succeeds, rolled back when it fails
