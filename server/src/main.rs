@@ -2,12 +2,6 @@
 
 use clap::Parser;
 
-/// mimalloc: thread-local free lists suit the thread-per-core HTTP workers and the database
-/// threads, which allocate and free small buffers on every request (5–7% more code exchanges
-/// per second than glibc's malloc in bench/run.sh).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() {
     ostiary::telemetry::init();
