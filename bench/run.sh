@@ -241,7 +241,7 @@ $scans}"
   rows=$(grep -o 'rows=[0-9]*' <<<"$gc_line" | cut -d= -f2)
   took=$(grep -o ' seconds=[0-9.]*' <<<"$gc_line" | cut -d= -f2)
   longest=$(grep -o 'longest_batch_ms=[0-9.]*' <<<"$gc_line" | cut -d= -f2)
-  printf 'collector: %s expired rows deleted in %.1f s, in batches of 500 (the longest %.1f ms), starting 3 s into %s s of code exchanges\n' "$rows" "$took" "$longest" "$gc_seconds"
+  printf 'collector: %s expired rows deleted in %.1f s, in batches of 100 (the longest held the writer %.1f ms), starting 3 s into %s s of code exchanges\n' "$rows" "$took" "$longest" "$gc_seconds"
   printf '%-28s %10.1f /s   p50 %.2f ms   p99 %.2f ms   slowest %.2f ms   (%s errors)\n' "code exchange during GC" "$rate" "$p50" "$p99" "$max" "$errors"
   stop_server
 fi

@@ -1,6 +1,7 @@
 //! Removal of expired rows, run on a timer from `startup`. Deletes go in small batches, each its
-//! own statement on the writer, so requests waiting to write are served between batches: a day
-//! of expired rows never holds the database for more than a few milliseconds at a time.
+//! own statement on the writer, with a rest as long as the batch between them, so requests
+//! waiting to write are served between batches: a day of expired rows never holds the database
+//! for more than a few milliseconds at a time, nor more than half of it over time.
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 
@@ -10,14 +11,15 @@ use super::entities::{
 };
 use super::{Store, StoreResult};
 
-/// Rows deleted per statement.
-const BATCH: u64 = 500;
+/// Rows deleted per statement: small enough that a batch holds the writer for milliseconds
+/// even when its rows are scattered over a large database.
+const BATCH: u64 = 100;
 
 /// What one collection did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Collected {
     pub rows: u64,
-    /// The longest single batch: the longest any waiting write was held up.
+    /// The longest single batch, timed on the writer: the longest it kept other writes waiting.
     pub longest_batch: std::time::Duration,
 }
 
@@ -78,19 +80,28 @@ impl Store {
                 .filter(expires.lt(before))
                 .limit(BATCH)
                 .into_query();
-            let started = std::time::Instant::now();
-            let deleted = self
+            let delete = E::delete_many().filter(key.in_subquery(batch));
+            // Timed on the writer: how long this batch kept the writes queued behind it waiting.
+            let (deleted, took) = self
                 .write
-                .delete(E::delete_many().filter(key.in_subquery(batch)))
+                .run_statement(move |db| {
+                    Box::pin(async move {
+                        let started = std::time::Instant::now();
+                        let deleted = delete.exec(db).await?.rows_affected;
+                        Ok((deleted, started.elapsed()))
+                    })
+                })
                 .await?;
             total += Collected {
                 rows: deleted,
-                longest_batch: started.elapsed(),
+                longest_batch: took,
             };
             if deleted < BATCH {
                 return Ok(total);
             }
-            tokio::task::yield_now().await;
+            // Rest as long as the batch took: the collector never has more than half the
+            // writer's time, however many rows are due.
+            tokio::time::sleep(took).await;
         }
     }
 }

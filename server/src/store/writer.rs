@@ -115,7 +115,7 @@ impl Writer {
 
     /// Run a job of exactly one statement: SQLite undoes a failed statement by itself and
     /// leaves the transaction as it was, so it needs no savepoint of its own.
-    async fn run_statement<T, F>(&self, job: F) -> StoreResult<T>
+    pub(super) async fn run_statement<T, F>(&self, job: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: for<'c> FnOnce(&'c DatabaseExecutor<'c>) -> WriteFuture<'c, T> + Send + 'static,
