@@ -202,6 +202,8 @@ if $prefill; then
   else
     sed -e "s/@NOW@/$now/g" -e "s/@N@/$PREFILL_ROWS/g" bench/prefill/postgres.sql | psql -q -v ON_ERROR_STOP=1 "$db_url" >/dev/null
   fi
+  # The kernel's writeback of the new file must not share the cores with the measurements.
+  sync
   printf 'prefilled in %s s: %s accounts and grants, %s refresh tokens, %s audit records;\n' \
     "$((SECONDS - started))" "$PREFILL_ROWS" "$((PREFILL_ROWS * 10))" "$PREFILL_ROWS"
   printf 'expired, awaiting the collector: %s each of authorization requests, sessions, codes, access tokens\n' "$PREFILL_ROWS"
