@@ -169,15 +169,7 @@ impl Store {
             expires_at: Set(c.expires_at),
             consumed_at: Set(None),
         });
-        self.write
-            .run(move |db| {
-                Box::pin(async move {
-                    grant.exec_without_returning(db).await?;
-                    code.exec_without_returning(db).await?;
-                    Ok(())
-                })
-            })
-            .await
+        self.write.insert_both(grant, code).await
     }
 
     pub async fn code(&self, code_hash: &str) -> StoreResult<Option<CodeRecord>> {
@@ -258,15 +250,7 @@ impl Store {
             expires_at: Set(rt.expires_at),
             rotated_at: Set(None),
         });
-        self.write
-            .run(move |db| {
-                Box::pin(async move {
-                    refresh.exec_without_returning(db).await?;
-                    access.exec_without_returning(db).await?;
-                    Ok(())
-                })
-            })
-            .await
+        self.write.insert_both(refresh, access).await
     }
 
     pub async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {

@@ -210,6 +210,26 @@ impl Writer {
         .await
     }
 
+    /// Two INSERTs, both or neither.
+    pub(super) async fn insert_both<A, B>(
+        &self,
+        first: Insert<A>,
+        second: Insert<B>,
+    ) -> StoreResult<()>
+    where
+        A: ActiveModelTrait + Send + 'static,
+        B: ActiveModelTrait + Send + 'static,
+    {
+        self.run(move |db| {
+            Box::pin(async move {
+                first.exec_without_returning(db).await?;
+                second.exec_without_returning(db).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
     /// One UPDATE: how many rows it changed.
     pub(super) async fn update<E: EntityTrait>(&self, update: UpdateMany<E>) -> StoreResult<u64> {
         self.run_statement(move |db| {
