@@ -4,7 +4,8 @@
 //! alone), and each caller is answered only once that transaction has committed (group commit).
 //! So a write never holds the database while its task waits for a busy HTTP worker, and N
 //! concurrent writes cost one commit, not N. On PostgreSQL (and an in-memory SQLite) a job runs
-//! in the caller's task on the pool: the server there queues and commits concurrently itself.
+//! in the caller's task on the pool, in a transaction of its own unless it is one statement:
+//! the server there queues and commits concurrently itself.
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
