@@ -18,15 +18,20 @@ pub fn cookie_name(state: &AppState) -> &'static str {
     }
 }
 
+/// The hash a session is stored under, for a cookie value that could be one.
+fn id_hash(cookie_value: Option<&str>) -> Option<String> {
+    cookie_value
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .map(opaque::hash)
+}
+
 pub async fn load(
     state: &AppState,
     cookie_value: Option<&str>,
 ) -> StoreResult<Option<BrowserSession>> {
-    match cookie_value {
-        Some(v) if !v.is_empty() && v.len() <= 128 => {
-            state.store.session(&opaque::hash(v), state.now()).await
-        }
-        _ => Ok(None),
+    match id_hash(cookie_value) {
+        Some(h) => state.store.session(&h, state.now()).await,
+        None => Ok(None),
     }
 }
 
@@ -36,14 +41,14 @@ pub async fn load_with_consent(
     cookie_value: Option<&str>,
     client_id: &str,
 ) -> StoreResult<Option<(BrowserSession, Option<String>)>> {
-    match cookie_value {
-        Some(v) if !v.is_empty() && v.len() <= 128 => {
+    match id_hash(cookie_value) {
+        Some(h) => {
             state
                 .store
-                .session_with_consent(&opaque::hash(v), client_id, state.now())
+                .session_with_consent(&h, client_id, state.now())
                 .await
         }
-        _ => Ok(None),
+        None => Ok(None),
     }
 }
 
