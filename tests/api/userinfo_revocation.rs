@@ -141,6 +141,43 @@ async fn a_revoked_access_token_fails_userinfo_and_introspection() {
 }
 
 #[tokio::test]
+async fn revoking_one_access_token_leaves_the_other_tokens_of_its_grant_working() {
+    let app = spawn_app().await;
+    let tokens = app.webapp_tokens().await;
+    let first = tokens["access_token"].as_str().unwrap();
+    let refreshed: serde_json::Value = app
+        .token(
+            ("webapp", Some(WEB_SECRET)),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let second = refreshed["access_token"].as_str().unwrap();
+
+    assert_eq!(
+        revoke(&app, ("webapp", WEB_SECRET), first).await.status(),
+        200
+    );
+
+    assert_invalid_token(&app.userinfo(first).await);
+    assert_eq!(app.userinfo(second).await.status(), 200);
+    assert_eq!(
+        introspect(
+            &app,
+            ("webapp", WEB_SECRET),
+            refreshed["refresh_token"].as_str().unwrap()
+        )
+        .await["active"],
+        true
+    );
+}
+
+#[tokio::test]
 async fn revoking_a_refresh_token_ends_its_family() {
     let app = spawn_app().await;
     let tokens = app.webapp_tokens().await;

@@ -36,8 +36,9 @@ pub async fn check(
     ) else {
         return Ok(None);
     };
-    match state.store.access_token(&at.jti).await? {
-        Some(r) if r.revoked => Ok(None),
-        _ => Ok(Some(at)),
-    }
+    let revoked = state
+        .store
+        .access_token_revoked(&at.jti, at.grant().as_ref())
+        .await?;
+    Ok((!revoked).then_some(at))
 }

@@ -1,5 +1,7 @@
 //! Grants (one per sign-in and client: the refresh-token family), their authorization codes,
-//! refresh tokens and access tokens. Codes and refresh tokens are stored only as hashes.
+//! refresh tokens, and the access tokens revoked one by one (a user access token names its
+//! grant in its `jti`, so it needs no row to be revoked with the grant). Codes and refresh
+//! tokens are stored only as hashes.
 //!
 //! Contracts:
 //! - `claim_code` and `claim_refresh_token` succeed for exactly one caller per row.
@@ -79,21 +81,6 @@ pub struct RefreshRecord {
     pub scope: String,
     pub expires_at: i64,
     pub rotated_at: Option<i64>,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewAccessToken {
-    pub jti: String,
-    pub grant_id: Option<GrantId>,
-    pub client_id: String,
-    pub expires_at: i64,
-}
-
-/// What the store knows of an access token it issued or revoked.
-#[derive(Debug, Clone)]
-pub struct AccessTokenRecord {
-    pub client_id: String,
-    pub revoked: bool,
 }
 
 /// What redeeming a code needs, read together.
@@ -223,25 +210,9 @@ impl Store {
         Ok(self.write.update(revoke).await? == 1)
     }
 
-    /// Record tokens issued under a grant (or, for client credentials, none): the access
-    /// token's row alone is one statement; with a refresh token, both in one transaction.
-    pub async fn record_tokens(
-        &self,
-        rt: Option<&NewRefreshToken>,
-        at: &NewAccessToken,
-        now: i64,
-    ) -> StoreResult<()> {
-        let access = access_tokens::Entity::insert(access_tokens::ActiveModel {
-            jti: Set(at.jti.clone()),
-            grant_id: Set(at.grant_id.as_ref().map(GrantId::to_string)),
-            client_id: Set(at.client_id.clone()),
-            expires_at: Set(at.expires_at),
-            revoked_at: Set(None),
-        });
-        let Some(rt) = rt else {
-            return self.write.insert(access).await;
-        };
-        let refresh = refresh_tokens::Entity::insert(refresh_tokens::ActiveModel {
+    /// Record a refresh token issued under a grant.
+    pub async fn record_refresh_token(&self, rt: &NewRefreshToken, now: i64) -> StoreResult<()> {
+        let insert = refresh_tokens::Entity::insert(refresh_tokens::ActiveModel {
             token_hash: Set(rt.token_hash.clone()),
             grant_id: Set(rt.grant_id.to_string()),
             client_id: Set(rt.client_id.clone()),
@@ -250,7 +221,7 @@ impl Store {
             expires_at: Set(rt.expires_at),
             rotated_at: Set(None),
         });
-        self.write.insert_both(refresh, access).await
+        self.write.insert(insert).await
     }
 
     pub async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {
@@ -276,26 +247,28 @@ impl Store {
         Ok(self.write.update(claim).await? == 1)
     }
 
-    /// Whether an access token (by `jti`) was revoked, directly or through its grant.
-    /// `None` when the store never saw the token (client-credentials tokens are not recorded).
-    pub async fn access_token(&self, jti: &str) -> StoreResult<Option<AccessTokenRecord>> {
-        let Some(m) = access_tokens::Entity::find_by_id(jti.to_owned())
+    /// Whether an access token was revoked: by itself (RFC 7009: a row for its `jti`), or
+    /// through `grant`, the grant it was issued under, revoked or gone. Tokens issued before
+    /// access tokens named their grant have a row that names it.
+    pub async fn access_token_revoked(
+        &self,
+        jti: &str,
+        grant: Option<&GrantId>,
+    ) -> StoreResult<bool> {
+        let row = access_tokens::Entity::find_by_id(jti.to_owned())
             .one(&self.read)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let mut revoked = m.revoked_at.is_some();
-        if !revoked && let Some(gid) = m.grant_id {
-            revoked = match self.grant(&GrantId::new(gid)).await? {
-                Some(g) => g.revoked_at.is_some(),
-                None => true,
-            };
+            .await?;
+        if row.as_ref().is_some_and(|m| m.revoked_at.is_some()) {
+            return Ok(true);
         }
-        Ok(Some(AccessTokenRecord {
-            client_id: m.client_id,
-            revoked,
-        }))
+        let grant = match (grant, row.and_then(|m| m.grant_id)) {
+            (Some(g), _) => Some(g.clone()),
+            (None, recorded) => recorded.map(GrantId::new),
+        };
+        Ok(match grant {
+            Some(g) => self.grant(&g).await?.is_none_or(|g| g.revoked_at.is_some()),
+            None => false,
+        })
     }
 
     /// Revoke one access token, recording it if the store had not seen it.

@@ -18,8 +18,7 @@ mod writer;
 pub use accounts::{Account, LinkedIdentity, Unlink};
 pub use gc::Collected;
 pub use grants::{
-    AccessTokenRecord, CodeRecord, Grant, NewAccessToken, NewCode, NewGrant, NewRefreshToken,
-    Redeemable, RefreshRecord,
+    CodeRecord, Grant, NewCode, NewGrant, NewRefreshToken, Redeemable, RefreshRecord,
 };
 pub use interactions::{BrowserSession, StoredAuthRequest};
 pub use keys::StoredKey;

@@ -45,6 +45,7 @@ pub fn exchange(
             now: state.now(),
             lifetime: s.tokens.access_token_lifetime_seconds,
             auth_time: None,
+            grant: None,
         },
     )
     .map_err(OAuthError::server_error)?;

@@ -18,7 +18,7 @@ use crate::protocol::ids::GrantId;
 use crate::protocol::params::Params;
 use crate::protocol::vocab::{GrantType, OPENID, Scopes};
 use crate::state::AppState;
-use crate::store::{Account, Grant, NewAccessToken, NewRefreshToken};
+use crate::store::{Account, Grant, NewRefreshToken};
 use crate::tokens::{access_token, claims, id_token};
 
 #[derive(Serialize)]
@@ -106,6 +106,7 @@ pub(super) async fn issue_user_tokens(
             now,
             lifetime: s.tokens.access_token_lifetime_seconds,
             auth_time: Some(t.grant.auth_time),
+            grant: Some(&t.grant.id),
         },
     )
     .map_err(OAuthError::server_error)?;
@@ -132,20 +133,15 @@ pub(super) async fn issue_user_tokens(
     } else {
         None
     };
-    let record = NewAccessToken {
-        jti: at.jti,
-        grant_id: Some(t.grant.id.clone()),
-        client_id: client.id.0.clone(),
-        expires_at: at.expires_at,
+    // The access token needs no row: its jti names the grant, which the resource endpoints
+    // check. Only a new refresh token is recorded.
+    let rt_plain = match t.refresh_token {
+        Some((plain, new)) => {
+            state.store.record_refresh_token(&new, now).await?;
+            Some(plain)
+        }
+        None => None,
     };
-    let (rt_plain, rt_new) = match t.refresh_token {
-        Some((plain, new)) => (Some(plain), Some(new)),
-        None => (None, None),
-    };
-    state
-        .store
-        .record_tokens(rt_new.as_ref(), &record, now)
-        .await?;
     Ok(TokenResponse {
         access_token: at.token,
         token_type: "Bearer",
