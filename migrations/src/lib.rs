@@ -10,6 +10,7 @@ mod m20261122_000004_key_activation;
 mod m20261201_000005_request_stage_and_key_revocation;
 mod m20261201_000006_typed_audit_events;
 mod m20261202_000007_expiry_indexes;
+mod m20261202_000008_email_and_self_service;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_request_stage_and_key_revocation::Migration),
             Box::new(m20261201_000006_typed_audit_events::Migration),
             Box::new(m20261202_000007_expiry_indexes::Migration),
+            Box::new(m20261202_000008_email_and_self_service::Migration),
         ]
     }
 }

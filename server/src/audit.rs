@@ -42,6 +42,23 @@ pub enum AuditKind {
     AuthorizationCodeReuse,
     RefreshTokenReuse,
     TokenRevoked,
+    /// A person created an account on the sign-up page.
+    SignedUp,
+    /// A code to confirm an address was queued (sign-up, sign-in, email change).
+    VerificationSent,
+    EmailVerified,
+    /// A wrong, expired or used code or link.
+    VerificationFailed,
+    /// A reset link was queued for an existing account.
+    ResetRequested,
+    ResetCompleted,
+    PasswordChanged,
+    EmailChangeRequested,
+    EmailChanged,
+    ProfileUpdated,
+    AccountDeleted,
+    /// A message was not delivered before what it carried expired.
+    EmailDropped,
 }
 
 impl AuditKind {
@@ -79,6 +96,18 @@ impl AuditKind {
             Self::AuthorizationCodeReuse => "authorization_code_reuse",
             Self::RefreshTokenReuse => "refresh_token_reuse",
             Self::TokenRevoked => "token_revoked",
+            Self::SignedUp => "signed_up",
+            Self::VerificationSent => "verification_sent",
+            Self::EmailVerified => "email_verified",
+            Self::VerificationFailed => "verification_failed",
+            Self::ResetRequested => "reset_requested",
+            Self::ResetCompleted => "reset_completed",
+            Self::PasswordChanged => "password_changed",
+            Self::EmailChangeRequested => "email_change_requested",
+            Self::EmailChanged => "email_changed",
+            Self::ProfileUpdated => "profile_updated",
+            Self::AccountDeleted => "account_deleted",
+            Self::EmailDropped => "email_dropped",
         }
     }
 }

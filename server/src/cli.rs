@@ -50,6 +50,20 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Check email delivery.
+    Email {
+        #[command(subcommand)]
+        command: EmailCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum EmailCommand {
+    /// Send a test message through `[email] smtp_url` at once (not through the outbox).
+    Test {
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -62,6 +76,13 @@ pub enum UsersCommand {
         password_stdin: bool,
         #[arg(long)]
         name: Option<String>,
+        /// The email is not verified yet: the person confirms it with a code at the first
+        /// sign-in (when `[registration] require_verified_email`).
+        #[arg(long)]
+        unverified: bool,
+        /// Skip the strength check of `[passwords]` (tests and imports; the length limit stays).
+        #[arg(long)]
+        allow_weak_password: bool,
     },
     /// List accounts.
     List,
@@ -129,6 +150,41 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Keys { command } => keys(&cli.config, command).await,
+        Command::Email {
+            command: EmailCommand::Test { to },
+        } => email_test(&cli.config, &to).await,
+    }
+}
+
+async fn email_test(path: &std::path::Path, to: &str) -> anyhow::Result<i32> {
+    let settings = load(path)?;
+    let env = |k: &str| std::env::var(k).ok();
+    let mailer = crate::email::Mailer::new(&settings.email, &settings.issuer, &env)?;
+    let Some(transport) = mailer.transport() else {
+        println!(
+            "error: no SMTP server to send through: set [email] smtp_url (dev_outbox keeps messages instead)"
+        );
+        return Ok(1);
+    };
+    let m = crate::email::messages::TestMessage {
+        site: mailer.site(),
+    }
+    .render()?;
+    let outgoing = crate::email::Outgoing {
+        to,
+        subject: m.subject,
+        text: &m.text,
+        html: &m.html,
+    };
+    match transport.send(&outgoing).await {
+        Ok(()) => {
+            println!("sent a test message to {to}");
+            Ok(0)
+        }
+        Err(e) => {
+            println!("error: {e}");
+            Ok(1)
+        }
     }
 }
 
@@ -171,6 +227,8 @@ async fn users(path: &std::path::Path, command: UsersCommand) -> anyhow::Result<
             email,
             password_stdin,
             name,
+            unverified,
+            allow_weak_password,
         } => {
             if !password_stdin {
                 anyhow::bail!("pass --password-stdin and write the password to standard input");
@@ -180,12 +238,19 @@ async fn users(path: &std::path::Path, command: UsersCommand) -> anyhow::Result<
                 .read_to_string(&mut input)
                 .context("reading the password")?;
             let password = Secret::new(input.trim_end_matches(['\n', '\r']));
-            let account =
-                crate::accounts::create(&store, &email, name, &password, SystemClock.now()).await?;
+            let policy = crate::accounts::policy::PasswordPolicy::new(&settings.passwords);
+            let new = crate::accounts::NewAccount {
+                email: &email,
+                name,
+                password: &password,
+                email_verified: !unverified,
+                policy: (!allow_weak_password).then_some(&policy),
+            };
+            let account = crate::accounts::create_local(&store, new, SystemClock.now()).await?;
             println!("created {} ({})", account.label(), account.id);
         }
         UsersCommand::List => {
-            println!("id\temail\tname\tsigns in with");
+            println!("id\temail\tverified\tname\tsigns in with");
             for a in store.list_accounts().await? {
                 let mut ways: Vec<String> = store
                     .identities_of(&a.id)
@@ -197,9 +262,10 @@ async fn users(path: &std::path::Path, command: UsersCommand) -> anyhow::Result<
                     ways.insert(0, "password".into());
                 }
                 println!(
-                    "{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}",
                     a.id,
                     a.email.as_deref().unwrap_or("-"),
+                    if a.email_verified { "yes" } else { "no" },
                     a.name.as_deref().unwrap_or("-"),
                     ways.join(",")
                 );

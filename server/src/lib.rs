@@ -21,6 +21,8 @@ pub mod config;
 pub mod devdemo;
 /// Offline dev mode: fake Google, Apple, Facebook and X providers (also used by the tests).
 pub mod devfakes;
+/// Email: templates, the SMTP transport and the outbox worker.
+pub mod email;
 /// Browser-facing error pages and security headers.
 pub mod error;
 /// The human in the loop: login, consent, account and logout pages, CSRF.

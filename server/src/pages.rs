@@ -43,6 +43,78 @@ pub struct LoginPage<'a> {
     pub upstreams: Vec<UpstreamButton>,
     /// The offline dev mode's fake providers are on.
     pub fakes: bool,
+    /// Show "Create account".
+    pub registration: bool,
+    /// Show "Forgot password?".
+    pub reset: bool,
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+pub struct RegisterPage<'a> {
+    pub client_name: &'a str,
+    pub request_id: &'a str,
+    pub csrf: &'a str,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub error: Option<&'a str>,
+    pub min_length: usize,
+}
+
+#[derive(Template)]
+#[template(path = "verify.html")]
+pub struct VerifyPage<'a> {
+    pub client_name: &'a str,
+    pub request_id: &'a str,
+    pub csrf: &'a str,
+    pub email: &'a str,
+    pub message: Option<&'a str>,
+    pub dev_outbox: bool,
+}
+
+#[derive(Template)]
+#[template(path = "forgot.html")]
+pub struct ForgotPage<'a> {
+    /// The pending authorization request, or empty.
+    pub request_id: &'a str,
+    pub csrf: &'a str,
+    pub email: &'a str,
+    pub sent: bool,
+    pub dev_outbox: bool,
+}
+
+#[derive(Template)]
+#[template(path = "reset.html")]
+pub struct ResetPage<'a> {
+    pub token: &'a str,
+    pub csrf: &'a str,
+    pub email: &'a str,
+    pub error: Option<&'a str>,
+    pub min_length: usize,
+}
+
+/// A page that only tells something, with an optional way on.
+#[derive(Template)]
+#[template(path = "notice.html")]
+pub struct NoticePage<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+    pub link: Option<(&'a str, &'a str)>,
+}
+
+pub struct OutboxEntry {
+    pub subject: String,
+    pub recipient: String,
+    pub when: String,
+    pub text: String,
+    /// The links in the message, to click.
+    pub links: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "dev_outbox.html")]
+pub struct DevOutboxPage {
+    pub messages: Vec<OutboxEntry>,
 }
 
 pub struct LinkedRow {
@@ -62,6 +134,18 @@ pub struct AccountPage<'a> {
     pub available: Vec<UpstreamButton>,
     pub csrf: &'a str,
     pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub name: &'a str,
+    pub email: &'a str,
+    pub email_verified: bool,
+    /// The account has a password of its own (whether or not password sign-in is on).
+    pub local_password: bool,
+    pub password_sign_in: bool,
+    /// Email is configured: the address can be changed (with a code).
+    pub email_changes: bool,
+    /// A change of address awaits its code.
+    pub pending_email: Option<&'a str>,
+    pub min_length: usize,
 }
 
 pub struct ScopeLine {

@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::interaction::{account, consent, home, login, upstream};
+use crate::interaction::{account, consent, forgot, home, login, register, upstream, verify};
 use crate::oauth::{discovery, introspection, jwks, revocation, token, userinfo};
 
 /// CORS for the back-channel endpoints a single-page app calls (never for /authorize, RFC 9700
@@ -37,6 +37,16 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &Arc<HashSet<String
         .route("/login", web::get().to(login::show))
         .route("/login", web::post().to(with_body::login))
         .route("/login/upstream", web::post().to(with_body::upstream_start))
+        .route("/register", web::get().to(register::show))
+        .route("/register", web::post().to(with_body::register))
+        .route("/verify", web::get().to(verify::show))
+        .route("/verify", web::post().to(with_body::verify))
+        .route("/verify/resend", web::post().to(with_body::verify_resend))
+        .route("/verify/link", web::get().to(verify::link))
+        .route("/forgot", web::get().to(forgot::show))
+        .route("/forgot", web::post().to(with_body::forgot))
+        .route("/reset", web::get().to(forgot::show_reset))
+        .route("/reset", web::post().to(with_body::reset))
         .route("/upstream/{id}/callback", web::get().to(upstream::callback))
         .route(
             "/upstream/{id}/callback",
@@ -45,6 +55,20 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &Arc<HashSet<String
         .route("/account", web::get().to(account::show))
         .route("/account/link", web::post().to(with_body::account_link))
         .route("/account/unlink", web::post().to(with_body::account_unlink))
+        .route(
+            "/account/profile",
+            web::post().to(with_body::account_profile),
+        )
+        .route(
+            "/account/password",
+            web::post().to(with_body::account_password),
+        )
+        .route("/account/email", web::post().to(with_body::account_email))
+        .route(
+            "/account/email/confirm",
+            web::post().to(with_body::account_email_confirm),
+        )
+        .route("/account/delete", web::post().to(with_body::account_delete))
         .route("/consent", web::get().to(consent::show))
         .route("/consent", web::post().to(with_body::consent))
         .route("/logout", web::get().to(with_body::end_session))
@@ -123,7 +147,10 @@ mod with_body {
     use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
     use crate::error::PageError;
-    use crate::interaction::{account as ac, consent as c, login as l, logout as e, upstream as u};
+    use crate::interaction::{
+        account as ac, consent as c, forgot as f, login as l, logout as e, register as r,
+        self_service as ss, upstream as u, verify as v,
+    };
     use crate::oauth::authorize as a;
     use crate::protocol::params::read_body;
     use crate::state::AppState;
@@ -162,6 +189,16 @@ mod with_body {
     page!(upstream_callback, u::callback_post);
     page!(account_link, ac::link);
     page!(account_unlink, ac::unlink);
+    page!(account_profile, ss::profile);
+    page!(account_password, ss::password);
+    page!(account_email, ss::email);
+    page!(account_email_confirm, ss::email_confirm);
+    page!(account_delete, ss::delete);
+    page!(register, r::submit);
+    page!(verify, v::submit);
+    page!(verify_resend, v::resend);
+    page!(forgot, f::submit);
+    page!(reset, f::submit_reset);
     page!(consent, c::submit);
     page!(end_session, e::end_session);
     page!(logout_confirm, e::confirm);

@@ -122,6 +122,7 @@ impl Application {
         let now = clock.now();
         let (keys, csrf_key, refresh_key) = load_keys(&settings, &store, now).await?;
         let clients = ClientRegistry::from_config(&settings.clients, &env)?;
+        let mailer = crate::email::Mailer::new(&settings.email, &settings.issuer, &env)?;
         let mut upstreams = crate::upstream::Registry::from_config(&settings.upstreams, &env)
             .map_err(anyhow::Error::msg)?;
         // Offline dev mode: this server plays fake providers under /dev/fake (check-config
@@ -190,6 +191,7 @@ impl Application {
             csrf_key,
             refresh_key,
             discovery,
+            mailer,
         });
         let data = state.clone();
         let cors_origins = Arc::new(state.clients.web_origins());
@@ -207,6 +209,7 @@ impl Application {
             }
             let fakes = fakes.clone();
             let demo = demo.clone();
+            let dev_outbox = data.mailer.holds_messages();
             App::new()
                 .app_data(data.clone())
                 .wrap(headers)
@@ -216,6 +219,12 @@ impl Application {
                     if let Some(f) = fakes {
                         cfg.service(
                             web::scope("/dev/fake").configure(|c| crate::devfakes::configure(c, f)),
+                        );
+                    }
+                    if dev_outbox {
+                        cfg.route(
+                            "/dev/outbox",
+                            web::get().to(crate::interaction::dev_outbox::show),
                         );
                     }
                     if let Some(d) = demo {
@@ -234,6 +243,14 @@ impl Application {
         }
         .run();
         spawn_background_jobs(state.clone());
+        if let Some(t) = state.mailer.transport() {
+            tokio::spawn(crate::email::worker::run(crate::email::worker::Worker {
+                store: state.store.clone(),
+                clock: state.clock.clone(),
+                transport: t.clone(),
+                timeout_seconds: state.settings.email.timeout_seconds,
+            }));
+        }
         Ok(Self {
             port,
             server,

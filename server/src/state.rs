@@ -27,6 +27,8 @@ pub struct AppState {
     pub refresh_key: [u8; 32],
     /// The discovery document, serialised once at start.
     pub discovery: Bytes,
+    /// Where email goes (the outbox worker sends what pages queue).
+    pub mailer: crate::email::Mailer,
 }
 
 impl AppState {

@@ -1,23 +1,31 @@
 //! Local accounts: creation (CLI, dev demo account) and password sign-in.
 
+pub mod email_proof;
 pub mod federation;
 pub mod password;
+pub mod policy;
+pub mod registration;
 pub mod throttle;
 
+use crate::secret::Secret;
 use crate::store::{Account, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
     #[error("{0} is not a valid email address")]
     BadEmail(String),
-    #[error("the password must be 8 to 1024 characters")]
-    BadPassword,
+    #[error("{0}")]
+    WeakPassword(policy::Weakness),
     #[error("an account with this email already exists")]
     Exists,
     #[error(transparent)]
     Store(StoreError),
     #[error("password hashing failed: {0}")]
     Hash(String),
+    #[error("an email could not be composed: {0}")]
+    Email(String),
+    #[error("sign-up is not open to addresses at this domain")]
+    DomainNotAllowed,
 }
 
 impl From<StoreError> for AccountError {
@@ -35,37 +43,85 @@ pub fn normalise_email(email: &str) -> String {
     email.trim().to_ascii_lowercase()
 }
 
-/// Create a local account with an argon2id password hash.
+/// Whether an address looks deliverable: one `@`, a non-empty local part, a dotted domain,
+/// no whitespace, at most 254 bytes (RFC 5321 §4.5.3.1.3). `email` is normalised already.
+pub fn valid_email(email: &str) -> bool {
+    email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(l, d)| {
+            !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.contains('@')
+        })
+}
+
+/// A local account to create.
+pub struct NewAccount<'a> {
+    pub email: &'a str,
+    pub name: Option<String>,
+    pub password: &'a Secret,
+    /// The address is known to be the person's (an administrator created the account).
+    pub email_verified: bool,
+    /// The policy the password must meet; `None` only for trusted imports and tests
+    /// (`users add --allow-weak-password`), which still get the length limit.
+    pub policy: Option<&'a policy::PasswordPolicy>,
+}
+
+impl NewAccount<'_> {
+    /// The account record, its password checked and hashed.
+    pub async fn prepare(&self, now: i64) -> Result<Account, AccountError> {
+        let email = normalise_email(self.email);
+        if !valid_email(&email) {
+            return Err(AccountError::BadEmail(email));
+        }
+        let name = self.name.clone().filter(|n| !n.trim().is_empty());
+        if let Some(p) = self.policy {
+            let context: Vec<&str> = [Some(email.as_str()), name.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            p.check(self.password, &context)
+                .map_err(AccountError::WeakPassword)?;
+        } else if self.password.expose().is_empty() || !password::within_limit(self.password) {
+            return Err(AccountError::WeakPassword(policy::Weakness::TooLong));
+        }
+        let hash = password::hash_blocking(self.password.clone()).await?;
+        Ok(Account {
+            id: crate::protocol::ids::AccountId::new(uuid::Uuid::new_v4().to_string()),
+            email: Some(email),
+            email_verified: self.email_verified,
+            name,
+            password_hash: Some(hash),
+            created_at: now,
+        })
+    }
+}
+
+/// Create a local account (`users add`, the demo account).
+pub async fn create_local(
+    store: &Store,
+    new: NewAccount<'_>,
+    now: i64,
+) -> Result<Account, AccountError> {
+    let account = new.prepare(now).await?;
+    store.create_account(&account).await?;
+    Ok(account)
+}
+
+/// Create a verified local account without the strength check (tests and trusted callers).
 pub async fn create(
     store: &Store,
     email: &str,
     name: Option<String>,
-    password: &crate::secret::Secret,
+    password: &Secret,
     now: i64,
 ) -> Result<Account, AccountError> {
-    let email = normalise_email(email);
-    let valid = email.len() <= 254
-        && email
-            .split_once('@')
-            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'));
-    if !valid || email.chars().any(char::is_whitespace) {
-        return Err(AccountError::BadEmail(email));
-    }
-    if !(password::MIN_CHARS..=password::MAX_CHARS).contains(&password::length(password)) {
-        return Err(AccountError::BadPassword);
-    }
-    let hash = password::hash_blocking(password.clone()).await?;
-    let account = Account {
-        id: crate::protocol::ids::AccountId::new(uuid::Uuid::new_v4().to_string()),
-        email: Some(email),
-        // An administrator created it and vouches for the address.
+    let new = NewAccount {
+        email,
+        name,
+        password,
         email_verified: true,
-        name: name.filter(|n| !n.trim().is_empty()),
-        password_hash: Some(hash),
-        created_at: now,
+        policy: None,
     };
-    store.create_account(&account).await?;
-    Ok(account)
+    create_local(store, new, now).await
 }
 
 /// The outcome of a password sign-in attempt.
@@ -88,10 +144,10 @@ pub async fn check_password(
     throttle: &throttle::Throttle,
     gate: &throttle::Gate,
     email: &str,
-    password: crate::secret::Secret,
+    password: Secret,
     now: i64,
 ) -> Result<PasswordCheck, AccountError> {
-    let key = crate::tokens::opaque::hash(&format!("password-login:{email}"));
+    let key = lockout_key(email);
     let _turn = gate.enter(&key).await;
     let before = if throttle.enabled() {
         let s = store.login_failures(&key).await?;
@@ -107,7 +163,7 @@ pub async fn check_password(
     } else {
         store.account_by_email(email).await?
     };
-    let ok = password::length(&password) <= password::MAX_CHARS
+    let ok = password::within_limit(&password)
         && passwords
             .verify(account.as_ref(), password)
             .await
@@ -133,8 +189,11 @@ pub async fn check_password(
 
 /// Clear the lockout of an email (`ostiary users unlock`).
 pub async fn unlock(store: &Store, email: &str) -> Result<(), AccountError> {
-    let email = normalise_email(email);
-    let key = crate::tokens::opaque::hash(&format!("password-login:{email}"));
-    store.clear_login_failures(&key).await?;
+    store.clear_login_failures(&lockout_key(email)).await?;
     Ok(())
+}
+
+/// The key the lockout of an email is counted under (never the address itself).
+pub fn lockout_key(email: &str) -> String {
+    crate::tokens::opaque::hash(&format!("password-login:{}", normalise_email(email)))
 }

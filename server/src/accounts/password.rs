@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use subtle::ConstantTimeEq as _;
 
 use super::AccountError;
+use super::policy::normalise;
 use crate::secret::Secret;
 use crate::store::Account;
 
@@ -18,14 +19,10 @@ fn params() -> Params {
     Params::new(19 * 1024, 2, 1, Some(32)).unwrap_or_default()
 }
 
-/// Password length limits, in characters (Unicode scalar values), the same at creation and at
-/// sign-in (ASVS 6.2.1, 6.2.9: at least 8, at least 64 allowed; a cap against long-password DoS).
-pub const MIN_CHARS: usize = 8;
-pub const MAX_CHARS: usize = 1024;
-
-/// A password's length as the limits count it.
-pub fn length(password: &Secret) -> usize {
-    password.expose().chars().count()
+/// Whether a password typed at sign-in is within the limit every password is held to (longer
+/// ones are refused unhashed, against long-password DoS).
+pub fn within_limit(password: &Secret) -> bool {
+    password.expose().len() <= super::policy::MAX_BYTES
 }
 
 /// One thread's argon2 working memory: allocated at its first hash for the default parameters
@@ -64,8 +61,9 @@ impl Workspace {
         }
     }
 
-    /// A PHC string for `password` with a fresh random salt.
+    /// A PHC string for `password` (NFKC-normalised) with a fresh random salt.
     fn hash(&mut self, password: &Secret) -> Result<String, AccountError> {
+        let password = &normalise(password);
         let fail = |e: &dyn std::fmt::Display| AccountError::Hash(e.to_string());
         let salt_bytes: [u8; 16] = rand::random();
         let salt = Salt::new(&salt_bytes).map_err(|e| fail(&e))?;
@@ -89,8 +87,16 @@ impl Workspace {
         Ok(phc.to_string())
     }
 
-    /// Whether `password` matches the PHC string `stored`, compared in constant time.
+    /// Whether `password` matches the PHC string `stored`: its NFKC form (how hashes are made
+    /// now), or, when that differs, the password as typed (a hash made before normalisation).
     fn verify(&mut self, password: &Secret, stored: &str) -> bool {
+        let normalised = normalise(password);
+        self.verify_exact(&normalised, stored)
+            || (normalised.expose() != password.expose() && self.verify_exact(password, stored))
+    }
+
+    /// Whether exactly `password` matches the PHC string `stored`, compared in constant time.
+    fn verify_exact(&mut self, password: &Secret, stored: &str) -> bool {
         let Ok(phc) = PasswordHash::new(stored) else {
             return false;
         };
@@ -237,6 +243,18 @@ mod tests {
             params().block_count(),
             "workspace not grown"
         );
+    }
+
+    #[test]
+    fn equivalent_unicode_forms_of_a_password_verify_alike() {
+        let mut w = Workspace::new();
+        let h = w
+            .hash(&Secret::new("caf\u{00e9} au lait s'il vous pla\u{00ee}t"))
+            .unwrap();
+        assert!(w.verify(
+            &Secret::new("cafe\u{0301} au lait s'il vous plai\u{0302}t"),
+            &h
+        ));
     }
 
     #[test]

@@ -20,16 +20,17 @@ use crate::state::AppState;
 use crate::store::BrowserSession;
 
 /// The hosted page for a stage: `/login?req=…` or `/consent?req=…`.
-fn page_url(state: &AppState, path: &str, id: &str) -> Result<Url, PageError> {
+pub(super) fn page_url(state: &AppState, path: &str, id: &str) -> Result<Url, PageError> {
     let mut url = Url::parse(&state.endpoint(path)).map_err(PageError::internal)?;
     url.query_pairs_mut().append_pair("req", id);
     Ok(url)
 }
 
-fn stage_url(state: &AppState, pending: &Pending) -> Result<Url, PageError> {
+pub(super) fn stage_url(state: &AppState, pending: &Pending) -> Result<Url, PageError> {
     match pending.stage {
         Stage::AwaitingLogin { .. } => page_url(state, "/login", &pending.id),
         Stage::AwaitingConsent { .. } => page_url(state, "/consent", &pending.id),
+        Stage::AwaitingVerification { .. } => page_url(state, "/verify", &pending.id),
     }
 }
 
@@ -139,23 +140,31 @@ pub async fn login_view(state: &AppState, id: &str) -> Result<LoginView, PageErr
     })
 }
 
-/// A sign-in finished: a new session and where the browser goes next.
+/// A sign-in finished: a new session (none while the email awaits its code) and where the
+/// browser goes next.
 pub struct SignedIn {
-    pub cookie: Cookie<'static>,
+    pub cookie: Option<Cookie<'static>>,
     pub next: Url,
 }
 
 /// The one end of every way of signing in: the person proved they are `who` (at `auth_time`,
 /// by `amr`) for pending request `request_id`. Starts a new session (ending the browser's
-/// previous one), records the sign-in, and asks the policy what comes next.
+/// previous one), records the sign-in, and asks the policy what comes next. A password
+/// sign-in of an account whose email is unverified stops first for the emailed code
+/// (`[registration] require_verified_email`), in the browser `browser` names.
 pub async fn complete_sign_in(
     state: &AppState,
     request_id: &str,
     who: AuthenticatedSubject,
     previous_session: Option<&str>,
+    browser: &str,
     origin: &Origin,
 ) -> Result<SignedIn, AuthorizeError> {
     let pending = Pending::load(state, request_id).await?;
+    if let Some(email) = super::verify::unverified_email(state, &who).await? {
+        let next = super::verify::start(state, pending, Some(who), &email, browser, origin).await?;
+        return Ok(SignedIn { cookie: None, next });
+    }
     let started = session::start(state, &who, previous_session).await?;
     let mut event = AuditEvent::new(AuditKind::LoginSucceeded, state.now(), origin)
         .account(&who.account_id)
@@ -205,7 +214,7 @@ pub async fn complete_sign_in(
         }
     };
     Ok(SignedIn {
-        cookie: started.cookie,
+        cookie: Some(started.cookie),
         next,
     })
 }

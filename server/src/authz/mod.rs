@@ -16,6 +16,9 @@
 //!     AwaitingConsent --> AwaitingLogin: consent, but the policy requires a login
 //!     AwaitingConsent --> Failed: consent denied (access_denied)
 //!     AwaitingLogin --> Failed: signed in as another user than id_token_hint names (login_required)
+//!     AwaitingLogin --> AwaitingVerification: password sign-in or sign-up, email unverified
+//!     AwaitingVerification --> AwaitingConsent: the emailed code (complete_sign_in)
+//!     AwaitingVerification --> CodeIssued: the emailed code (complete_sign_in)
 //! ```
 //!
 //! A pending request is stored (`auth_requests`) so any instance can continue it. Each
@@ -30,6 +33,7 @@ mod request;
 pub mod session;
 mod stage;
 mod subject;
+pub mod verify;
 
 pub use error::AuthorizeError;
 pub use flow::{

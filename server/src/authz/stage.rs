@@ -19,6 +19,7 @@ const PENDING_LIFETIME: i64 = 30 * 60;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "stage", rename_all = "snake_case")]
+#[allow(clippy::enum_variant_names)] // every stage is something the request awaits
 pub enum Stage {
     AwaitingLogin {
         reason: PromptReason,
@@ -26,6 +27,16 @@ pub enum Stage {
     AwaitingConsent {
         reason: PromptReason,
         signed_in: SignedInFor,
+    },
+    /// A code was sent to `email`; the sign-in continues when it is entered, in the browser
+    /// that started it. `subject` is `None` after a sign-up with a taken address: no code
+    /// matches then, and `decoys` counts the tries as a real proof would.
+    AwaitingVerification {
+        email: String,
+        subject: Option<AuthenticatedSubject>,
+        browser: String,
+        #[serde(default)]
+        decoys: u8,
     },
 }
 

@@ -2,8 +2,11 @@
 //! `OSTIARY__SECTION__KEY` environment variables overriding single keys. Every struct denies
 //! unknown keys; each section is read on its own so that `check-config` reports every problem.
 
+mod self_service;
 pub mod upstreams;
 mod validate;
+
+pub use self_service::{EmailSettings, PasswordSettings, RegistrationSettings};
 
 pub use upstreams::UpstreamConfig;
 
@@ -30,6 +33,9 @@ pub struct Settings {
     pub keys: KeySettings,
     pub session: SessionSettings,
     pub login: LoginSettings,
+    pub registration: RegistrationSettings,
+    pub passwords: PasswordSettings,
+    pub email: EmailSettings,
     pub dev: DevSettings,
     pub clients: Vec<ClientConfig>,
     pub upstreams: Vec<UpstreamConfig>,
@@ -286,6 +292,9 @@ impl Settings {
         let keys = section(take("keys"), "keys", &mut problems);
         let session = section(take("session"), "session", &mut problems);
         let login = section(take("login"), "login", &mut problems);
+        let registration = section(take("registration"), "registration", &mut problems);
+        let passwords = section(take("passwords"), "passwords", &mut problems);
+        let email = section(take("email"), "email", &mut problems);
         let dev = section(take("dev"), "dev", &mut problems);
         let mut clients = Vec::new();
         match take("clients") {
@@ -334,6 +343,9 @@ impl Settings {
             keys,
             session,
             login,
+            registration,
+            passwords,
+            email,
             dev,
             clients,
             upstreams,

@@ -183,6 +183,7 @@ pub fn validate(s: &Settings, env: &dyn Fn(&str) -> Option<String>) -> Vec<Probl
             "is false but no [[upstreams]] are configured: nobody could sign in",
         ));
     }
+    super::self_service::validate(s, env, &mut p);
     p
 }
 
@@ -237,7 +238,7 @@ pub const DEMO_PUBLIC_CLIENT: &str = "demo-spa";
 pub const DEMO_CALLBACK: &str = "/dev/demo/callback";
 
 /// A development config serves only this machine: an http issuer on a loopback host.
-fn is_dev_issuer(issuer: &str) -> bool {
+pub(super) fn is_dev_issuer(issuer: &str) -> bool {
     url::Url::parse(issuer).is_ok_and(|u| {
         u.scheme() == "http"
             && matches!(

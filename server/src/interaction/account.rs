@@ -1,6 +1,7 @@
-//! GET /account — the signed-in person's page: how they can sign in, with buttons to link
-//! another upstream and to unlink one (never the last way to sign in). POST /account/link and
-//! POST /account/unlink carry a CSRF token; linking goes through the upstream like a sign-in.
+//! GET /account — the signed-in person's page: profile, email, password, the ways they can sign
+//! in, with buttons to link another upstream and to unlink one (never the last way to sign in),
+//! and account deletion. POST /account/link and POST /account/unlink carry a CSRF token;
+//! linking goes through the upstream like a sign-in. The other forms are in `self_service`.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -21,7 +22,7 @@ use crate::state::AppState;
 use crate::store::{BrowserSession, Unlink};
 use crate::upstream::{UpstreamConnector, UpstreamIdentity};
 
-async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<BrowserSession, PageError> {
+pub async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<BrowserSession, PageError> {
     session::load(state, cookie(req, session::cookie_name(state)).as_deref())
         .await?
         .ok_or_else(|| {
@@ -32,7 +33,7 @@ async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<BrowserSession
         })
 }
 
-fn account_url(state: &AppState, notice: Option<(&str, &str)>) -> Result<Url, PageError> {
+pub fn account_url(state: &AppState, notice: Option<(&str, &str)>) -> Result<Url, PageError> {
     let mut u = Url::parse(&state.endpoint("/account")).map_err(PageError::internal)?;
     if let Some((k, v)) = notice {
         u.query_pairs_mut().append_pair(k, v);
@@ -51,29 +52,58 @@ fn name_of(state: &AppState, upstream_id: &str) -> Option<String> {
 #[tracing::instrument(skip_all)]
 pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
     let s = signed_in(&state, &req).await?;
-    let account = state
-        .store
-        .account(&s.account_id)
-        .await?
-        .ok_or_else(PageError::expired)?;
-    let linked = state.store.identities_of(&account.id).await?;
     let query = Params::parse(req.query_string().as_bytes()).map_err(PageError::from)?;
     let q = |k: &str| query.get(k).ok().flatten().and_then(|v| name_of(&state, v));
     let notice = if let Some(n) = q("linked") {
         Some(format!("{n} is now linked to your account."))
     } else if let Some(n) = q("unlinked") {
         Some(format!("{n} is no longer linked to your account."))
+    } else if let Some(n) = q("cancelled") {
+        Some(format!("Linking {n} was cancelled."))
     } else {
-        q("cancelled").map(|n| format!("Linking {n} was cancelled."))
+        query
+            .get("done")
+            .ok()
+            .flatten()
+            .and_then(super::self_service::notice_for)
+            .map(str::to_owned)
     };
-    let (token, new_cookie) = csrf::issue(&state, &req, CsrfPurpose::Account, account.id.as_str());
+    let shown = Shown {
+        notice: notice.as_deref(),
+        error: None,
+    };
+    page(&state, &req, &s, shown, StatusCode::OK).await
+}
+
+/// What the account page shows besides the account.
+#[derive(Default)]
+pub struct Shown<'a> {
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+/// The account page for the signed-in session `s`.
+pub async fn page(
+    state: &AppState,
+    req: &HttpRequest,
+    s: &BrowserSession,
+    shown: Shown<'_>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let account = state
+        .store
+        .account(&s.account_id)
+        .await?
+        .ok_or_else(PageError::expired)?;
+    let linked = state.store.identities_of(&account.id).await?;
+    let (token, new_cookie) = csrf::issue(state, req, CsrfPurpose::Account, account.id.as_str());
     let password_counts = account.password_hash.is_some() && state.settings.login.password;
     let last_way = linked.len() == 1 && !password_counts;
     let linked_rows = linked
         .iter()
         .map(|l| pages::LinkedRow {
             upstream_id: l.upstream_id.to_string(),
-            name: name_of(&state, l.upstream_id.as_str())
+            name: name_of(state, l.upstream_id.as_str())
                 .unwrap_or_else(|| l.upstream_id.to_string()),
             subject: l.subject.clone(),
             email: l.email.clone().unwrap_or_default(),
@@ -87,21 +117,36 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         .filter(|c| !linked.iter().any(|l| l.upstream_id == *c.id()))
         .map(|c| pages::UpstreamButton::of(c.as_ref()))
         .collect();
+    let pending_email = state
+        .store
+        .pending_proof(
+            &account.id,
+            crate::store::ProofPurpose::ChangeEmail,
+            state.now(),
+        )
+        .await?
+        .map(|p| p.email);
     let page = pages::AccountPage {
         label: account.label(),
         has_password: password_counts,
         linked: linked_rows,
         available,
         csrf: &token,
-        notice: notice.as_deref(),
+        notice: shown.notice,
+        error: shown.error,
+        name: account.name.as_deref().unwrap_or_default(),
+        email: account.email.as_deref().unwrap_or_default(),
+        email_verified: account.email_verified,
+        local_password: account.password_hash.is_some(),
+        password_sign_in: state.settings.login.password,
+        email_changes: state.settings.email.configured(),
+        pending_email: pending_email.as_deref(),
+        min_length: state.settings.passwords.min_length,
     };
-    Ok(with_cookie(
-        pages::render(StatusCode::OK, &page),
-        new_cookie,
-    ))
+    Ok(with_cookie(pages::render(status, &page), new_cookie))
 }
 
-async fn checked_form(
+pub async fn checked_form(
     state: &AppState,
     req: &HttpRequest,
     body: &[u8],

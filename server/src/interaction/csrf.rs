@@ -23,9 +23,17 @@ pub enum Purpose {
     /// The login page: the password form and the upstream buttons.
     Login,
     Consent,
-    /// The account page: link and unlink.
+    /// The account page: link and unlink, profile, password, email, deletion.
     Account,
     Logout,
+    /// The sign-up form (bound to the request).
+    SignUp,
+    /// The code form of the email-verification step (bound to the request).
+    Verify,
+    /// "Forgot password?" (bound to the request, or to nothing).
+    Forgot,
+    /// The new-password form of a reset link (bound to the link).
+    Reset,
 }
 
 impl Purpose {
@@ -35,6 +43,10 @@ impl Purpose {
             Self::Consent => "consent",
             Self::Account => "account",
             Self::Logout => "logout",
+            Self::SignUp => "sign-up",
+            Self::Verify => "verify",
+            Self::Forgot => "forgot",
+            Self::Reset => "reset",
         }
     }
 }
@@ -60,6 +72,14 @@ pub fn binding(state: &AppState, req: &HttpRequest) -> (String, Option<Cookie<'s
         .same_site(SameSite::Lax)
         .finish();
     (v, Some(cookie))
+}
+
+/// A stable name for this browser (a hash of its binding cookie; empty without one), to bind a
+/// step of a sign-in to the browser that started it.
+pub fn browser_id(state: &AppState, req: &HttpRequest) -> String {
+    cookie(req, cookie_name(state))
+        .map(|v| opaque::hash(&format!("browser:{v}")))
+        .unwrap_or_default()
 }
 
 fn token_for(state: &AppState, binding: &str, purpose: Purpose, bound_to: &str) -> String {

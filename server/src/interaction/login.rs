@@ -54,6 +54,8 @@ fn login_page(
                 .map(|c| pages::UpstreamButton::of(c.as_ref()))
                 .collect(),
             fakes: state.settings.dev.fake_upstreams,
+            registration: state.settings.registration.enabled,
+            reset: state.settings.email.configured(),
         },
     );
     with_cookie(res, new_cookie)
@@ -90,7 +92,15 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         )
         .await;
     }
-    let notice = cancelled.map(|c| format!("Signing in with {} was cancelled.", c.display_name()));
+    let reset = params.get("reset").ok().flatten() == Some("1");
+    let notice = match cancelled {
+        Some(c) => Some(format!(
+            "Signing in with {} was cancelled.",
+            c.display_name()
+        )),
+        None if reset => Some("Your password was changed. Sign in with the new one.".into()),
+        None => None,
+    };
     let hint = view.login_hint.clone().unwrap_or_default();
     Ok(login_page(
         &state,

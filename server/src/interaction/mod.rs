@@ -5,10 +5,15 @@
 pub mod account;
 pub mod consent;
 pub mod csrf;
+pub mod dev_outbox;
+pub mod forgot;
 pub mod home;
 pub mod login;
 pub mod logout;
+pub mod register;
+pub mod self_service;
 pub mod upstream;
+pub mod verify;
 
 use actix_web::cookie::Cookie;
 use actix_web::http::header;
@@ -41,6 +46,19 @@ pub fn with_cookie(mut res: HttpResponse, c: Option<Cookie<'static>>) -> HttpRes
     res
 }
 
+/// Follow a finished sign-in: its session cookie (if it started one) and a 303 onwards.
+pub fn signed_in(done: authz::SignedIn) -> HttpResponse {
+    with_cookie(see_other(&done.next), done.cookie)
+}
+
+/// Follow an `authz` answer that is a redirect or a page.
+pub fn follow(e: AuthorizeError) -> Result<HttpResponse, PageError> {
+    match e {
+        AuthorizeError::Redirect(url) => Ok(see_other(&url)),
+        AuthorizeError::Page(p) => Err(p),
+    }
+}
+
 /// Record an audit event for something a person did on the pages.
 pub async fn record(state: &AppState, event: AuditEvent) -> Result<(), PageError> {
     state.store.audit(event).await?;
@@ -57,8 +75,18 @@ pub async fn finish_sign_in(
 ) -> Result<HttpResponse, PageError> {
     let previous = cookie(req, session::cookie_name(state));
     let origin = Origin::of(req);
-    match authz::complete_sign_in(state, request_id, who, previous.as_deref(), &origin).await {
-        Ok(done) => Ok(with_cookie(see_other(&done.next), Some(done.cookie))),
+    let browser = csrf::browser_id(state, req);
+    match authz::complete_sign_in(
+        state,
+        request_id,
+        who,
+        previous.as_deref(),
+        &browser,
+        &origin,
+    )
+    .await
+    {
+        Ok(done) => Ok(signed_in(done)),
         Err(AuthorizeError::Redirect(url)) => Ok(see_other(&url)),
         Err(AuthorizeError::Page(p)) => Err(p),
     }

@@ -82,7 +82,7 @@ pub enum Unlink {
     LastWay,
 }
 
-fn account_model(a: &Account) -> accounts::ActiveModel {
+pub(super) fn account_model(a: &Account) -> accounts::ActiveModel {
     accounts::ActiveModel {
         id: Set(a.id.to_string()),
         email: Set(a.email.clone()),

@@ -256,3 +256,48 @@ pub mod login_failures {
     }
     relation_free!();
 }
+
+pub mod email_outbox {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "email_outbox")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub kind: String,
+        pub recipient: String,
+        pub subject: String,
+        pub text_body: Option<String>,
+        pub html_body: Option<String>,
+        pub state: String,
+        pub attempts: i32,
+        pub next_attempt_at: i64,
+        pub lease_until: Option<i64>,
+        pub last_error: Option<String>,
+        pub created_at: i64,
+        pub expires_at: i64,
+        pub finished_at: Option<i64>,
+    }
+    relation_free!();
+}
+
+pub mod email_proofs {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "email_proofs")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub purpose: String,
+        pub account_id: String,
+        pub email: String,
+        pub code_hash: Option<String>,
+        pub link_hash: String,
+        pub attempts: i32,
+        pub request_id: Option<String>,
+        pub created_at: i64,
+        pub expires_at: i64,
+        pub used_at: Option<i64>,
+    }
+    relation_free!();
+}

@@ -6,8 +6,8 @@
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 
 use super::entities::{
-    access_tokens, auth_codes, auth_requests, browser_sessions, grants, refresh_tokens,
-    upstream_logins,
+    access_tokens, auth_codes, auth_requests, browser_sessions, email_outbox, email_proofs, grants,
+    refresh_tokens, upstream_logins,
 };
 use super::{Store, StoreResult};
 
@@ -37,6 +37,8 @@ impl Store {
         use auth_codes as ac;
         use auth_requests as ar;
         use browser_sessions as bs;
+        use email_outbox as eo;
+        use email_proofs as ep;
         use refresh_tokens as rt;
         use upstream_logins as ul;
         let mut n = Collected::default();
@@ -60,6 +62,14 @@ impl Store {
             .await?;
         n += self
             .delete_expired::<grants::Entity>(grants::Column::Id, grants::Column::ExpiresAt, now)
+            .await?;
+        // Kept a day past expiry: the sending limits look back an hour.
+        n += self
+            .delete_expired::<ep::Entity>(ep::Column::Id, ep::Column::ExpiresAt, now - 86_400)
+            .await?;
+        // Kept a week past expiry: by then the worker has sent or dropped (and recorded) each.
+        n += self
+            .delete_expired::<eo::Entity>(eo::Column::Id, eo::Column::ExpiresAt, now - 7 * 86_400)
             .await?;
         Ok(n)
     }

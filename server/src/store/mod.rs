@@ -3,6 +3,7 @@
 //! backend branches. Single-use artefacts (codes, refresh tokens) are claimed with one
 //! conditional UPDATE, so two concurrent redemptions cannot both succeed.
 
+mod account_changes;
 mod accounts;
 mod audit;
 mod consents;
@@ -12,9 +13,12 @@ mod grants;
 mod interactions;
 mod keys;
 mod login_failures;
+mod outbox;
+mod proofs;
 mod upstream_logins;
 mod writer;
 
+pub use account_changes::{Confirmed, PasswordChange};
 pub use accounts::{Account, LinkedIdentity, Unlink};
 pub use gc::Collected;
 pub use grants::{
@@ -23,6 +27,8 @@ pub use grants::{
 pub use interactions::{BrowserSession, StoredAuthRequest};
 pub use keys::StoredKey;
 pub use login_failures::FailureState;
+pub use outbox::{NewEmail, OutboxMessage, OutboxState};
+pub use proofs::{NewProof, Proof, ProofPurpose, SendHistory};
 pub use upstream_logins::PendingUpstreamRow;
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, RuntimeErr};
