@@ -26,6 +26,8 @@ mod landing;
 mod lockout;
 mod login_consent;
 mod people;
+mod self_service;
+mod smtp;
 mod token_authorization_code;
 mod token_refresh_rotation;
 mod userinfo_revocation;

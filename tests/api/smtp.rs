@@ -44,7 +44,13 @@ struct Collect {
 }
 
 impl Handler for Collect {
-    fn data_start(&mut self, _domain: &str, _from: &str, _8bit: bool, to: &[String]) -> mailin_embedded::Response {
+    fn data_start(
+        &mut self,
+        _domain: &str,
+        _from: &str,
+        _8bit: bool,
+        to: &[String],
+    ) -> mailin_embedded::Response {
         self.to = to.to_vec();
         self.data.clear();
         response::OK
@@ -62,8 +68,14 @@ impl Handler for Collect {
         let received = Received {
             to: self.to.clone(),
             subject: parsed.subject().unwrap_or_default().to_owned(),
-            text: parsed.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
-            html: parsed.body_html(0).map(|t| t.into_owned()).unwrap_or_default(),
+            text: parsed
+                .body_text(0)
+                .map(|t| t.into_owned())
+                .unwrap_or_default(),
+            html: parsed
+                .body_html(0)
+                .map(|t| t.into_owned())
+                .unwrap_or_default(),
         };
         self.inbox.lock().unwrap().push(received);
         response::OK
@@ -134,7 +146,10 @@ impl Inbox {
             if got.len() >= n {
                 return got[n - 1].clone();
             }
-            assert!(Instant::now() < deadline, "no message #{n} for {to} in 20 s: {got:?}");
+            assert!(
+                Instant::now() < deadline,
+                "no message #{n} for {to} in 20 s: {got:?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -142,5 +157,9 @@ impl Inbox {
 
 /// A free loopback port with nothing listening on it (yet).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

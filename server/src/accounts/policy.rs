@@ -48,6 +48,25 @@ impl PasswordPolicy {
         if p.chars().count() < self.min_chars {
             return Err(Weakness::TooShort(self.min_chars));
         }
+        // The person's own email or name, however punctuated, is no password.
+        let letters = |t: &str| -> String {
+            t.chars()
+                .filter(|c| c.is_alphanumeric())
+                .flat_map(char::to_lowercase)
+                .collect()
+        };
+        let core = letters(p);
+        let stem = core.trim_end_matches(|d: char| d.is_ascii_digit());
+        if !stem.is_empty()
+            && context
+                .iter()
+                .map(|c| letters(c))
+                .any(|c| c.len() >= 4 && (c.contains(stem) || stem == c))
+        {
+            return Err(Weakness::Guessable(
+                "It repeats your email address or name.".into(),
+            ));
+        }
         let mut inputs: Vec<&str> = context.to_vec();
         // The parts of an email are as guessable as the whole.
         for c in context {
@@ -117,6 +136,10 @@ mod tests {
                 &Secret::new("alice.liddell1"),
                 &["alice.liddell@example.com", "Alice Liddell"]
             ),
+            Err(Weakness::Guessable(_))
+        ));
+        assert!(matches!(
+            p.check(&Secret::new("bob.example.org"), &["bob@example.org"]),
             Err(Weakness::Guessable(_))
         ));
         assert_eq!(

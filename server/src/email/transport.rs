@@ -37,12 +37,13 @@ pub struct SmtpTransport {
     from: Mailbox,
 }
 
-fn is_loopback_host(host: &url::Host<&str>) -> bool {
-    match host {
-        url::Host::Domain(d) => *d == "localhost",
-        url::Host::Ipv4(ip) => ip.is_loopback(),
-        url::Host::Ipv6(ip) => ip.is_loopback(),
-    }
+/// `smtp://` is not a special scheme to the URL parser: its host is an opaque string, so an
+/// IP address is recognised here.
+fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl SmtpTransport {
@@ -71,7 +72,7 @@ impl SmtpTransport {
             "smtps" => AsyncSmtpTransport::<Tokio1Executor>::relay(&host_name)
                 .map_err(|e| TransportError::Config(e.to_string()))?
                 .port(url.port().unwrap_or(465)),
-            "smtp" if is_loopback_host(&host) => {
+            "smtp" if is_loopback_host(&host_name) => {
                 AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host_name)
                     .port(url.port().unwrap_or(25))
             }
@@ -127,4 +128,19 @@ fn percent_decode(s: &str) -> String {
         .next()
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_host;
+
+    #[test]
+    fn only_this_machine_counts_as_loopback_for_plain_smtp() {
+        for h in ["127.0.0.1", "127.1.2.3", "::1", "localhost"] {
+            assert!(is_loopback_host(h), "{h}");
+        }
+        for h in ["10.0.0.1", "smtp.example.com", "127.0.0.1.example.com"] {
+            assert!(!is_loopback_host(h), "{h}");
+        }
+    }
 }
