@@ -62,10 +62,10 @@ impl SmtpTransport {
         };
         let bad = |m: &str| TransportError::Config(m.to_owned());
         let url = url::Url::parse(raw).map_err(|_| bad("not a URL"))?;
-        let host = url.host().ok_or_else(|| bad("no host"))?;
         let host_name = url
             .host_str()
-            .unwrap_or_default()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| bad("no host"))?
             .trim_matches(['[', ']'])
             .to_owned();
         let mut builder = match url.scheme() {
