@@ -1,5 +1,6 @@
 //! Black-box tests: the real server over HTTP, as relying parties, APIs and people use it.
 
+mod account_changes;
 mod architecture;
 mod audit;
 mod authorize_policy;
