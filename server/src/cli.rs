@@ -74,6 +74,9 @@ pub enum UsersCommand {
         email: String,
         #[arg(long)]
         password_stdin: bool,
+        /// Read the password from this file instead (a mounted secret, say).
+        #[arg(long, conflicts_with = "password_stdin")]
+        password_file: Option<PathBuf>,
         #[arg(long)]
         name: Option<String>,
         /// The email is not verified yet: the person confirms it with a code at the first
@@ -226,17 +229,26 @@ async fn users(path: &std::path::Path, command: UsersCommand) -> anyhow::Result<
         UsersCommand::Add {
             email,
             password_stdin,
+            password_file,
             name,
             unverified,
             allow_weak_password,
         } => {
-            if !password_stdin {
-                anyhow::bail!("pass --password-stdin and write the password to standard input");
-            }
             let mut input = String::new();
-            std::io::stdin()
-                .read_to_string(&mut input)
-                .context("reading the password")?;
+            match (password_stdin, password_file) {
+                (_, Some(path)) => {
+                    input = std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                }
+                (true, None) => {
+                    std::io::stdin()
+                        .read_to_string(&mut input)
+                        .context("reading the password")?;
+                }
+                (false, None) => anyhow::bail!(
+                    "pass --password-stdin (and write the password to standard input) or --password-file PATH"
+                ),
+            }
             let password = Secret::new(input.trim_end_matches(['\n', '\r']));
             let policy = crate::accounts::policy::PasswordPolicy::new(&settings.passwords);
             let new = crate::accounts::NewAccount {
@@ -246,7 +258,17 @@ async fn users(path: &std::path::Path, command: UsersCommand) -> anyhow::Result<
                 email_verified: !unverified,
                 policy: (!allow_weak_password).then_some(&policy),
             };
-            let account = crate::accounts::create_local(&store, new, SystemClock.now()).await?;
+            let account = match crate::accounts::create_local(&store, new, SystemClock.now()).await
+            {
+                Ok(a) => a,
+                Err(crate::accounts::AccountError::WeakPassword(w)) => {
+                    println!(
+                        "error: the password is refused: {w} (--allow-weak-password skips the check)"
+                    );
+                    return Ok(1);
+                }
+                Err(e) => return Err(e.into()),
+            };
             println!("created {} ({})", account.label(), account.id);
         }
         UsersCommand::List => {

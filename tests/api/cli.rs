@@ -114,3 +114,89 @@ async fn keys_revoke_unpublishes_a_key_and_a_new_one_signs_at_once() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn users_add_applies_the_password_policy_and_marks_the_email_verified_unless_told_not_to() {
+    let dir = workspace();
+    let cfg = write_config(&dir, "");
+    let weak = dir.join("weak.txt");
+    std::fs::write(&weak, "password123\n").unwrap();
+    let strong = dir.join("strong.txt");
+    std::fs::write(&strong, "walrus cathedral pepper 9\n").unwrap();
+    let add = |email: &'static str, file: &std::path::Path, extra: &'static [&'static str]| {
+        let file = file.display().to_string();
+        let cfg = cfg.clone();
+        async move {
+            let mut args = vec![
+                "--config",
+                &cfg,
+                "users",
+                "add",
+                "--email",
+                email,
+                "--password-file",
+                &file,
+            ];
+            args.extend_from_slice(extra);
+            ostiary(&args).await
+        }
+    };
+    assert_eq!(add("weak@example.com", &weak, &[]).await, 1);
+    assert_eq!(
+        add("weak@example.com", &weak, &["--allow-weak-password"]).await,
+        0
+    );
+    assert_eq!(add("new@example.com", &strong, &["--unverified"]).await, 0);
+    assert_eq!(add("admin@example.com", &strong, &[]).await, 0);
+    let store = ostiary::store::Store::connect(&format!("sqlite://{}/cli.db", dir.display()), 1)
+        .await
+        .unwrap();
+    let verified = |email: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .account_by_email(email)
+                .await
+                .unwrap()
+                .unwrap()
+                .email_verified
+        }
+    };
+    assert!(verified("weak@example.com").await);
+    assert!(!verified("new@example.com").await);
+    assert!(verified("admin@example.com").await);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn email_test_sends_a_message_through_the_configured_smtp_server_and_fails_without_one() {
+    let inbox = crate::smtp::Inbox::start();
+    let dir = workspace();
+    let cfg = write_config(
+        &dir,
+        &format!(
+            "[email]\nsmtp_url = \"{}\"\nfrom = \"Ostiary <id@example.com>\"\n",
+            inbox.url()
+        ),
+    );
+    assert_eq!(
+        ostiary(&["--config", &cfg, "email", "test", "--to", "ops@example.com"]).await,
+        0
+    );
+    let got = inbox.wait_for("ops@example.com", 1).await;
+    assert_eq!(got.subject, "Test message from Ostiary");
+    let none = write_config(&dir, "");
+    assert_eq!(
+        ostiary(&[
+            "--config",
+            &none,
+            "email",
+            "test",
+            "--to",
+            "ops@example.com"
+        ])
+        .await,
+        1
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
