@@ -332,3 +332,70 @@ async fn a_newcomer_follows_the_landing_page_to_the_demo_app_and_sees_a_whole_si
     assert_eq!(browser.current_url().await.unwrap().path(), "/dev/demo");
     browser.close().await.unwrap();
 }
+
+/// Type into the field with this id.
+async fn type_into(browser: &fantoccini::Client, id: &str, text: &str) {
+    browser
+        .find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|_| panic!("no #{id}"))
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_person_signs_up_in_headless_chromium_confirms_the_emailed_code_and_the_app_gets_a_verified_email()
+ {
+    if !browser_available() {
+        return;
+    }
+    let cb_port = callback_server().await;
+    let redirect = format!("http://127.0.0.1:{cb_port}/cb");
+    let inbox = crate::smtp::Inbox::start();
+    let smtp = inbox.url();
+    let app = spawn_app_with_redirect(&redirect, move |s| {
+        s.registration.enabled = true;
+        s.email.smtp_url = Some(smtp);
+        s.email.from = Some("Ostiary <id@example.com>".into());
+    })
+    .await;
+    let (_driver, browser) = chromium(app.dir.join("chromium-profile")).await;
+    let mut start = url::Url::parse(&app.url("/authorize")).unwrap();
+    start
+        .query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", "webapp")
+        .append_pair("redirect_uri", &redirect)
+        .append_pair("scope", "openid email profile")
+        .append_pair("state", "signup-state")
+        .append_pair("nonce", "signup-nonce")
+        .append_pair("code_challenge", CHALLENGE)
+        .append_pair("code_challenge_method", "S256");
+
+    browser.goto(start.as_str()).await.unwrap();
+    assert_eq!(browser.current_url().await.unwrap().path(), "/login");
+    assert_eq!(
+        click_and_wait(&browser, "register").await.path(),
+        "/register"
+    );
+    type_into(&browser, "email", "dana@example.org").await;
+    type_into(&browser, "name", "Dana Scully").await;
+    type_into(&browser, "password", "x-files trust no one 1013").await;
+    assert_eq!(
+        click_and_wait(&browser, "create-account").await.path(),
+        "/verify"
+    );
+    let code = inbox.wait_for("dana@example.org", 1).await.code();
+    type_into(&browser, "code", &code).await;
+    assert_eq!(click_and_wait(&browser, "verify").await.path(), "/consent");
+    let back = click_and_wait(&browser, "allow").await;
+    browser.close().await.unwrap();
+
+    assert_eq!(back.port(), Some(cb_port), "{back}");
+    assert_eq!(query(&back, "state").as_deref(), Some("signup-state"));
+    let id = id_token_claims(&app, &query(&back, "code").unwrap(), &redirect).await;
+    assert_eq!(id["email"], "dana@example.org");
+    assert_eq!(id["email_verified"], true);
+    assert_eq!(id["name"], "Dana Scully");
+}
