@@ -164,3 +164,41 @@ async fn check_config_refuses_bad_email_settings() {
         );
     }
 }
+
+#[tokio::test]
+async fn two_instances_on_one_database_deliver_each_queued_message_exactly_once() {
+    let inbox = Inbox::start();
+    let first = spawn_with_mail(&inbox).await;
+    let url = inbox.url();
+    let second = restart(&first, move |s| {
+        s.email.smtp_url = Some(url);
+        s.email.from = Some("id@example.com".into());
+    })
+    .await;
+    use ostiary::clock::Clock as _;
+    for i in 0..30 {
+        let m = ostiary::store::NewEmail {
+            kind: "test",
+            recipient: "many@example.com".into(),
+            subject: format!("message {i}"),
+            text: format!("body {i}"),
+            html: format!("<p>body {i}</p>"),
+            expires_at: first.clock.now() + 600,
+            held: false,
+        };
+        first
+            .app_state
+            .store
+            .enqueue_email(&m, first.clock.now())
+            .await
+            .unwrap();
+    }
+    inbox.wait_for("many@example.com", 30).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let got = inbox.for_address("many@example.com");
+    let mut subjects: Vec<_> = got.iter().map(|m| m.subject.clone()).collect();
+    subjects.sort();
+    subjects.dedup();
+    assert_eq!((got.len(), subjects.len()), (30, 30), "each once");
+    drop(second);
+}
