@@ -177,3 +177,88 @@ async fn a_reset_clears_the_lockout_of_the_email() {
         .await;
     assert!(query(&back, "code").is_some(), "the lockout is cleared");
 }
+
+#[tokio::test]
+async fn reset_links_to_one_address_wait_a_minute_between_them() {
+    let inbox = Inbox::start();
+    let app = spawn_with_mail(&inbox).await;
+    let b = browser();
+    let (login, _) = login_page(&app, &b).await;
+    let req = query(&login, "req").unwrap();
+    forgot(&app, &b, &req, EMAIL).await;
+    inbox.wait_for(EMAIL, 1).await;
+    forgot(&app, &b, &req, EMAIL).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    assert_eq!(
+        inbox.for_address(EMAIL).len(),
+        1,
+        "the second asks too soon"
+    );
+    app.clock.advance(61);
+    forgot(&app, &b, &req, EMAIL).await;
+    inbox.wait_for(EMAIL, 2).await;
+}
+
+#[tokio::test]
+async fn an_account_without_a_password_can_set_one_by_reset_only_with_a_verified_email() {
+    use ostiary::clock::Clock as _;
+    let inbox = Inbox::start();
+    let app = spawn_with_mail(&inbox).await;
+    for (email, verified) in [
+        ("fed-ok@example.com", true),
+        ("fed-unverified@example.com", false),
+    ] {
+        let account = ostiary::store::Account {
+            id: ostiary::protocol::ids::AccountId::new(uuid::Uuid::new_v4().to_string()),
+            email: Some(email.into()),
+            email_verified: verified,
+            name: None,
+            password_hash: None,
+            created_at: app.clock.now(),
+        };
+        app.app_state.store.create_account(&account).await.unwrap();
+    }
+    let b = browser();
+    let (login, _) = login_page(&app, &b).await;
+    let req = query(&login, "req").unwrap();
+    forgot(&app, &b, &req, "fed-unverified@example.com").await;
+    forgot(&app, &b, &req, "fed-ok@example.com").await;
+    let link = inbox
+        .wait_for("fed-ok@example.com", 1)
+        .await
+        .link(&app.url("/reset?token="));
+    assert_eq!(
+        set_password(&app, &b, &link, RESET_PASSWORD).await.status(),
+        303
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    assert!(inbox.for_address("fed-unverified@example.com").is_empty());
+    let back = app
+        .interact(
+            &b,
+            login,
+            "fed-ok@example.com",
+            RESET_PASSWORD,
+            Consent::Allow,
+        )
+        .await;
+    assert!(query(&back, "code").is_some());
+}
+
+#[tokio::test]
+async fn a_reset_form_with_a_forged_token_or_no_csrf_changes_nothing() {
+    let inbox = Inbox::start();
+    let app = spawn_with_mail(&inbox).await;
+    let b = browser();
+    let res = b.get(app.url("/reset?token=forged")).send().await.unwrap();
+    expect_error_page(res, 400, "This link no longer works").await;
+    let res = b
+        .post(app.url("/reset"))
+        .form(&[("token", "forged"), ("password", RESET_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    expect_error_page(res, 400, "Form expired").await;
+    app.code_for(&AuthorizeParams::new("webapp", "openid"))
+        .await;
+}
