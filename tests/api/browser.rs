@@ -96,6 +96,22 @@ async fn chromium(profile: std::path::PathBuf) -> (Driver, fantoccini::Client) {
     (driver, client)
 }
 
+/// An authorization request of `webapp` with PKCE, state `<tag>-state` and nonce `<tag>-nonce`.
+fn webapp_authorize(app: &TestApp, redirect: &str, tag: &str) -> url::Url {
+    let mut start = url::Url::parse(&app.url("/authorize")).unwrap();
+    start
+        .query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", "webapp")
+        .append_pair("redirect_uri", redirect)
+        .append_pair("scope", "openid email profile")
+        .append_pair("state", &format!("{tag}-state"))
+        .append_pair("nonce", &format!("{tag}-nonce"))
+        .append_pair("code_challenge", CHALLENGE)
+        .append_pair("code_challenge_method", "S256");
+    start
+}
+
 /// Exchange the code as the app `webapp` would and verify its ID token from the JWKS.
 async fn id_token_claims(
     app: &TestApp,
@@ -156,17 +172,7 @@ async fn a_person_signs_in_and_consents_in_headless_chromium_and_the_app_gets_to
     let redirect = format!("http://127.0.0.1:{cb_port}/cb");
     let app = spawn_app_with_redirect(&redirect, |_| {}).await;
     let (_driver, browser) = chromium(app.dir.join("chromium-profile")).await;
-    let mut start = url::Url::parse(&app.url("/authorize")).unwrap();
-    start
-        .query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", "webapp")
-        .append_pair("redirect_uri", &redirect)
-        .append_pair("scope", "openid email profile")
-        .append_pair("state", "browser-state")
-        .append_pair("nonce", "browser-nonce")
-        .append_pair("code_challenge", CHALLENGE)
-        .append_pair("code_challenge_method", "S256");
+    let start = webapp_authorize(&app, &redirect, "browser");
 
     // Act: the person types their email and password and allows access.
     browser.goto(start.as_str()).await.unwrap();
@@ -361,17 +367,7 @@ async fn a_person_signs_up_in_headless_chromium_confirms_the_emailed_code_and_th
     })
     .await;
     let (_driver, browser) = chromium(app.dir.join("chromium-profile")).await;
-    let mut start = url::Url::parse(&app.url("/authorize")).unwrap();
-    start
-        .query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", "webapp")
-        .append_pair("redirect_uri", &redirect)
-        .append_pair("scope", "openid email profile")
-        .append_pair("state", "signup-state")
-        .append_pair("nonce", "signup-nonce")
-        .append_pair("code_challenge", CHALLENGE)
-        .append_pair("code_challenge_method", "S256");
+    let start = webapp_authorize(&app, &redirect, "signup");
 
     browser.goto(start.as_str()).await.unwrap();
     assert_eq!(browser.current_url().await.unwrap().path(), "/login");

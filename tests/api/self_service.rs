@@ -454,3 +454,27 @@ async fn a_sign_up_form_without_its_csrf_token_is_refused_and_creates_nothing() 
     expect_error_page(res, 400, "Form expired").await;
     assert_eq!(account_count(&app).await, before);
 }
+
+#[tokio::test]
+async fn a_social_only_deployment_shows_no_sign_up_or_reset_even_with_registration_on() {
+    let app = spawn_app_with(|s| {
+        s.login.password = false;
+        s.dev.fake_upstreams = true;
+        s.registration.enabled = true;
+        s.email.dev_outbox = true;
+    })
+    .await;
+    let b = browser();
+    let (login, html) = login_page(&app, &b).await;
+    assert!(html.contains("Continue with"));
+    assert!(!html.contains("Create account") && !html.contains("Forgot password?"));
+    let req = query(&login, "req").unwrap();
+    let res = b
+        .get(app.url(&format!("/register?req={req}")))
+        .send()
+        .await
+        .unwrap();
+    expect_error_page(res, 404, "Sign-up is closed").await;
+    let res = b.get(app.url("/forgot")).send().await.unwrap();
+    expect_error_page(res, 404, "Password reset is not available").await;
+}

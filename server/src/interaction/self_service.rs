@@ -69,6 +69,17 @@ fn audit(state: &AppState, req: &HttpRequest, kind: AuditKind, a: &Account) -> A
     AuditEvent::new(kind, state.now(), &Origin::of(req)).account(&a.id)
 }
 
+/// Why a re-authentication failed, in words for the person.
+fn not_reauthenticated(account: &Account, doing: &str) -> String {
+    if account.password_hash.is_some() {
+        "The current password is not right.".into()
+    } else {
+        format!("Sign in again, then {doing} within 10 minutes.")
+    }
+}
+
+const STALE_CODE: &str = "That code no longer works. Ask for a new one.";
+
 /// The person proved it is them again: the current password, or a recent sign-in for an
 /// account that has none.
 async fn reauthenticated(
@@ -201,12 +212,8 @@ pub async fn email(
         return refuse(&state, &req, &s, "That is your current address.").await;
     }
     if !reauthenticated(&state, &req, &s, &account, &form).await? {
-        let why = if account.password_hash.is_some() {
-            "The current password is not right."
-        } else {
-            "Sign in again, then change the address within 10 minutes."
-        };
-        return refuse(&state, &req, &s, why).await;
+        let why = not_reauthenticated(&account, "change the address");
+        return refuse(&state, &req, &s, &why).await;
     }
     match email_proof::send_email_change(&mail(&state), &account, &new_email)
         .await
@@ -264,13 +271,7 @@ pub async fn email_confirm(
         }
         CodeCheck::NeedNew => {
             state.store.audit(failed("no live code")).await?;
-            return refuse(
-                &state,
-                &req,
-                &s,
-                "That code no longer works. Ask for a new one.",
-            )
-            .await;
+            return refuse(&state, &req, &s, STALE_CODE).await;
         }
     };
     // The old address hears of the change.
@@ -294,15 +295,7 @@ pub async fn email_confirm(
             state.store.audit(event).await?;
             done(&state, "email")
         }
-        Confirmed::Stale | Confirmed::Taken => {
-            refuse(
-                &state,
-                &req,
-                &s,
-                "That code no longer works. Ask for a new one.",
-            )
-            .await
-        }
+        Confirmed::Stale | Confirmed::Taken => refuse(&state, &req, &s, STALE_CODE).await,
     }
 }
 
@@ -315,12 +308,8 @@ pub async fn delete(
     let (s, form) = checked_form(&state, &req, &body).await?;
     let account = load(&state, &s).await?;
     if !reauthenticated(&state, &req, &s, &account, &form).await? {
-        let why = if account.password_hash.is_some() {
-            "The current password is not right."
-        } else {
-            "Sign in again, then delete the account within 10 minutes."
-        };
-        return refuse(&state, &req, &s, why).await;
+        let why = not_reauthenticated(&account, "delete the account");
+        return refuse(&state, &req, &s, &why).await;
     }
     state.store.delete_account(&account.id, state.now()).await?;
     let mut event = audit(&state, &req, AuditKind::AccountDeleted, &account);

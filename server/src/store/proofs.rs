@@ -158,16 +158,7 @@ impl Store {
         purpose: ProofPurpose,
         now: i64,
     ) -> StoreResult<Option<Proof>> {
-        Ok(email_proofs::Entity::find()
-            .filter(email_proofs::Column::AccountId.eq(account_id.as_str()))
-            .filter(email_proofs::Column::Purpose.eq(purpose.as_str()))
-            .filter(email_proofs::Column::UsedAt.is_null())
-            .filter(email_proofs::Column::ExpiresAt.gt(now))
-            .filter(email_proofs::Column::CodeHash.is_not_null())
-            .order_by_desc(email_proofs::Column::CreatedAt)
-            .one(&self.read)
-            .await?
-            .map(Into::into))
+        self.newest_proof(account_id, purpose, now, true).await
     }
 
     /// The newest unused, unexpired proof of an account for a purpose, with a code or not
@@ -178,11 +169,25 @@ impl Store {
         purpose: ProofPurpose,
         now: i64,
     ) -> StoreResult<Option<Proof>> {
-        Ok(email_proofs::Entity::find()
+        self.newest_proof(account_id, purpose, now, false).await
+    }
+
+    async fn newest_proof(
+        &self,
+        account_id: &AccountId,
+        purpose: ProofPurpose,
+        now: i64,
+        with_code: bool,
+    ) -> StoreResult<Option<Proof>> {
+        let mut query = email_proofs::Entity::find()
             .filter(email_proofs::Column::AccountId.eq(account_id.as_str()))
             .filter(email_proofs::Column::Purpose.eq(purpose.as_str()))
             .filter(email_proofs::Column::UsedAt.is_null())
-            .filter(email_proofs::Column::ExpiresAt.gt(now))
+            .filter(email_proofs::Column::ExpiresAt.gt(now));
+        if with_code {
+            query = query.filter(email_proofs::Column::CodeHash.is_not_null());
+        }
+        Ok(query
             .order_by_desc(email_proofs::Column::CreatedAt)
             .one(&self.read)
             .await?
