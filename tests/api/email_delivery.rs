@@ -27,8 +27,8 @@ async fn attempted(app: &TestApp, n: i32) {
     panic!("no delivery attempt #{n}");
 }
 
-#[tokio::test]
-async fn a_message_queued_while_the_smtp_server_is_down_arrives_once_it_is_up() {
+/// An Ostiary whose SMTP server (on the port returned) is not running yet.
+async fn spawn_with_smtp_down() -> (u16, TestApp) {
     let port = free_port();
     let url = format!("smtp://127.0.0.1:{port}");
     let app = spawn_app_with(move |s| {
@@ -38,6 +38,12 @@ async fn a_message_queued_while_the_smtp_server_is_down_arrives_once_it_is_up() 
         s.email.timeout_seconds = 2;
     })
     .await;
+    (port, app)
+}
+
+#[tokio::test]
+async fn a_message_queued_while_the_smtp_server_is_down_arrives_once_it_is_up() {
+    let (port, app) = spawn_with_smtp_down().await;
     let b = browser();
     let (login, _) = login_page(&app, &b).await;
     let req = query(&login, "req").unwrap();
@@ -68,15 +74,7 @@ async fn a_message_queued_while_the_smtp_server_is_down_arrives_once_it_is_up() 
 
 #[tokio::test]
 async fn a_message_undelivered_when_its_code_expires_is_dropped_and_recorded() {
-    let port = free_port();
-    let url = format!("smtp://127.0.0.1:{port}");
-    let app = spawn_app_with(move |s| {
-        s.registration.enabled = true;
-        s.email.smtp_url = Some(url);
-        s.email.from = Some("id@example.com".into());
-        s.email.timeout_seconds = 2;
-    })
-    .await;
+    let (port, app) = spawn_with_smtp_down().await;
     let b = browser();
     let (login, _) = login_page(&app, &b).await;
     let req = query(&login, "req").unwrap();
