@@ -74,13 +74,11 @@ impl NewAccount<'_> {
         }
         let name = self.name.clone().filter(|n| !n.trim().is_empty());
         if let Some(p) = self.policy {
-            let context: Vec<&str> = [Some(email.as_str()), name.as_deref()]
-                .into_iter()
-                .flatten()
-                .collect();
-            p.check(self.password, &context)
+            p.check_for(self.password, Some(&email), name.as_deref())
                 .map_err(AccountError::WeakPassword)?;
-        } else if self.password.expose().is_empty() || !password::within_limit(self.password) {
+        } else if self.password.expose().is_empty() {
+            return Err(AccountError::WeakPassword(policy::Weakness::TooShort(1)));
+        } else if !password::within_limit(self.password) {
             return Err(AccountError::WeakPassword(policy::Weakness::TooLong));
         }
         let hash = password::hash_blocking(self.password.clone()).await?;

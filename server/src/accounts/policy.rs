@@ -37,6 +37,17 @@ impl PasswordPolicy {
         }
     }
 
+    /// Check a new password for the person known by `email` and `name` (either may be absent).
+    pub fn check_for(
+        &self,
+        password: &Secret,
+        email: Option<&str>,
+        name: Option<&str>,
+    ) -> Result<(), Weakness> {
+        let context: Vec<&str> = [email, name].into_iter().flatten().collect();
+        self.check(password, &context)
+    }
+
     /// Check a new password; `context` holds what the person is known by (email, name), which
     /// the password must not merely repeat.
     pub fn check(&self, password: &Secret, context: &[&str]) -> Result<(), Weakness> {

@@ -181,11 +181,7 @@ pub async fn submit_reset(
         .ok_or_else(link_broken)?;
     let new = Secret::new(form.get("password").ok().flatten().unwrap_or_default());
     let policy = PasswordPolicy::new(&state.settings.passwords);
-    let context: Vec<&str> = [Some(proof.email.as_str()), account.name.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect();
-    if let Err(w) = policy.check(&new, &context) {
+    if let Err(w) = policy.check_for(&new, Some(&proof.email), account.name.as_deref()) {
         let message = w.to_string();
         return Ok(reset_page(
             &state,

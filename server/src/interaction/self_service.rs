@@ -161,11 +161,8 @@ pub async fn password(
         return refuse(&state, &req, &s, "The current password is not right.").await;
     }
     let new = Secret::new(form.get("new_password").ok().flatten().unwrap_or_default());
-    let context: Vec<&str> = [account.email.as_deref(), account.name.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect();
-    if let Err(w) = PasswordPolicy::new(&state.settings.passwords).check(&new, &context) {
+    let policy = PasswordPolicy::new(&state.settings.passwords);
+    if let Err(w) = policy.check_for(&new, account.email.as_deref(), account.name.as_deref()) {
         return refuse(&state, &req, &s, &w.to_string()).await;
     }
     let hash = password::hash_blocking(new)
