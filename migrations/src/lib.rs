@@ -11,6 +11,7 @@ mod m20261201_000005_request_stage_and_key_revocation;
 mod m20261201_000006_typed_audit_events;
 mod m20261202_000007_expiry_indexes;
 mod m20261202_000008_email_and_self_service;
+mod m20261202_000009_second_factors;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_typed_audit_events::Migration),
             Box::new(m20261202_000007_expiry_indexes::Migration),
             Box::new(m20261202_000008_email_and_self_service::Migration),
+            Box::new(m20261202_000009_second_factors::Migration),
         ]
     }
 }

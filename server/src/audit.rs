@@ -59,6 +59,21 @@ pub enum AuditKind {
     AccountDeleted,
     /// A message was not delivered before what it carried expired.
     EmailDropped,
+    /// A second factor was added (enrolment confirmed by a code).
+    FactorAdded,
+    /// The person removed their second factors.
+    FactorRemoved,
+    /// An administrator removed an account's second factors.
+    FactorsReset,
+    /// A TOTP code was accepted at a sign-in or step-up.
+    SecondFactorSucceeded,
+    /// A wrong, replayed or locked-out second-factor code.
+    SecondFactorFailed,
+    /// This failure locked the account's second factor.
+    SecondFactorLocked,
+    /// A recovery code was used.
+    RecoveryCodeUsed,
+    RecoveryCodesRegenerated,
 }
 
 impl AuditKind {
@@ -108,6 +123,14 @@ impl AuditKind {
             Self::ProfileUpdated => "profile_updated",
             Self::AccountDeleted => "account_deleted",
             Self::EmailDropped => "email_dropped",
+            Self::FactorAdded => "factor_added",
+            Self::FactorRemoved => "factor_removed",
+            Self::FactorsReset => "factors_reset",
+            Self::SecondFactorSucceeded => "second_factor_succeeded",
+            Self::SecondFactorFailed => "second_factor_failed",
+            Self::SecondFactorLocked => "second_factor_locked",
+            Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
         }
     }
 }

@@ -93,6 +93,44 @@ pub struct ResetPage<'a> {
     pub min_length: usize,
 }
 
+/// What the second-factor page is showing.
+pub enum FactorMode<'a> {
+    /// The code form.
+    Ask,
+    /// Enrolment: the QR code (an `<svg>` element rendered by us) and the secret as text.
+    Enrol { qr_svg: &'a str, secret: &'a str },
+    /// The new recovery codes, once, with a download and Continue.
+    Codes(&'a [String]),
+    /// A recovery code was used; this many are left.
+    RecoveryUsed(u64),
+}
+
+#[derive(Template)]
+#[template(path = "mfa.html")]
+pub struct SecondFactorPage<'a> {
+    pub client_name: &'a str,
+    pub request_id: &'a str,
+    pub csrf: &'a str,
+    pub mode: FactorMode<'a>,
+    pub message: Option<&'a str>,
+    /// Shown from the account page (forms go to /account/mfa/…), not in a sign-in.
+    pub account: bool,
+}
+
+/// The recovery codes as a text file for `download` (data URL, no request needed).
+pub fn codes_download(codes: &[String]) -> String {
+    let text = format!(
+        "Recovery codes. Each works once, in place of a code from your authenticator app.\n\n{}\n",
+        codes.join("\n")
+    );
+    format!(
+        "data:text/plain;charset=utf-8,{}",
+        form_urlencoded::byte_serialize(text.as_bytes())
+            .collect::<String>()
+            .replace('+', "%20")
+    )
+}
+
 /// A page that only tells something, with an optional way on.
 #[derive(Template)]
 #[template(path = "notice.html")]
@@ -146,6 +184,11 @@ pub struct AccountPage<'a> {
     /// A change of address awaits its code.
     pub pending_email: Option<&'a str>,
     pub min_length: usize,
+    /// An authenticator app is on.
+    pub totp_on: bool,
+    pub recovery_codes_left: u64,
+    /// `[mfa] required`: the last factor cannot be removed.
+    pub mfa_required: bool,
 }
 
 pub struct ScopeLine {

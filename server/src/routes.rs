@@ -7,7 +7,9 @@ use actix_web::{HttpResponse, web};
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::interaction::{account, consent, forgot, home, login, register, upstream, verify};
+use crate::interaction::{
+    account, consent, forgot, home, login, register, second_factor, upstream, verify,
+};
 use crate::oauth::{discovery, introspection, jwks, revocation, token, userinfo};
 
 /// CORS for the back-channel endpoints a single-page app calls (never for /authorize, RFC 9700
@@ -43,6 +45,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &Arc<HashSet<String
         .route("/verify", web::post().to(with_body::verify))
         .route("/verify/resend", web::post().to(with_body::verify_resend))
         .route("/verify/link", web::get().to(verify::link))
+        .route("/mfa", web::get().to(second_factor::show))
+        .route("/mfa", web::post().to(with_body::second_factor))
+        .route(
+            "/mfa/continue",
+            web::post().to(with_body::second_factor_continue),
+        )
         .route("/forgot", web::get().to(forgot::show))
         .route("/forgot", web::post().to(with_body::forgot))
         .route("/reset", web::get().to(forgot::show_reset))
@@ -55,6 +63,22 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &Arc<HashSet<String
         .route("/account", web::get().to(account::show))
         .route("/account/link", web::post().to(with_body::account_link))
         .route("/account/unlink", web::post().to(with_body::account_unlink))
+        .route(
+            "/account/mfa/totp",
+            web::post().to(with_body::factors_begin),
+        )
+        .route(
+            "/account/mfa/totp/confirm",
+            web::post().to(with_body::factors_confirm),
+        )
+        .route(
+            "/account/mfa/recovery",
+            web::post().to(with_body::factors_recovery),
+        )
+        .route(
+            "/account/mfa/remove",
+            web::post().to(with_body::factors_remove),
+        )
         .route(
             "/account/profile",
             web::post().to(with_body::account_profile),
@@ -148,8 +172,8 @@ mod with_body {
 
     use crate::error::PageError;
     use crate::interaction::{
-        account as ac, consent as c, forgot as f, login as l, logout as e, register as r,
-        self_service as ss, upstream as u, verify as v,
+        account as ac, consent as c, factors as fa, forgot as f, login as l, logout as e,
+        register as r, second_factor as sf, self_service as ss, upstream as u, verify as v,
     };
     use crate::oauth::authorize as a;
     use crate::protocol::params::read_body;
@@ -197,6 +221,12 @@ mod with_body {
     page!(register, r::submit);
     page!(verify, v::submit);
     page!(verify_resend, v::resend);
+    page!(second_factor, sf::submit);
+    page!(second_factor_continue, sf::proceed);
+    page!(factors_begin, fa::begin);
+    page!(factors_confirm, fa::confirm);
+    page!(factors_recovery, fa::regenerate);
+    page!(factors_remove, fa::remove);
     page!(forgot, f::submit);
     page!(reset, f::submit_reset);
     page!(consent, c::submit);

@@ -52,22 +52,32 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
         .context("connecting to the database")
 }
 
-pub async fn load_keys(
-    settings: &Settings,
-    store: &Store,
-    now: i64,
-) -> anyhow::Result<(KeySet, [u8; 32], [u8; 32])> {
+/// The signing keys and every key derived from the key-encryption key.
+pub struct LoadedKeys {
+    pub keys: KeySet,
+    pub csrf: [u8; 32],
+    pub refresh: [u8; 32],
+    pub factors: crate::accounts::factors::FactorKeys,
+}
+
+pub async fn load_keys(settings: &Settings, store: &Store, now: i64) -> anyhow::Result<LoadedKeys> {
     let (kek, source) = KeyEncryptionKey::from_settings(settings)?;
     tracing::info!(source = ?source, "key-encryption key loaded");
     let csrf = kek.derive("ostiary csrf v1");
     let refresh = kek.derive("ostiary refresh successor v1");
+    let factors = crate::accounts::factors::FactorKeys::from_kek(&kek);
     let t = &settings.tokens;
     let window = t
         .access_token_lifetime_seconds
         .max(t.id_token_lifetime_seconds)
         + 300;
     let keys = KeySet::load_or_init(store, kek, window, now).await?;
-    Ok((keys, csrf, refresh))
+    Ok(LoadedKeys {
+        keys,
+        csrf,
+        refresh,
+        factors,
+    })
 }
 
 /// Every problem with the settings: config's own sections, then each owner's (clients,
@@ -120,7 +130,12 @@ impl Application {
             store.migrate().await.context("running migrations")?;
         }
         let now = clock.now();
-        let (keys, csrf_key, refresh_key) = load_keys(&settings, &store, now).await?;
+        let LoadedKeys {
+            keys,
+            csrf: csrf_key,
+            refresh: refresh_key,
+            factors: factor_keys,
+        } = load_keys(&settings, &store, now).await?;
         let clients = ClientRegistry::from_config(&settings.clients, &env)?;
         let mailer = crate::email::Mailer::new(&settings.email, &settings.issuer, &env)?;
         let mut upstreams = crate::upstream::Registry::from_config(&settings.upstreams, &env)
@@ -190,6 +205,7 @@ impl Application {
             login_gate: Default::default(),
             csrf_key,
             refresh_key,
+            factor_keys,
             discovery,
             mailer,
         });

@@ -25,6 +25,8 @@ pub struct AppState {
     pub csrf_key: [u8; 32],
     /// HMAC key for refresh-token successors (derived from the key-encryption key).
     pub refresh_key: [u8; 32],
+    /// The keys second-factor secrets and recovery codes are protected with.
+    pub factor_keys: crate::accounts::factors::FactorKeys,
     /// The discovery document, serialised once at start.
     pub discovery: Bytes,
     /// Where email goes (the outbox worker sends what pages queue).

@@ -395,3 +395,85 @@ async fn a_person_signs_up_in_headless_chromium_confirms_the_emailed_code_and_th
     assert_eq!(id["email_verified"], true);
     assert_eq!(id["name"], "Dana Scully");
 }
+
+#[tokio::test]
+async fn a_person_turns_on_an_authenticator_app_in_headless_chromium_and_signs_in_with_its_code() {
+    if !browser_available() {
+        return;
+    }
+    let cb_port = callback_server().await;
+    let redirect = format!("http://127.0.0.1:{cb_port}/cb");
+    let app = spawn_app_with_redirect(&redirect, |_| {}).await;
+    let (_driver, browser) = chromium(app.dir.join("chromium-profile")).await;
+
+    // Signed in once with the password, the person sets up the app on /account.
+    browser
+        .goto(webapp_authorize(&app, &redirect, "first").as_str())
+        .await
+        .unwrap();
+    type_into(&browser, "email", EMAIL).await;
+    type_into(&browser, "password", PASSWORD).await;
+    assert_eq!(click_and_wait(&browser, "sign-in").await.path(), "/consent");
+    click_and_wait(&browser, "allow").await;
+    browser.goto(&app.url("/account")).await.unwrap();
+    type_into(&browser, "mfa-password", PASSWORD).await;
+    click_and_wait(&browser, "add-totp").await;
+    let page = browser.source().await.unwrap();
+    assert!(page.contains("<svg"), "the QR code is on the page");
+    let secret = browser
+        .find(Locator::Id("totp-secret"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let code = crate::second_factors::totp_code(&app, &secret, 0);
+    type_into(&browser, "code", &code).await;
+    click_and_wait(&browser, "confirm-totp").await;
+    let codes = browser
+        .find(Locator::Id("recovery-codes"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        codes.lines().filter(|l| !l.trim().is_empty()).count(),
+        10,
+        "{codes}"
+    );
+    assert_eq!(
+        click_and_wait(&browser, "continue").await.path(),
+        "/account"
+    );
+    let status = browser
+        .find(Locator::Id("mfa-status"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(status.starts_with("On"), "{status}");
+
+    // A new browser session: the password, then the app's next code.
+    browser.delete_all_cookies().await.unwrap();
+    app.clock.advance(30);
+    browser
+        .goto(webapp_authorize(&app, &redirect, "second").as_str())
+        .await
+        .unwrap();
+    type_into(&browser, "email", EMAIL).await;
+    type_into(&browser, "password", PASSWORD).await;
+    assert_eq!(click_and_wait(&browser, "sign-in").await.path(), "/mfa");
+    let code = crate::second_factors::totp_code(&app, &secret, 0);
+    type_into(&browser, "code", &code).await;
+    let back = click_and_wait(&browser, "verify-code").await;
+    browser.close().await.unwrap();
+    assert_eq!(back.port(), Some(cb_port), "{back}");
+    let id = id_token_claims(&app, &query(&back, "code").unwrap(), &redirect).await;
+    assert_eq!(
+        id["acr"],
+        "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
+    );
+    assert_eq!(id["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+}

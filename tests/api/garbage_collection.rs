@@ -23,6 +23,7 @@ async fn expired_codes_are_deleted_in_batches_while_a_live_code_still_redeems() 
             auth_time: now,
             amr: vec![],
             idp: None,
+            acr: None,
             expires_at: now + 600,
         };
         let code = NewCode {

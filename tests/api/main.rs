@@ -29,6 +29,7 @@ mod lockout;
 mod login_consent;
 mod password_reset;
 mod people;
+mod second_factors;
 mod self_service;
 mod smtp;
 mod token_authorization_code;

@@ -1,6 +1,7 @@
 //! Local accounts: creation (CLI, dev demo account) and password sign-in.
 
 pub mod email_proof;
+pub mod factors;
 pub mod federation;
 pub mod password;
 pub mod policy;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use url::Url;
 
 use super::policy::{self, Facts, Next, Refusal};
+use super::second_factor::{self, FactorStep};
 use super::stage::{Pending, SignedInFor, Stage};
 use super::{AuthenticatedSubject, AuthorizationRequest, AuthorizeError, issue, session};
 use crate::audit::{AuditEvent, AuditKind, Origin};
@@ -31,6 +32,7 @@ pub(super) fn stage_url(state: &AppState, pending: &Pending) -> Result<Url, Page
         Stage::AwaitingLogin { .. } => page_url(state, "/login", &pending.id),
         Stage::AwaitingConsent { .. } => page_url(state, "/consent", &pending.id),
         Stage::AwaitingVerification { .. } => page_url(state, "/verify", &pending.id),
+        Stage::AwaitingSecondFactor { .. } => page_url(state, "/mfa", &pending.id),
     }
 }
 
@@ -79,6 +81,7 @@ pub async fn begin(
         fresh: false,
         remembered: granted.as_ref(),
         consented_now: false,
+        required_acr: second_factor::required(state, &client, &req),
         now: state.now(),
     });
     // OIDC Core §3.1.2.6: prompt=none never shows a page.
@@ -96,6 +99,12 @@ pub async fn begin(
                     "the user has not consented",
                 )));
             }
+            Next::StepUp => {
+                return Err(to_client(OAuthError::new(
+                    ErrorCode::InteractionRequired,
+                    "a second factor is required",
+                )));
+            }
             Next::IssueCode | Next::Refuse(_) => {}
         }
     }
@@ -110,9 +119,12 @@ pub async fn begin(
                 fresh: false,
             },
         },
+        (Next::StepUp, Some(s)) => step_up_stage(state, (&s).into(), &s.id_hash)
+            .await
+            .map_err(|e| to_client(e.into()))?,
         (Next::Login(reason), _) => Stage::AwaitingLogin { reason },
         // Without a session the policy asks for a login, never for a code or consent.
-        (Next::IssueCode | Next::Consent(_), None) => Stage::AwaitingLogin {
+        (Next::IssueCode | Next::Consent(_) | Next::StepUp, None) => Stage::AwaitingLogin {
             reason: policy::PromptReason::NoSession,
         },
     };
@@ -120,6 +132,25 @@ pub async fn begin(
         .await
         .map_err(|e| to_client(e.into()))?;
     Ok(stage_url(state, &pending)?)
+}
+
+/// The second-factor stage that steps up session `s`: a code of its authenticator, or
+/// enrolment when the account has none; bound to that session.
+async fn step_up_stage(
+    state: &AppState,
+    subject: AuthenticatedSubject,
+    session_hash: &str,
+) -> Result<Stage, crate::store::StoreError> {
+    let has = state.store.factor_summary(&subject.account_id).await?.any();
+    Ok(Stage::AwaitingSecondFactor {
+        subject,
+        browser: second_factor::session_binding(session_hash),
+        step: if has {
+            FactorStep::Ask
+        } else {
+            FactorStep::Enrol
+        },
+    })
 }
 
 /// What the login page shows for a pending request.
@@ -165,6 +196,10 @@ pub async fn complete_sign_in(
         let next = super::verify::start(state, pending, Some(who), &email, browser, origin).await?;
         return Ok(SignedIn { cookie: None, next });
     }
+    if let Some(step) = second_factor::needed(state, &pending, &who).await? {
+        let next = second_factor::start(state, pending, who, step, browser.to_owned()).await?;
+        return Ok(SignedIn { cookie: None, next });
+    }
     let started = session::start(state, &who, previous_session).await?;
     let mut event = AuditEvent::new(AuditKind::LoginSucceeded, state.now(), origin)
         .account(&who.account_id)
@@ -181,6 +216,7 @@ pub async fn complete_sign_in(
         fresh: true,
         remembered: granted.as_ref(),
         consented_now: false,
+        required_acr: second_factor::required(state, &pending.client, &pending.request),
         now: state.now(),
     });
     let signed_in = SignedInFor {
@@ -210,6 +246,12 @@ pub async fn complete_sign_in(
         }
         Next::Login(reason) => {
             let stage = Stage::AwaitingLogin { reason };
+            stage_url(state, &pending.advance(state, stage).await?)?
+        }
+        // `needed` above asked for every factor the class needs; should it not have, the
+        // second factor is asked of the session just started.
+        Next::StepUp => {
+            let stage = step_up_stage(state, signed_in.subject, &signed_in.session_hash).await?;
             stage_url(state, &pending.advance(state, stage).await?)?
         }
     };
@@ -297,6 +339,7 @@ pub async fn decide_consent(
         fresh: signed_in.fresh,
         remembered: None,
         consented_now: true,
+        required_acr: second_factor::required(state, &pending.client, &pending.request),
         now: state.now(),
     });
     match next {
@@ -327,5 +370,9 @@ pub async fn decide_consent(
             Ok(stage_url(state, &pending.advance(state, stage).await?)?)
         }
         Next::Consent(_) => Ok(stage_url(state, &pending)?),
+        Next::StepUp => {
+            let stage = step_up_stage(state, who.clone(), &signed_in.session_hash).await?;
+            Ok(stage_url(state, &pending.advance(state, stage).await?)?)
+        }
     }
 }

@@ -65,6 +65,11 @@ pub async fn issue_code(
         auth_time: who.auth_time,
         amr: who.amr.clone(),
         idp: who.idp.clone(),
+        acr: Some(
+            req.acr_for(crate::protocol::vocab::Acr::of(&who.amr))
+                .as_str()
+                .to_owned(),
+        ),
         expires_at: now + state.settings.tokens.refresh_token_lifetime_seconds,
     };
     let new_code = NewCode {

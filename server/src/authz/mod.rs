@@ -19,6 +19,11 @@
 //!     AwaitingLogin --> AwaitingVerification: password sign-in or sign-up, email unverified
 //!     AwaitingVerification --> AwaitingConsent: the emailed code (complete_sign_in)
 //!     AwaitingVerification --> CodeIssued: the emailed code (complete_sign_in)
+//!     AwaitingLogin --> AwaitingSecondFactor: first factor, the account has an authenticator or one is required
+//!     [*] --> AwaitingSecondFactor: /authorize, the session is below the class needed (step-up)
+//!     AwaitingSecondFactor --> AwaitingConsent: a code, or enrolment (complete_sign_in)
+//!     AwaitingSecondFactor --> CodeIssued: a code, or enrolment (complete_sign_in)
+//!     [*] --> Failed: prompt=none but a step-up is needed (interaction_required)
 //! ```
 //!
 //! A pending request is stored (`auth_requests`) so any instance can continue it. Each
@@ -30,6 +35,7 @@ mod flow;
 pub mod issue;
 pub mod policy;
 mod request;
+pub mod second_factor;
 pub mod session;
 mod stage;
 mod subject;

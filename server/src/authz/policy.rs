@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AuthorizationRequest;
 use super::subject::AuthenticatedSubject;
-use crate::protocol::vocab::{Prompt, Scopes};
+use crate::protocol::vocab::{Acr, Prompt, Scopes};
 
 /// Why the person must see a page before a code is issued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +33,8 @@ pub enum Refusal {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Next {
     Login(PromptReason),
+    /// Signed in, but below the class the request needs: a second factor first.
+    StepUp,
     Consent(PromptReason),
     IssueCode,
     Refuse(Refusal),
@@ -51,7 +53,20 @@ pub struct Facts<'a> {
     pub remembered: Option<&'a Scopes>,
     /// The person pressed Allow for this request.
     pub consented_now: bool,
+    /// The class the sign-in must reach (`required_acr`).
+    pub required_acr: Acr,
     pub now: i64,
+}
+
+/// The class a request needs: what it asks for in `acr_values`, raised to multi-factor when
+/// the client or the whole provider requires a second factor.
+pub fn required_acr(request: &AuthorizationRequest, client_requires: bool, everyone: bool) -> Acr {
+    let policy = if client_requires || everyone {
+        Acr::MultiFactor
+    } else {
+        Acr::SingleFactor
+    };
+    request.asked_acr().max(policy)
 }
 
 pub fn decide(f: &Facts<'_>) -> Next {
@@ -80,6 +95,9 @@ pub fn decide(f: &Facts<'_>) -> Next {
         if hinted_other {
             return Next::Login(PromptReason::HintMismatch);
         }
+    }
+    if Acr::of(&who.amr) < f.required_acr {
+        return Next::StepUp;
     }
     if f.consented_now {
         return Next::IssueCode;
@@ -110,6 +128,7 @@ mod tests {
             max_age: None,
             login_hint: None,
             hint_subject: None,
+            acr_values: Vec::new(),
         }
     }
 
@@ -136,6 +155,7 @@ mod tests {
             fresh,
             remembered: Some(&granted),
             consented_now: false,
+            required_acr: Acr::SingleFactor,
             now,
         })
     }
@@ -258,6 +278,7 @@ mod tests {
             fresh: false,
             remembered: None,
             consented_now: true,
+            required_acr: Acr::SingleFactor,
             now: 100,
         });
         assert_eq!(after, Next::IssueCode);
@@ -276,6 +297,7 @@ mod tests {
             fresh: false,
             remembered: None,
             consented_now: true,
+            required_acr: Acr::SingleFactor,
             now: 100,
         });
         assert_eq!(next, Next::Login(PromptReason::PromptLogin));
@@ -294,8 +316,48 @@ mod tests {
             fresh: false,
             remembered: None,
             consented_now: false,
+            required_acr: Acr::SingleFactor,
             now: 100,
         });
         assert_eq!(next, Next::Consent(PromptReason::PromptConsent));
+    }
+
+    #[test]
+    fn a_single_factor_session_is_stepped_up_when_the_request_asks_for_more() {
+        let req = AuthorizationRequest {
+            acr_values: vec![Acr::MultiFactor],
+            ..request()
+        };
+        let required = required_acr(&req, false, false);
+        assert_eq!(required, Acr::MultiFactor);
+        let mut who = alice(90);
+        let facts = |who: &AuthenticatedSubject| {
+            decide(&Facts {
+                request: &req,
+                skip_consent: true,
+                subject: Some(who),
+                fresh: false,
+                remembered: None,
+                consented_now: false,
+                required_acr: required,
+                now: 100,
+            })
+        };
+        assert_eq!(facts(&who), Next::StepUp);
+        who.amr = vec![Amr::Pwd, Amr::Otp, Amr::Mfa];
+        assert_eq!(facts(&who), Next::IssueCode);
+    }
+
+    #[test]
+    fn a_client_or_the_provider_requiring_mfa_raises_what_a_request_asks_for() {
+        let req = request();
+        assert_eq!(required_acr(&req, false, false), Acr::SingleFactor);
+        assert_eq!(required_acr(&req, true, false), Acr::MultiFactor);
+        assert_eq!(required_acr(&req, false, true), Acr::MultiFactor);
+        let asks_less = AuthorizationRequest {
+            acr_values: vec![Acr::SingleFactor],
+            ..request()
+        };
+        assert_eq!(required_acr(&asks_less, true, false), Acr::MultiFactor);
     }
 }

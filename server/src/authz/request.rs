@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::ids::AccountId;
-use crate::protocol::vocab::{Prompt, Scopes};
+use crate::protocol::vocab::{Acr, Prompt, Scopes};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthorizationRequest {
@@ -23,10 +23,33 @@ pub struct AuthorizationRequest {
     /// expects to be signed in.
     #[serde(default)]
     pub hint_subject: Option<AccountId>,
+    /// The known classes of `acr_values`, in the request's order of preference (unknown
+    /// values are left out: they ask for nothing).
+    #[serde(default)]
+    pub acr_values: Vec<Acr>,
 }
 
 impl AuthorizationRequest {
     pub fn prompts(&self, p: Prompt) -> bool {
         self.prompt.contains(&p)
+    }
+
+    /// The weakest class the request accepts (any of its `acr_values` will do).
+    pub fn asked_acr(&self) -> Acr {
+        self.acr_values
+            .iter()
+            .copied()
+            .min()
+            .unwrap_or(Acr::SingleFactor)
+    }
+
+    /// The `acr` to tell the client for a sign-in that reached `reached`: the first of its
+    /// `acr_values` that the sign-in satisfies, or what it reached.
+    pub fn acr_for(&self, reached: Acr) -> Acr {
+        self.acr_values
+            .iter()
+            .copied()
+            .find(|a| *a <= reached)
+            .unwrap_or(reached)
     }
 }

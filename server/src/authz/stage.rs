@@ -38,6 +38,13 @@ pub enum Stage {
         #[serde(default)]
         decoys: u8,
     },
+    /// The first factor is done (`subject`); a code of a second factor, or enrolment, comes
+    /// next, from the browser (or, for a step-up, the session) `browser` names.
+    AwaitingSecondFactor {
+        subject: AuthenticatedSubject,
+        browser: String,
+        step: super::second_factor::FactorStep,
+    },
 }
 
 /// The sign-in a stage relies on.

@@ -66,6 +66,8 @@ pub struct Client {
     pub skip_consent: bool,
     /// May introspect tokens issued to other clients (a resource server).
     pub introspect_any_token: bool,
+    /// Sign-ins for this client need a second factor.
+    pub require_mfa: bool,
 }
 
 impl Client {
@@ -97,6 +99,7 @@ impl Client {
             auth_method: c.token_endpoint_auth_method,
             skip_consent: c.skip_consent,
             introspect_any_token: c.introspect_any_token,
+            require_mfa: c.require_mfa,
         })
     }
 

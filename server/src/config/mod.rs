@@ -2,10 +2,12 @@
 //! `OSTIARY__SECTION__KEY` environment variables overriding single keys. Every struct denies
 //! unknown keys; each section is read on its own so that `check-config` reports every problem.
 
+mod mfa;
 mod self_service;
 pub mod upstreams;
 mod validate;
 
+pub use mfa::MfaSettings;
 pub use self_service::{EmailSettings, PasswordSettings, RegistrationSettings};
 
 pub use upstreams::UpstreamConfig;
@@ -36,6 +38,7 @@ pub struct Settings {
     pub registration: RegistrationSettings,
     pub passwords: PasswordSettings,
     pub email: EmailSettings,
+    pub mfa: MfaSettings,
     pub dev: DevSettings,
     pub clients: Vec<ClientConfig>,
     pub upstreams: Vec<UpstreamConfig>,
@@ -226,6 +229,9 @@ pub struct ClientConfig {
     /// A resource server that may introspect tokens issued to other clients (RFC 7662 §4).
     #[serde(default)]
     pub introspect_any_token: bool,
+    /// Every sign-in for this client needs a second factor.
+    #[serde(default)]
+    pub require_mfa: bool,
 }
 
 fn default_grant_types() -> Vec<GrantType> {
@@ -295,6 +301,7 @@ impl Settings {
         let registration = section(take("registration"), "registration", &mut problems);
         let passwords = section(take("passwords"), "passwords", &mut problems);
         let email = section(take("email"), "email", &mut problems);
+        let mfa = section(take("mfa"), "mfa", &mut problems);
         let dev = section(take("dev"), "dev", &mut problems);
         let mut clients = Vec::new();
         match take("clients") {
@@ -346,6 +353,7 @@ impl Settings {
             registration,
             passwords,
             email,
+            mfa,
             dev,
             clients,
             upstreams,

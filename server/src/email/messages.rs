@@ -85,6 +85,14 @@ message!(
     {}
 );
 message!(
+    FactorChanged,
+    "factor_changed",
+    "Your two-step sign-in changed",
+    "email/factor_changed.txt",
+    "email/factor_changed.html",
+    { change }
+);
+message!(
     TestMessage,
     "test",
     "Test message from Ostiary",

@@ -126,6 +126,7 @@ pub async fn page(
         )
         .await?
         .map(|p| p.email);
+    let factors = state.store.factor_summary(&account.id).await?;
     let page = pages::AccountPage {
         label: account.label(),
         has_password: password_counts,
@@ -142,6 +143,9 @@ pub async fn page(
         email_changes: state.settings.email.configured(),
         pending_email: pending_email.as_deref(),
         min_length: state.settings.passwords.min_length,
+        totp_on: factors.any(),
+        recovery_codes_left: factors.recovery_codes_left,
+        mfa_required: state.settings.mfa.required,
     };
     Ok(with_cookie(pages::render(status, &page), new_cookie))
 }

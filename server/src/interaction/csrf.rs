@@ -34,6 +34,8 @@ pub enum Purpose {
     Forgot,
     /// The new-password form of a reset link (bound to the link).
     Reset,
+    /// The second-factor step of a sign-in (bound to the request).
+    SecondFactor,
 }
 
 impl Purpose {
@@ -47,6 +49,7 @@ impl Purpose {
             Self::Verify => "verify",
             Self::Forgot => "forgot",
             Self::Reset => "reset",
+            Self::SecondFactor => "second-factor",
         }
     }
 }

@@ -12,12 +12,13 @@ use super::account::{self, Shown, account_url, checked_form};
 use super::forgot::notify_password_changed;
 use super::see_other;
 use crate::accounts::email_proof::{self, CodeCheck, Sent};
+use crate::accounts::factors;
 use crate::accounts::policy::PasswordPolicy;
 use crate::accounts::throttle::Throttle;
 use crate::accounts::{self as accts, PasswordCheck, normalise_email, password};
 use crate::audit::{AuditEvent, AuditKind, Origin};
-use crate::authz::session;
 use crate::authz::verify::mail;
+use crate::authz::{second_factor, session};
 use crate::email::messages;
 use crate::error::PageError;
 use crate::pages;
@@ -36,6 +37,7 @@ pub fn notice_for(done: &str) -> Option<&'static str> {
         "password" => "Your password is changed. Every other sign-in of your account has ended.",
         "email-sent" => "We sent a code to the new address. Enter it below to make the change.",
         "email" => "Your email address is changed.",
+        "mfa-off" => "Two-step sign-in is off.",
         _ => return None,
     })
 }
@@ -80,9 +82,38 @@ fn not_reauthenticated(account: &Account, doing: &str) -> String {
 
 const STALE_CODE: &str = "That code no longer works. Ask for a new one.";
 
-/// The person proved it is them again: the current password, or a recent sign-in for an
-/// account that has none.
-async fn reauthenticated(
+/// The person proved it is them again before `doing` something sensitive: the current
+/// password (or a recent sign-in for an account that has none), and a code of the second
+/// factor when there is one (ASVS 6.4.3, OWASP MFA cheat sheet). `None` when they did, else
+/// what to tell them.
+pub(super) async fn reauthenticated(
+    state: &AppState,
+    req: &HttpRequest,
+    s: &BrowserSession,
+    account: &Account,
+    form: &Params,
+    doing: &str,
+) -> Result<Option<String>, PageError> {
+    if !first_factor_again(state, req, s, account, form).await? {
+        return Ok(Some(not_reauthenticated(account, doing)));
+    }
+    if !state.store.factor_summary(&account.id).await?.any() {
+        return Ok(None);
+    }
+    let typed = form.get("mfa_code").ok().flatten().unwrap_or_default();
+    let check = factors::check(&second_factor::checker(state), &account.id, typed)
+        .await
+        .map_err(PageError::internal)?;
+    let origin = Origin::of(req);
+    let event = |kind| AuditEvent::new(kind, state.now(), &origin);
+    Ok(
+        second_factor::record_check(state, &account.id, check, event)
+            .await?
+            .map(str::to_owned),
+    )
+}
+
+async fn first_factor_again(
     state: &AppState,
     req: &HttpRequest,
     s: &BrowserSession,
@@ -157,8 +188,8 @@ pub async fn password(
     if account.password_hash.is_none() || !state.settings.login.password {
         return refuse(&state, &req, &s, "This account has no password to change.").await;
     }
-    if !reauthenticated(&state, &req, &s, &account, &form).await? {
-        return refuse(&state, &req, &s, "The current password is not right.").await;
+    if let Some(why) = reauthenticated(&state, &req, &s, &account, &form, "change it").await? {
+        return refuse(&state, &req, &s, &why).await;
     }
     let new = Secret::new(form.get("new_password").ok().flatten().unwrap_or_default());
     let policy = PasswordPolicy::new(&state.settings.passwords);
@@ -208,8 +239,9 @@ pub async fn email(
     if account.email.as_deref() == Some(new_email.as_str()) {
         return refuse(&state, &req, &s, "That is your current address.").await;
     }
-    if !reauthenticated(&state, &req, &s, &account, &form).await? {
-        let why = not_reauthenticated(&account, "change the address");
+    if let Some(why) =
+        reauthenticated(&state, &req, &s, &account, &form, "change the address").await?
+    {
         return refuse(&state, &req, &s, &why).await;
     }
     match email_proof::send_email_change(&mail(&state), &account, &new_email)
@@ -304,8 +336,9 @@ pub async fn delete(
 ) -> Result<HttpResponse, PageError> {
     let (s, form) = checked_form(&state, &req, &body).await?;
     let account = load(&state, &s).await?;
-    if !reauthenticated(&state, &req, &s, &account, &form).await? {
-        let why = not_reauthenticated(&account, "delete the account");
+    if let Some(why) =
+        reauthenticated(&state, &req, &s, &account, &form, "delete the account").await?
+    {
         return refuse(&state, &req, &s, &why).await;
     }
     state.store.delete_account(&account.id, state.now()).await?;

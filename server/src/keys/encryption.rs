@@ -78,6 +78,14 @@ impl KeyEncryptionKey {
         mac.finalize().into_bytes().into()
     }
 
+    /// A key of its own for sealing another kind of secret (second factors), derived from the
+    /// KEK: a secret sealed for one purpose never opens for another.
+    pub fn subkey(&self, label: &str) -> KeyEncryptionKey {
+        let raw = self.derive(label);
+        let cipher = Aes256Gcm::new_from_slice(&raw).unwrap_or_else(|_| unreachable!());
+        Self { cipher, raw }
+    }
+
     pub fn seal(&self, plaintext: &[u8]) -> Result<String, KeyError> {
         let mut nonce = [0u8; 12];
         rand::rng().fill_bytes(&mut nonce);

@@ -41,6 +41,7 @@ pub fn document(s: &Settings, custom_scopes: Vec<String>) -> Bytes {
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": SUPPORTED_CLAIMS,
         "claims_parameter_supported": false,
+        "acr_values_supported": crate::protocol::vocab::Acr::ALL.map(|a| a.as_str()),
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],

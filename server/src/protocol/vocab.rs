@@ -115,6 +115,42 @@ impl Amr {
     }
 }
 
+/// The authentication context classes a sign-in can reach (OIDC Core §2 `acr`), weakest
+/// first: a request's `acr_values` asks for one, and the ID token says which was reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Acr {
+    /// One factor: a password, or an upstream's word.
+    #[serde(rename = "urn:ostiary:acr:1fa")]
+    SingleFactor,
+    /// Two factors (a password or upstream, then a one-time code).
+    #[serde(rename = "http://schemas.openid.net/pape/policies/2007/06/multi-factor")]
+    MultiFactor,
+}
+
+impl Acr {
+    pub const ALL: [Acr; 2] = [Acr::SingleFactor, Acr::MultiFactor];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SingleFactor => "urn:ostiary:acr:1fa",
+            Self::MultiFactor => "http://schemas.openid.net/pape/policies/2007/06/multi-factor",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    /// The class a sign-in with these methods reached.
+    pub fn of(amr: &[Amr]) -> Self {
+        if amr.contains(&Amr::Mfa) {
+            Self::MultiFactor
+        } else {
+            Self::SingleFactor
+        }
+    }
+}
+
 /// A set of scope tokens (RFC 6749 §3.3), kept sorted so equal sets print equally.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scopes(BTreeSet<String>);

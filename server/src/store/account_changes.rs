@@ -53,7 +53,7 @@ async fn mark_used(db: &DatabaseExecutor<'_>, proof_id: &str, now: i64) -> Store
 }
 
 /// Revoke every live grant of an account and delete its sessions except `keep`.
-async fn sign_out_everywhere(
+pub(super) async fn sign_out_everywhere(
     db: &DatabaseExecutor<'_>,
     account_id: &str,
     keep: Option<&str>,
@@ -215,6 +215,7 @@ impl Store {
                         .filter(email_proofs::Column::AccountId.eq(id.as_str()))
                         .exec(db)
                         .await?;
+                    super::factors::delete_factors(db, &id).await?;
                     accounts::Entity::delete_many()
                         .filter(accounts::Column::Id.eq(id.as_str()))
                         .exec(db)

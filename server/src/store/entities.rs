@@ -94,6 +94,7 @@ pub mod grants {
         pub expires_at: i64,
         pub revoked_at: Option<i64>,
         pub revoked_reason: Option<String>,
+        pub acr: Option<String>,
     }
     relation_free!();
     impl Related<super::accounts::Entity> for Entity {
@@ -297,6 +298,36 @@ pub mod email_proofs {
         pub request_id: Option<String>,
         pub created_at: i64,
         pub expires_at: i64,
+        pub used_at: Option<i64>,
+    }
+    relation_free!();
+}
+
+pub mod totp_factors {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "totp_factors")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub account_id: String,
+        pub secret_sealed: String,
+        pub confirmed_at: Option<i64>,
+        pub last_used_step: Option<i64>,
+        pub last_used_at: Option<i64>,
+        pub created_at: i64,
+    }
+    relation_free!();
+}
+
+pub mod recovery_codes {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "recovery_codes")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub code_hash: String,
+        pub account_id: String,
+        pub created_at: i64,
         pub used_at: Option<i64>,
     }
     relation_free!();

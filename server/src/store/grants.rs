@@ -24,6 +24,8 @@ pub struct NewGrant {
     pub amr: Vec<crate::protocol::vocab::Amr>,
     /// The upstream that signed the user in, if not a local password.
     pub idp: Option<UpstreamId>,
+    /// The authentication context class the sign-in reached (OIDC Core §2 `acr`).
+    pub acr: Option<String>,
     pub expires_at: i64,
 }
 
@@ -36,6 +38,7 @@ pub struct Grant {
     pub auth_time: i64,
     pub amr: Vec<crate::protocol::vocab::Amr>,
     pub idp: Option<UpstreamId>,
+    pub acr: Option<String>,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
 }
@@ -116,6 +119,7 @@ fn grant_from(m: grants::Model) -> Grant {
         auth_time: m.auth_time,
         amr: super::interactions::amr_from_column(&m.amr),
         idp: m.idp.map(UpstreamId::new),
+        acr: m.acr,
         expires_at: m.expires_at,
         revoked_at: m.revoked_at,
     }
@@ -141,6 +145,7 @@ impl Store {
             expires_at: Set(g.expires_at),
             revoked_at: Set(None),
             revoked_reason: Set(None),
+            acr: Set(g.acr.clone()),
         });
         let code = auth_codes::Entity::insert(auth_codes::ActiveModel {
             code_hash: Set(c.code_hash.clone()),

@@ -8,6 +8,7 @@ mod accounts;
 mod audit;
 mod consents;
 mod entities;
+mod factors;
 mod gc;
 mod grants;
 mod interactions;
@@ -20,6 +21,7 @@ mod writer;
 
 pub use account_changes::{Confirmed, PasswordChange};
 pub use accounts::{Account, LinkedIdentity, Unlink};
+pub use factors::{FactorSummary, TotpFactor};
 pub use gc::Collected;
 pub use grants::{
     CodeRecord, Grant, NewCode, NewGrant, NewRefreshToken, Redeemable, RefreshRecord,

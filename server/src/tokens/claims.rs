@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 use crate::protocol::vocab::{EMAIL, PROFILE, Scopes};
 use crate::store::Account;
 
-pub const SUPPORTED_CLAIMS: [&str; 14] = [
+pub const SUPPORTED_CLAIMS: [&str; 15] = [
     "sub",
     "iss",
     "aud",
@@ -16,6 +16,7 @@ pub const SUPPORTED_CLAIMS: [&str; 14] = [
     "at_hash",
     "azp",
     "amr",
+    "acr",
     "name",
     "email",
     "email_verified",

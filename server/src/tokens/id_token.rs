@@ -18,6 +18,8 @@ pub struct IdTokenInput<'a> {
     pub nonce: Option<&'a str>,
     pub access_token: &'a str,
     pub amr: &'a [Amr],
+    /// The authentication context class reached (OIDC Core §2).
+    pub acr: Option<&'a str>,
     /// The upstream that signed the user in (absent for a local password).
     pub idp: Option<&'a str>,
     pub user_claims: Map<String, Value>,
@@ -45,6 +47,9 @@ pub fn mint(ring: &KeyRing, i: IdTokenInput<'_>) -> Result<String, KeyError> {
     }
     c.insert("at_hash".into(), json!(at_hash(i.access_token)));
     c.insert("amr".into(), json!(i.amr));
+    if let Some(acr) = i.acr {
+        c.insert("acr".into(), json!(acr));
+    }
     if let Some(idp) = i.idp {
         c.insert("idp".into(), json!(idp));
     }

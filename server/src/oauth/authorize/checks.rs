@@ -10,7 +10,7 @@ use crate::error::PageError;
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::ids::AccountId;
 use crate::protocol::params::Params;
-use crate::protocol::vocab::{GrantType, OFFLINE_ACCESS, Prompt, Scopes};
+use crate::protocol::vocab::{Acr, GrantType, OFFLINE_ACCESS, Prompt, Scopes};
 use crate::state::AppState;
 use crate::tokens::id_token;
 
@@ -177,6 +177,24 @@ pub fn check_prompt(p: &Params) -> Result<Vec<Prompt>, OAuthError> {
         ));
     }
     Ok(prompts)
+}
+
+/// OIDC Core §3.1.2.1 `acr_values`: space-separated classes in order of preference. Values
+/// this provider does not know ask for nothing; the list is bounded.
+pub fn check_acr_values(p: &Params) -> Result<Vec<Acr>, OAuthError> {
+    let Some(raw) = p.get("acr_values")? else {
+        return Ok(Vec::new());
+    };
+    if raw.len() > 2048 {
+        return Err(OAuthError::invalid_request("acr_values is too long"));
+    }
+    let mut known = Vec::new();
+    for a in raw.split(' ').filter_map(Acr::parse) {
+        if !known.contains(&a) {
+            known.push(a);
+        }
+    }
+    Ok(known)
 }
 
 pub fn check_max_age(p: &Params) -> Result<Option<i64>, OAuthError> {

@@ -68,6 +68,7 @@ pub fn validate(
         let prompt = check_prompt(p)?;
         let max_age = check_max_age(p)?;
         let hint_subject = check_id_token_hint(state, &client, p)?;
+        let acr_values = check_acr_values(p)?;
         Ok(AuthorizationRequest {
             client_id: client.id.as_str().to_owned(),
             redirect_uri: redirect_uri.clone(),
@@ -79,6 +80,7 @@ pub fn validate(
             max_age,
             login_hint: check_text(p, "login_hint", 254)?,
             hint_subject,
+            acr_values,
         })
     })()
     .map_err(|e| issue::error_response(state, &redirect_uri, client_state.as_deref(), &e))?;

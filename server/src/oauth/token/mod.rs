@@ -124,6 +124,7 @@ pub(super) async fn issue_user_tokens(
                     nonce: t.nonce,
                     access_token: &at.token,
                     amr: &t.grant.amr,
+                    acr: t.grant.acr.as_deref(),
                     idp: t.grant.idp.as_ref().map(|i| i.as_str()),
                     user_claims: claims::user_claims(t.account, t.scope),
                 },

@@ -1,0 +1,155 @@
+//! GET|POST /mfa, POST /mfa/continue — the second-factor step of a sign-in: a code of the
+//! account's authenticator app or a recovery code; or, when a second factor is required and
+//! there is none, enrolment (QR code, first code, recovery codes shown once). `authz` decides
+//! when the step is needed and continues the sign-in after it.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::csrf::{self, Purpose};
+use super::{cookie, follow, see_other, signed_in, with_cookie};
+use crate::audit::Origin;
+use crate::authz::second_factor::{self, Caller, FactorPage, FactorView};
+use crate::authz::session;
+use crate::error::PageError;
+use crate::pages::{self, FactorMode};
+use crate::protocol::params::Params;
+use crate::state::AppState;
+
+fn page(
+    state: &AppState,
+    req: &HttpRequest,
+    view: &FactorView,
+    mode: FactorMode<'_>,
+    message: Option<&str>,
+    status: StatusCode,
+) -> HttpResponse {
+    let (token, new_cookie) = csrf::issue(state, req, Purpose::SecondFactor, &view.request_id);
+    let res = pages::render(
+        status,
+        &pages::SecondFactorPage {
+            client_name: &view.client.name,
+            request_id: &view.request_id,
+            csrf: &token,
+            mode,
+            message,
+            account: false,
+        },
+    );
+    with_cookie(res, new_cookie)
+}
+
+fn answer(
+    state: &AppState,
+    req: &HttpRequest,
+    result: Result<FactorPage, crate::authz::AuthorizeError>,
+) -> Result<HttpResponse, PageError> {
+    let refused = StatusCode::UNPROCESSABLE_ENTITY;
+    match result {
+        Ok(FactorPage::Ask(view, message)) => {
+            let status = if message.is_some() {
+                refused
+            } else {
+                StatusCode::OK
+            };
+            Ok(page(
+                state,
+                req,
+                &view,
+                FactorMode::Ask,
+                message.as_deref(),
+                status,
+            ))
+        }
+        Ok(FactorPage::Enrol(view, e, message)) => {
+            let status = if message.is_some() {
+                refused
+            } else {
+                StatusCode::OK
+            };
+            let mode = FactorMode::Enrol {
+                qr_svg: &e.qr_svg,
+                secret: &e.secret,
+            };
+            Ok(page(state, req, &view, mode, message.as_deref(), status))
+        }
+        Ok(FactorPage::RecoveryCodes(view, codes)) => {
+            let mode = FactorMode::Codes(&codes);
+            Ok(page(state, req, &view, mode, None, StatusCode::OK))
+        }
+        Ok(FactorPage::RecoveryUsed(view, left)) => {
+            let mode = FactorMode::RecoveryUsed(left);
+            Ok(page(state, req, &view, mode, None, StatusCode::OK))
+        }
+        Ok(FactorPage::Continue(done)) => Ok(signed_in(done)),
+        Ok(FactorPage::GoTo(url)) => Ok(see_other(&url)),
+        Err(e) => follow(e),
+    }
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
+    let params = Params::parse(req.query_string().as_bytes()).map_err(PageError::from)?;
+    let id = params
+        .get("req")
+        .map_err(PageError::from)?
+        .unwrap_or_default();
+    let browser = csrf::browser_id(&state, &req);
+    let session_cookie = cookie(&req, session::cookie_name(&state));
+    let caller = Caller {
+        browser: &browser,
+        session_cookie: session_cookie.as_deref(),
+    };
+    let result = second_factor::show(&state, id, &caller, &Origin::of(&req)).await;
+    answer(&state, &req, result)
+}
+
+async fn checked(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(Params, String), PageError> {
+    let form = Params::parse(body).map_err(PageError::from)?;
+    let id = form
+        .get("req")
+        .map_err(PageError::from)?
+        .unwrap_or_default()
+        .to_owned();
+    csrf::check(state, req, Purpose::SecondFactor, &id, &form)?;
+    Ok((form, id))
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let (form, id) = checked(&state, &req, &body).await?;
+    let code = form.get("code").ok().flatten().unwrap_or_default();
+    let browser = csrf::browser_id(&state, &req);
+    let session_cookie = cookie(&req, session::cookie_name(&state));
+    let caller = Caller {
+        browser: &browser,
+        session_cookie: session_cookie.as_deref(),
+    };
+    let result = second_factor::submit(&state, &id, &caller, code, &Origin::of(&req)).await;
+    answer(&state, &req, result)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn proceed(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let (_, id) = checked(&state, &req, &body).await?;
+    let browser = csrf::browser_id(&state, &req);
+    let session_cookie = cookie(&req, session::cookie_name(&state));
+    let caller = Caller {
+        browser: &browser,
+        session_cookie: session_cookie.as_deref(),
+    };
+    let result = second_factor::proceed(&state, &id, &caller, &Origin::of(&req)).await;
+    answer(&state, &req, result)
+}
