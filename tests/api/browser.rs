@@ -427,7 +427,7 @@ async fn a_person_turns_on_an_authenticator_app_in_headless_chromium_and_signs_i
         .text()
         .await
         .unwrap();
-    let code = crate::second_factors::totp_code(&app, &secret, 0);
+    let code = crate::mfa_harness::totp_code(&app, &secret, 0);
     type_into(&browser, "code", &code).await;
     click_and_wait(&browser, "confirm-totp").await;
     let codes = browser
@@ -465,7 +465,7 @@ async fn a_person_turns_on_an_authenticator_app_in_headless_chromium_and_signs_i
     type_into(&browser, "email", EMAIL).await;
     type_into(&browser, "password", PASSWORD).await;
     assert_eq!(click_and_wait(&browser, "sign-in").await.path(), "/mfa");
-    let code = crate::second_factors::totp_code(&app, &secret, 0);
+    let code = crate::mfa_harness::totp_code(&app, &secret, 0);
     type_into(&browser, "code", &code).await;
     let back = click_and_wait(&browser, "verify-code").await;
     browser.close().await.unwrap();

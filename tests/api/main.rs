@@ -27,6 +27,7 @@ mod keys;
 mod landing;
 mod lockout;
 mod login_consent;
+mod mfa_harness;
 mod password_reset;
 mod people;
 mod second_factors;

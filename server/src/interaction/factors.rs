@@ -8,8 +8,9 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::account::{self, Shown, account_url, checked_form};
+use super::account::{account_url, checked_form};
 use super::csrf::{self, Purpose};
+use super::self_service::{audit, load, refuse};
 use super::{see_other, with_cookie};
 use crate::accounts::factors::{self, recovery, totp};
 use crate::audit::{AuditEvent, AuditKind, Origin};
@@ -18,7 +19,7 @@ use crate::error::PageError;
 use crate::pages::{self, FactorMode};
 use crate::protocol::params::Params;
 use crate::state::AppState;
-use crate::store::{Account, BrowserSession};
+use crate::store::Account;
 
 fn page(
     state: &AppState,
@@ -47,27 +48,6 @@ fn page(
     with_cookie(res, new_cookie)
 }
 
-async fn refuse(
-    state: &AppState,
-    req: &HttpRequest,
-    s: &BrowserSession,
-    error: &str,
-) -> Result<HttpResponse, PageError> {
-    let shown = Shown {
-        notice: None,
-        error: Some(error),
-    };
-    account::page(state, req, s, shown, StatusCode::UNPROCESSABLE_ENTITY).await
-}
-
-async fn load(state: &AppState, s: &BrowserSession) -> Result<Account, PageError> {
-    state
-        .store
-        .account(&s.account_id)
-        .await?
-        .ok_or_else(PageError::expired)
-}
-
 fn labels(state: &AppState, account: &Account) -> (String, String) {
     (
         state.mailer.site().to_owned(),
@@ -78,8 +58,28 @@ fn labels(state: &AppState, account: &Account) -> (String, String) {
     )
 }
 
-fn event(state: &AppState, req: &HttpRequest, kind: AuditKind, a: &Account) -> AuditEvent {
-    AuditEvent::new(kind, state.now(), &Origin::of(req)).account(&a.id)
+/// What a form that needs a fresh code found: the account, or the answer to give.
+enum Proven {
+    Yes(Account),
+    Answer(HttpResponse),
+}
+
+/// The account form `body` after a fresh code of its factor; back to /account when the
+/// account has no factor.
+async fn with_fresh_code(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<Proven, PageError> {
+    let (s, form) = checked_form(state, req, body).await?;
+    let account = load(state, &s).await?;
+    if !state.store.factor_summary(&account.id).await?.any() {
+        return Ok(Proven::Answer(see_other(&account_url(state, None)?)));
+    }
+    if let Some(why) = fresh_code(state, req, &account, &form).await? {
+        return Ok(Proven::Answer(refuse(state, req, &s, why).await?));
+    }
+    Ok(Proven::Yes(account))
 }
 
 /// A fresh code of the factor (or a recovery code); what to tell the person if not.
@@ -162,7 +162,7 @@ pub async fn confirm(
         let message = "That code is not right. Check the app's clock and try again.";
         return Ok(page(&state, &req, &account, mode, Some(message)));
     };
-    let added = event(&state, &req, AuditKind::FactorAdded, &account).reason("authenticator app");
+    let added = audit(&state, &req, AuditKind::FactorAdded, &account).reason("authenticator app");
     state.store.audit(added).await?;
     notify(&state, &account.id, "An authenticator app was added").await;
     Ok(page(
@@ -181,21 +181,17 @@ pub async fn regenerate(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let (s, form) = checked_form(&state, &req, &body).await?;
-    let account = load(&state, &s).await?;
-    if !state.store.factor_summary(&account.id).await?.any() {
-        return Ok(see_other(&account_url(&state, None)?));
-    }
-    if let Some(why) = fresh_code(&state, &req, &account, &form).await? {
-        return refuse(&state, &req, &s, why).await;
-    }
+    let account = match with_fresh_code(&state, &req, &body).await? {
+        Proven::Yes(a) => a,
+        Proven::Answer(res) => return Ok(res),
+    };
     let codes = recovery::generate();
     let hashes = recovery::hashes(&state.factor_keys, &account.id, &codes);
     state
         .store
         .replace_recovery_codes(&account.id, &hashes, state.now())
         .await?;
-    let made = event(&state, &req, AuditKind::RecoveryCodesRegenerated, &account);
+    let made = audit(&state, &req, AuditKind::RecoveryCodesRegenerated, &account);
     state.store.audit(made).await?;
     notify(
         &state,
@@ -219,24 +215,21 @@ pub async fn remove(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let (s, form) = checked_form(&state, &req, &body).await?;
-    let account = load(&state, &s).await?;
     if state.settings.mfa.required {
+        let (s, _) = checked_form(&state, &req, &body).await?;
         let why = "This provider requires two-step sign-in: it cannot be turned off.";
         return refuse(&state, &req, &s, why).await;
     }
-    if !state.store.factor_summary(&account.id).await?.any() {
-        return Ok(see_other(&account_url(&state, None)?));
-    }
-    if let Some(why) = fresh_code(&state, &req, &account, &form).await? {
-        return refuse(&state, &req, &s, why).await;
-    }
+    let account = match with_fresh_code(&state, &req, &body).await? {
+        Proven::Yes(a) => a,
+        Proven::Answer(res) => return Ok(res),
+    };
     state
         .store
         .remove_factors(&account.id, false, state.now())
         .await?;
     let removed =
-        event(&state, &req, AuditKind::FactorRemoved, &account).reason("authenticator app");
+        audit(&state, &req, AuditKind::FactorRemoved, &account).reason("authenticator app");
     state.store.audit(removed).await?;
     notify(&state, &account.id, "Two-step sign-in was turned off").await;
     Ok(see_other(&account_url(&state, Some(("done", "mfa-off")))?))

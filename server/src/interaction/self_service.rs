@@ -46,7 +46,8 @@ fn done(state: &AppState, what: &str) -> Result<HttpResponse, PageError> {
     Ok(see_other(&account_url(state, Some(("done", what)))?))
 }
 
-async fn refuse(
+/// The account page again, with what was wrong.
+pub(super) async fn refuse(
     state: &AppState,
     req: &HttpRequest,
     s: &BrowserSession,
@@ -59,7 +60,8 @@ async fn refuse(
     account::page(state, req, s, shown, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
-async fn load(state: &AppState, s: &BrowserSession) -> Result<Account, PageError> {
+/// The account a session signs in to.
+pub(super) async fn load(state: &AppState, s: &BrowserSession) -> Result<Account, PageError> {
     state
         .store
         .account(&s.account_id)
@@ -67,7 +69,12 @@ async fn load(state: &AppState, s: &BrowserSession) -> Result<Account, PageError
         .ok_or_else(PageError::expired)
 }
 
-fn audit(state: &AppState, req: &HttpRequest, kind: AuditKind, a: &Account) -> AuditEvent {
+pub(super) fn audit(
+    state: &AppState,
+    req: &HttpRequest,
+    kind: AuditKind,
+    a: &Account,
+) -> AuditEvent {
     AuditEvent::new(kind, state.now(), &Origin::of(req)).account(&a.id)
 }
 
