@@ -12,6 +12,7 @@ mod m20261201_000006_typed_audit_events;
 mod m20261202_000007_expiry_indexes;
 mod m20261202_000008_email_and_self_service;
 mod m20261202_000009_second_factors;
+mod m20261202_000010_passkeys;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000007_expiry_indexes::Migration),
             Box::new(m20261202_000008_email_and_self_service::Migration),
             Box::new(m20261202_000009_second_factors::Migration),
+            Box::new(m20261202_000010_passkeys::Migration),
         ]
     }
 }

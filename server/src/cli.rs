@@ -343,15 +343,26 @@ async fn mfa(
             .unwrap_or_default()
     };
     if !reset {
-        println!("factor	since	last used");
+        println!("factor\tsince\tlast used");
         if let Some(since) = summary.totp_since {
             let last = summary.totp_last_used.map(date).unwrap_or("-".into());
-            println!("authenticator app (TOTP)	{}	{last}", date(since));
+            println!("authenticator app (TOTP)\t{}\t{last}", date(since));
+        }
+        for p in store.passkeys_of(&account.id).await? {
+            let last = p.last_used_at.map(date).unwrap_or("-".into());
+            let kind = if p.backup_eligible {
+                "synced"
+            } else {
+                "device-bound"
+            };
             println!(
-                "recovery codes	{}	{} left",
-                date(since),
-                summary.recovery_codes_left
+                "passkey \"{}\" ({kind})\t{}\t{last}",
+                p.name,
+                date(p.created_at)
             );
+        }
+        if summary.recovery_codes_left > 0 {
+            println!("recovery codes\t-\t{} left", summary.recovery_codes_left);
         }
         return Ok(0);
     }

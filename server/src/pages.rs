@@ -47,6 +47,8 @@ pub struct LoginPage<'a> {
     pub registration: bool,
     /// Show "Forgot password?".
     pub reset: bool,
+    /// "Sign in with a passkey", when passkeys are on.
+    pub passkey: Option<PasskeyCeremony>,
 }
 
 #[derive(Template)]
@@ -93,10 +95,31 @@ pub struct ResetPage<'a> {
     pub min_length: usize,
 }
 
+/// A WebAuthn ceremony a page offers: the options for the browser and the sealed state.
+pub struct PasskeyCeremony {
+    pub options: String,
+    pub sealed: String,
+}
+
+impl From<crate::accounts::factors::passkeys::Started> for PasskeyCeremony {
+    fn from(s: crate::accounts::factors::passkeys::Started) -> Self {
+        Self {
+            options: s.options,
+            sealed: s.sealed,
+        }
+    }
+}
+
 /// What the second-factor page is showing.
 pub enum FactorMode<'a> {
-    /// The code form.
-    Ask,
+    /// The code form, and a passkey button when the account has passkeys (only the passkey
+    /// when the request needs a phishing-resistant sign-in).
+    Ask {
+        passkey: Option<&'a PasskeyCeremony>,
+        passkey_only: bool,
+    },
+    /// Registering a passkey (from the account page).
+    AddPasskey(&'a PasskeyCeremony),
     /// Enrolment: the QR code (an `<svg>` element rendered by us) and the secret as text.
     Enrol { qr_svg: &'a str, secret: &'a str },
     /// The new recovery codes, once, with a download and Continue.
@@ -186,9 +209,23 @@ pub struct AccountPage<'a> {
     pub min_length: usize,
     /// An authenticator app is on.
     pub totp_on: bool,
+    /// Sensitive changes also ask for a code (an app's or a recovery code).
+    pub mfa_needed: bool,
     pub recovery_codes_left: u64,
     /// `[mfa] required`: the last factor cannot be removed.
     pub mfa_required: bool,
+    /// Passkeys are on (the issuer is on a domain name).
+    pub passkeys_on: bool,
+    pub passkeys: Vec<PasskeyRow>,
+}
+
+pub struct PasskeyRow {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub last_used: String,
+    /// Synced between devices (backup eligible).
+    pub synced: bool,
 }
 
 pub struct ScopeLine {
@@ -289,7 +326,7 @@ fn html(status: StatusCode, body: String) -> HttpResponse {
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
         ))
         .body(body)
 }

@@ -39,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &Arc<HashSet<String
         .route("/login", web::get().to(login::show))
         .route("/login", web::post().to(with_body::login))
         .route("/login/upstream", web::post().to(with_body::upstream_start))
+        .route("/login/passkey", web::post().to(with_body::login_passkey))
         .route("/register", web::get().to(register::show))
         .route("/register", web::post().to(with_body::register))
         .route("/verify", web::get().to(verify::show))
@@ -50,6 +51,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &Arc<HashSet<String
         .route(
             "/mfa/continue",
             web::post().to(with_body::second_factor_continue),
+        )
+        .route(
+            "/mfa/passkey",
+            web::post().to(with_body::second_factor_passkey),
         )
         .route("/forgot", web::get().to(forgot::show))
         .route("/forgot", web::post().to(with_body::forgot))
@@ -78,6 +83,22 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &Arc<HashSet<String
         .route(
             "/account/mfa/remove",
             web::post().to(with_body::factors_remove),
+        )
+        .route(
+            "/account/passkeys",
+            web::post().to(with_body::passkeys_begin),
+        )
+        .route(
+            "/account/passkeys/finish",
+            web::post().to(with_body::passkeys_finish),
+        )
+        .route(
+            "/account/passkeys/rename",
+            web::post().to(with_body::passkeys_rename),
+        )
+        .route(
+            "/account/passkeys/remove",
+            web::post().to(with_body::passkeys_remove),
         )
         .route(
             "/account/profile",
@@ -127,6 +148,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &Arc<HashSet<String
                 )
             }),
         )
+        .route(
+            "/static/passkey.js",
+            web::get().to(|| {
+                asset(
+                    "text/javascript; charset=utf-8",
+                    include_str!("../../static/passkey.js"),
+                )
+            }),
+        )
         .route("/static/upstream/{name}", web::get().to(upstream_icon))
         .route(
             "/static/ostiary.svg",
@@ -173,7 +203,8 @@ mod with_body {
     use crate::error::PageError;
     use crate::interaction::{
         account as ac, consent as c, factors as fa, forgot as f, login as l, logout as e,
-        register as r, second_factor as sf, self_service as ss, upstream as u, verify as v,
+        passkeys as pk, register as r, second_factor as sf, self_service as ss, upstream as u,
+        verify as v,
     };
     use crate::oauth::authorize as a;
     use crate::protocol::params::read_body;
@@ -227,6 +258,12 @@ mod with_body {
     page!(factors_confirm, fa::confirm);
     page!(factors_recovery, fa::regenerate);
     page!(factors_remove, fa::remove);
+    page!(second_factor_passkey, sf::passkey);
+    page!(login_passkey, l::passkey);
+    page!(passkeys_begin, pk::begin);
+    page!(passkeys_finish, pk::finish);
+    page!(passkeys_rename, pk::rename);
+    page!(passkeys_remove, pk::remove);
     page!(forgot, f::submit);
     page!(reset, f::submit_reset);
     page!(consent, c::submit);

@@ -187,6 +187,13 @@ impl Application {
             })
             .collect();
         let discovery = discovery::document(&settings, custom_scopes);
+        let passkeys = crate::accounts::factors::passkeys::Passkeys::for_issuer(
+            &settings.issuer,
+            mailer.site(),
+        );
+        if passkeys.is_none() {
+            tracing::info!("passkeys are off: the issuer's host is not a domain name");
+        }
         let port = listener.local_addr()?.port();
         let tls = match &settings.server.tls {
             Some(t) => Some(tls_config(&t.cert, &t.key)?),
@@ -206,6 +213,7 @@ impl Application {
             csrf_key,
             refresh_key,
             factor_keys,
+            passkeys,
             discovery,
             mailer,
         });

@@ -27,6 +27,8 @@ pub struct AppState {
     pub refresh_key: [u8; 32],
     /// The keys second-factor secrets and recovery codes are protected with.
     pub factor_keys: crate::accounts::factors::FactorKeys,
+    /// The passkey relying party (`None` when the issuer is not on a domain name).
+    pub passkeys: Option<crate::accounts::factors::passkeys::Passkeys>,
     /// The discovery document, serialised once at start.
     pub discovery: Bytes,
     /// Where email goes (the outbox worker sends what pages queue).

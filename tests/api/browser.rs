@@ -43,7 +43,8 @@ async fn callback_server() -> u16 {
     port
 }
 
-struct Driver(tokio::process::Child);
+/// A running chromedriver, and the URL it listens on.
+struct Driver(tokio::process::Child, String);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -67,7 +68,7 @@ async fn start_chromedriver() -> (Driver, String) {
     let url = format!("http://127.0.0.1:{port}");
     for _ in 0..100 {
         if reqwest::get(format!("{url}/status")).await.is_ok() {
-            return (Driver(child), url);
+            return (Driver(child, url.clone()), url);
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
@@ -476,4 +477,101 @@ async fn a_person_turns_on_an_authenticator_app_in_headless_chromium_and_signs_i
         "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
     );
     assert_eq!(id["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+}
+
+/// Give the WebDriver session a virtual CTAP2 authenticator with resident keys and user
+/// verification (the WebAuthn extension commands chromedriver supports).
+async fn add_virtual_authenticator(driver: &Driver, browser: &fantoccini::Client) {
+    let session = browser.session_id().await.unwrap().expect("a session id");
+    let res = reqwest::Client::new()
+        .post(format!(
+            "{}/session/{session}/webauthn/authenticator",
+            driver.1
+        ))
+        .json(&serde_json::json!({
+            "protocol": "ctap2",
+            "transport": "internal",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserVerified": true,
+            "automaticPresenceSimulation": true,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn a_person_adds_a_passkey_in_headless_chromium_and_signs_in_with_it_alone() {
+    if !browser_available() {
+        return;
+    }
+    let cb_port = callback_server().await;
+    let redirect = format!("http://127.0.0.1:{cb_port}/cb");
+    // WebAuthn needs a domain: this server's issuer is localhost.
+    let mut app = spawn_app_with_redirect(&redirect, |s| {
+        s.issuer = s.issuer.replace("127.0.0.1", "localhost");
+    })
+    .await;
+    app.address = app.address.replace("127.0.0.1", "localhost");
+    let (driver, browser) = chromium(app.dir.join("chromium-profile")).await;
+    add_virtual_authenticator(&driver, &browser).await;
+
+    browser
+        .goto(webapp_authorize(&app, &redirect, "first").as_str())
+        .await
+        .unwrap();
+    type_into(&browser, "email", EMAIL).await;
+    type_into(&browser, "password", PASSWORD).await;
+    assert_eq!(click_and_wait(&browser, "sign-in").await.path(), "/consent");
+    click_and_wait(&browser, "allow").await;
+    browser.goto(&app.url("/account")).await.unwrap();
+    type_into(&browser, "passkey-password", PASSWORD).await;
+    assert_eq!(
+        click_and_wait(&browser, "add-passkey").await.path(),
+        "/account/passkeys"
+    );
+    assert_eq!(
+        click_and_wait(&browser, "create-passkey").await.path(),
+        "/account/passkeys/finish"
+    );
+    let codes = browser
+        .find(Locator::Id("recovery-codes"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(codes.lines().filter(|l| !l.trim().is_empty()).count(), 10);
+    assert_eq!(
+        click_and_wait(&browser, "continue").await.path(),
+        "/account"
+    );
+    let listed = browser
+        .find(Locator::Id("passkeys"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(listed.contains("Passkey"), "{listed}");
+
+    // Signed out, the person signs in with the passkey alone.
+    browser.delete_all_cookies().await.unwrap();
+    browser
+        .goto(webapp_authorize(&app, &redirect, "second").as_str())
+        .await
+        .unwrap();
+    assert_eq!(browser.current_url().await.unwrap().path(), "/login");
+    let back = click_and_wait(&browser, "passkey-sign-in").await;
+    browser.close().await.unwrap();
+    assert_eq!(back.port(), Some(cb_port), "{back}");
+    let id = id_token_claims(&app, &query(&back, "code").unwrap(), &redirect).await;
+    assert_eq!(
+        id["acr"],
+        "http://schemas.openid.net/pape/policies/2007/06/phishing-resistant"
+    );
+    let amr = id["amr"].as_array().unwrap();
+    assert!(amr.contains(&serde_json::json!("mfa")), "{amr:?}");
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use url::Url;
 
 use super::policy::{self, Facts, Next, Refusal};
-use super::second_factor::{self, FactorStep};
+use super::second_factor::{self, FactorStep, Need};
 use super::stage::{Pending, SignedInFor, Stage};
 use super::{AuthenticatedSubject, AuthorizationRequest, AuthorizeError, issue, session};
 use crate::audit::{AuditEvent, AuditKind, Origin};
@@ -119,9 +119,16 @@ pub async fn begin(
                 fresh: false,
             },
         },
-        (Next::StepUp, Some(s)) => step_up_stage(state, (&s).into(), &s.id_hash)
-            .await
-            .map_err(|e| to_client(e.into()))?,
+        (Next::StepUp, Some(s)) => {
+            let wanted = second_factor::required(state, &client, &req);
+            match step_up_stage(state, wanted, (&s).into(), &s.id_hash)
+                .await
+                .map_err(|e| to_client(e.into()))?
+            {
+                Some(stage) => stage,
+                None => return Err(to_client(second_factor::unmet())),
+            }
+        }
         (Next::Login(reason), _) => Stage::AwaitingLogin { reason },
         // Without a session the policy asks for a login, never for a code or consent.
         (Next::IssueCode | Next::Consent(_) | Next::StepUp, None) => Stage::AwaitingLogin {
@@ -134,23 +141,38 @@ pub async fn begin(
     Ok(stage_url(state, &pending)?)
 }
 
-/// The second-factor stage that steps up session `s`: a code of its authenticator, or
-/// enrolment when the account has none; bound to that session.
+/// The second-factor stage that steps a session up to `wanted`: a code or passkey of the
+/// account, or enrolment when it has none; bound to that session. `None` when the class
+/// cannot be reached (a passkey is needed and there is none).
 async fn step_up_stage(
     state: &AppState,
+    wanted: crate::protocol::vocab::Acr,
     subject: AuthenticatedSubject,
     session_hash: &str,
-) -> Result<Stage, crate::store::StoreError> {
-    let has = state.store.factor_summary(&subject.account_id).await?.any();
-    Ok(Stage::AwaitingSecondFactor {
+) -> Result<Option<Stage>, crate::store::StoreError> {
+    let step = match second_factor::step_for(state, wanted, &subject.account_id).await? {
+        Need::Unmet => return Ok(None),
+        Need::Step(step) => step,
+        Need::Nothing => FactorStep::Enrol,
+    };
+    Ok(Some(Stage::AwaitingSecondFactor {
         subject,
         browser: second_factor::session_binding(session_hash),
-        step: if has {
-            FactorStep::Ask
-        } else {
-            FactorStep::Enrol
-        },
-    })
+        step,
+    }))
+}
+
+/// End the request with `e` sent to the client.
+async fn refuse_pending(
+    state: &AppState,
+    pending: Pending,
+    e: OAuthError,
+) -> Result<Url, AuthorizeError> {
+    let req = pending.finish(state).await?;
+    match issue::refuse(state, &req, e) {
+        AuthorizeError::Redirect(url) => Ok(url),
+        e => Err(e),
+    }
 }
 
 /// What the login page shows for a pending request.
@@ -196,9 +218,16 @@ pub async fn complete_sign_in(
         let next = super::verify::start(state, pending, Some(who), &email, browser, origin).await?;
         return Ok(SignedIn { cookie: None, next });
     }
-    if let Some(step) = second_factor::needed(state, &pending, &who).await? {
-        let next = second_factor::start(state, pending, who, step, browser.to_owned()).await?;
-        return Ok(SignedIn { cookie: None, next });
+    match second_factor::needed(state, &pending, &who).await? {
+        Need::Nothing => {}
+        Need::Step(step) => {
+            let next = second_factor::start(state, pending, who, step, browser.to_owned()).await?;
+            return Ok(SignedIn { cookie: None, next });
+        }
+        Need::Unmet => {
+            let next = refuse_pending(state, pending, second_factor::unmet()).await?;
+            return Ok(SignedIn { cookie: None, next });
+        }
     }
     let started = session::start(state, &who, previous_session).await?;
     let mut event = AuditEvent::new(AuditKind::LoginSucceeded, state.now(), origin)
@@ -251,8 +280,11 @@ pub async fn complete_sign_in(
         // `needed` above asked for every factor the class needs; should it not have, the
         // second factor is asked of the session just started.
         Next::StepUp => {
-            let stage = step_up_stage(state, signed_in.subject, &signed_in.session_hash).await?;
-            stage_url(state, &pending.advance(state, stage).await?)?
+            let wanted = second_factor::required(state, &pending.client, &pending.request);
+            match step_up_stage(state, wanted, signed_in.subject, &signed_in.session_hash).await? {
+                Some(stage) => stage_url(state, &pending.advance(state, stage).await?)?,
+                None => refuse_pending(state, pending, second_factor::unmet()).await?,
+            }
         }
     };
     Ok(SignedIn {
@@ -371,8 +403,11 @@ pub async fn decide_consent(
         }
         Next::Consent(_) => Ok(stage_url(state, &pending)?),
         Next::StepUp => {
-            let stage = step_up_stage(state, who.clone(), &signed_in.session_hash).await?;
-            Ok(stage_url(state, &pending.advance(state, stage).await?)?)
+            let wanted = second_factor::required(state, &pending.client, &pending.request);
+            match step_up_stage(state, wanted, who.clone(), &signed_in.session_hash).await? {
+                Some(stage) => Ok(stage_url(state, &pending.advance(state, stage).await?)?),
+                None => refuse_pending(state, pending, second_factor::unmet()).await,
+            }
         }
     }
 }

@@ -33,6 +33,7 @@
 mod error;
 mod flow;
 pub mod issue;
+pub mod passkey;
 pub mod policy;
 mod request;
 pub mod second_factor;

@@ -13,6 +13,7 @@ use super::flow::{SignedIn, complete_sign_in, page_url, stage_url};
 use super::policy;
 use super::stage::{Pending, Stage};
 use super::{AuthenticatedSubject, AuthorizeError};
+use crate::accounts::factors::passkeys::Started;
 use crate::accounts::factors::{self, FactorCheck, totp};
 use crate::accounts::throttle::Throttle;
 use crate::audit::{AuditEvent, AuditKind, Origin};
@@ -36,33 +37,72 @@ pub enum FactorStep {
     Proven,
 }
 
+/// The answer to the client when the class it asked for cannot be reached.
+pub fn unmet() -> crate::protocol::error::OAuthError {
+    crate::protocol::error::OAuthError::new(
+        crate::protocol::error::ErrorCode::UnmetAuthenticationRequirements,
+        "a passkey is required and the account has none",
+    )
+}
+
 /// The class a pending request needs.
 pub fn required(state: &AppState, client: &Client, req: &super::AuthorizationRequest) -> Acr {
     policy::required_acr(req, client.require_mfa, state.settings.mfa.required)
 }
 
-/// Which step a sign-in by `who` needs before it completes: none once it has two factors;
-/// a code when the account has an authenticator (it is always asked then); enrolment when a
-/// second factor is required and there is none.
+/// What a sign-in still needs before it completes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    Nothing,
+    Step(FactorStep),
+    /// A passkey is required (phishing-resistant) and the account has none.
+    Unmet,
+}
+
+/// Which step a sign-in by `who` needs before it completes: none once it reached the class
+/// required and, with a factor enrolled, two factors; a code (or a passkey) when the account
+/// has a factor (it is always asked then); enrolment when a second factor is required and
+/// there is none.
 pub async fn needed(
     state: &AppState,
     pending: &Pending,
     who: &AuthenticatedSubject,
-) -> Result<Option<FactorStep>, StoreError> {
-    if Acr::of(&who.amr) >= Acr::MultiFactor {
-        return Ok(None);
+) -> Result<Need, StoreError> {
+    let reached = Acr::of(&who.amr);
+    let wanted = required(state, &pending.client, &pending.request);
+    if reached >= Acr::MultiFactor && reached >= wanted {
+        return Ok(Need::Nothing);
     }
-    if state.store.factor_summary(&who.account_id).await?.any() {
-        return Ok(Some(FactorStep::Ask));
-    }
-    let needs = required(state, &pending.client, &pending.request) >= Acr::MultiFactor;
-    Ok(needs.then_some(FactorStep::Enrol))
+    step_for(state, wanted, &who.account_id).await
 }
 
-/// `who` after a second factor just now.
-fn with_second_factor(who: &AuthenticatedSubject, now: i64) -> AuthenticatedSubject {
+/// The step that takes an account to class `wanted` (or past one factor when it has one).
+pub async fn step_for(
+    state: &AppState,
+    wanted: Acr,
+    account_id: &crate::protocol::ids::AccountId,
+) -> Result<Need, StoreError> {
+    let factors = state.store.factor_summary(account_id).await?;
+    if wanted >= Acr::PhishingResistant && factors.passkeys == 0 {
+        return Ok(Need::Unmet);
+    }
+    if factors.any() {
+        return Ok(Need::Step(FactorStep::Ask));
+    }
+    if wanted >= Acr::MultiFactor {
+        return Ok(Need::Step(FactorStep::Enrol));
+    }
+    Ok(Need::Nothing)
+}
+
+/// `who` after a second factor (`method`: `otp`, `hwk` or `swk`) just now.
+pub(super) fn with_second_factor(
+    who: &AuthenticatedSubject,
+    method: Amr,
+    now: i64,
+) -> AuthenticatedSubject {
     let mut amr = who.amr.clone();
-    for a in [Amr::Otp, Amr::Mfa] {
+    for a in [method, Amr::Mfa] {
         if !amr.contains(&a) {
             amr.push(a);
         }
@@ -108,10 +148,18 @@ pub struct FactorView {
     pub client: Arc<Client>,
 }
 
+/// The code form: and a passkey ceremony when the account has passkeys; only the passkey
+/// when the request needs a phishing-resistant sign-in.
+pub struct AskView {
+    pub view: FactorView,
+    pub passkey: Option<Started>,
+    pub passkey_only: bool,
+}
+
 /// What happened on the second-factor page.
 pub enum FactorPage {
     /// The code form, with a message when there is one.
-    Ask(FactorView, Option<String>),
+    Ask(AskView, Option<String>),
     /// The enrolment form (QR code and secret), with a message when there is one.
     Enrol(FactorView, totp::Enrolment, Option<String>),
     /// Enrolment done: the recovery codes, shown once, and a Continue button.
@@ -130,14 +178,14 @@ pub struct Caller<'a> {
     pub session_cookie: Option<&'a str>,
 }
 
-struct Loaded {
-    pending: Pending,
-    subject: AuthenticatedSubject,
-    binding: String,
-    step: FactorStep,
+pub(super) struct Loaded {
+    pub(super) pending: Pending,
+    pub(super) subject: AuthenticatedSubject,
+    pub(super) binding: String,
+    pub(super) step: FactorStep,
 }
 
-async fn load(
+pub(super) async fn load(
     state: &AppState,
     id: &str,
     caller: &Caller<'_>,
@@ -163,6 +211,42 @@ fn view(p: &Pending) -> FactorView {
         request_id: p.id.clone(),
         client: p.client.clone(),
     }
+}
+
+/// The code page for `who` at request `p`, with a fresh passkey ceremony when it has passkeys.
+pub(super) async fn ask(
+    state: &AppState,
+    p: &Pending,
+    who: &AuthenticatedSubject,
+    message: Option<String>,
+) -> Result<FactorPage, PageError> {
+    let passkey_only = required(state, &p.client, &p.request) >= Acr::PhishingResistant;
+    let passkey = match &state.passkeys {
+        Some(rp) => {
+            let mine = state.store.passkeys_of(&who.account_id).await?;
+            if mine.is_empty() {
+                None
+            } else {
+                let started = rp
+                    .begin_second_factor(
+                        &state.factor_keys,
+                        &p.id,
+                        &who.account_id,
+                        &mine,
+                        state.now(),
+                    )
+                    .map_err(PageError::internal)?;
+                Some(started)
+            }
+        }
+        None => None,
+    };
+    let page = AskView {
+        view: view(p),
+        passkey,
+        passkey_only,
+    };
+    Ok(FactorPage::Ask(page, message))
 }
 
 /// The labels an authenticator app shows: the provider and the account.
@@ -211,25 +295,26 @@ pub async fn show(
         Err(url) => return Ok(FactorPage::GoTo(url)),
     };
     match l.step {
-        FactorStep::Ask => Ok(FactorPage::Ask(view(&l.pending), None)),
+        FactorStep::Ask => Ok(ask(state, &l.pending, &l.subject, None).await?),
         FactorStep::Enrol => match enrolment(state, &l.subject).await? {
             Some(e) => Ok(FactorPage::Enrol(view(&l.pending), e, None)),
             // Enrolled meanwhile (another tab): ask for a code of it.
             None => {
+                let who = l.subject.clone();
                 let stage = Stage::AwaitingSecondFactor {
                     subject: l.subject,
                     browser: l.binding,
                     step: FactorStep::Ask,
                 };
                 let pending = l.pending.advance(state, stage).await?;
-                Ok(FactorPage::Ask(view(&pending), None))
+                Ok(ask(state, &pending, &who, None).await?)
             }
         },
         FactorStep::Proven => proceed_with(state, l, caller, origin).await,
     }
 }
 
-async fn proceed_with(
+pub(super) async fn proceed_with(
     state: &AppState,
     l: Loaded,
     caller: &Caller<'_>,
@@ -377,10 +462,14 @@ pub async fn submit(
             let check = factors::check(&checker(state), &l.subject.account_id, code)
                 .await
                 .map_err(PageError::internal)?;
-            if let Some(message) = record_check(state, &l.subject.account_id, check, event).await? {
-                return Ok(FactorPage::Ask(view(&l.pending), Some(message.into())));
+            if required(state, &l.pending.client, &l.pending.request) >= Acr::PhishingResistant {
+                let message = Some("This app asks for a passkey: use one of yours.".into());
+                return Ok(ask(state, &l.pending, &l.subject, message).await?);
             }
-            let who = with_second_factor(&l.subject, now);
+            if let Some(message) = record_check(state, &l.subject.account_id, check, event).await? {
+                return Ok(ask(state, &l.pending, &l.subject, Some(message.into())).await?);
+            }
+            let who = with_second_factor(&l.subject, Amr::Otp, now);
             if let FactorCheck::Recovery { left } = check {
                 let stage = Stage::AwaitingSecondFactor {
                     subject: who,
@@ -409,7 +498,7 @@ pub async fn submit(
                     Some("That code is not right. Check the app's clock and try again.".into());
                 return Ok(match e {
                     Some(e) => FactorPage::Enrol(view(&l.pending), e, message),
-                    None => FactorPage::Ask(view(&l.pending), message),
+                    None => ask(state, &l.pending, &l.subject, message).await?,
                 });
             };
             let added = event(AuditKind::FactorAdded)
@@ -423,7 +512,7 @@ pub async fn submit(
             )
             .await;
             let stage = Stage::AwaitingSecondFactor {
-                subject: with_second_factor(&l.subject, now),
+                subject: with_second_factor(&l.subject, Amr::Otp, now),
                 browser: l.binding,
                 step: FactorStep::Proven,
             };

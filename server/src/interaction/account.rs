@@ -127,6 +127,24 @@ pub async fn page(
         .await?
         .map(|p| p.email);
     let factors = state.store.factor_summary(&account.id).await?;
+    let day = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default()
+    };
+    let passkeys = state
+        .store
+        .passkeys_of(&account.id)
+        .await?
+        .into_iter()
+        .map(|p| pages::PasskeyRow {
+            id: p.id,
+            name: p.name,
+            created: day(p.created_at),
+            last_used: p.last_used_at.map(day).unwrap_or_default(),
+            synced: p.backup_eligible,
+        })
+        .collect();
     let page = pages::AccountPage {
         label: account.label(),
         has_password: password_counts,
@@ -143,9 +161,12 @@ pub async fn page(
         email_changes: state.settings.email.configured(),
         pending_email: pending_email.as_deref(),
         min_length: state.settings.passwords.min_length,
-        totp_on: factors.any(),
+        totp_on: factors.totp_since.is_some(),
+        mfa_needed: super::self_service::second_factor_needed(state, s).await?,
         recovery_codes_left: factors.recovery_codes_left,
         mfa_required: state.settings.mfa.required,
+        passkeys_on: state.passkeys.is_some(),
+        passkeys,
     };
     Ok(with_cookie(pages::render(status, &page), new_cookie))
 }

@@ -208,15 +208,17 @@ pub async fn regenerate(
     ))
 }
 
-/// Turn two-step sign-in off, after a fresh code; refused while the provider requires it.
+/// Remove the authenticator app, after a fresh code; refused when it is the last factor and
+/// the provider requires one.
 #[tracing::instrument(skip_all)]
 pub async fn remove(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    if state.settings.mfa.required {
-        let (s, _) = checked_form(&state, &req, &body).await?;
+    let (s, _) = checked_form(&state, &req, &body).await?;
+    let passkeys = state.store.factor_summary(&s.account_id).await?.passkeys;
+    if state.settings.mfa.required && passkeys == 0 {
         let why = "This provider requires two-step sign-in: it cannot be turned off.";
         return refuse(&state, &req, &s, why).await;
     }
@@ -224,13 +226,11 @@ pub async fn remove(
         Proven::Yes(a) => a,
         Proven::Answer(res) => return Ok(res),
     };
-    state
-        .store
-        .remove_factors(&account.id, false, state.now())
-        .await?;
+    state.store.remove_totp(&account.id, passkeys > 0).await?;
     let removed =
         audit(&state, &req, AuditKind::FactorRemoved, &account).reason("authenticator app");
     state.store.audit(removed).await?;
-    notify(&state, &account.id, "Two-step sign-in was turned off").await;
-    Ok(see_other(&account_url(&state, Some(("done", "mfa-off")))?))
+    notify(&state, &account.id, "The authenticator app was removed").await;
+    let done = if passkeys > 0 { "totp-off" } else { "mfa-off" };
+    Ok(see_other(&account_url(&state, Some(("done", done)))?))
 }

@@ -37,6 +37,12 @@ fn login_page(
     status: StatusCode,
 ) -> HttpResponse {
     let (token, new_cookie) = csrf::issue(state, req, Purpose::Login, &view.request_id);
+    let passkey = state.passkeys.as_ref().and_then(|rp| {
+        rp.begin_sign_in(&state.factor_keys, &view.request_id, state.now())
+            .map_err(|e| tracing::warn!(error = %e, "a passkey sign-in could not be offered"))
+            .ok()
+            .map(pages::PasskeyCeremony::from)
+    });
     let res = pages::render(
         status,
         &pages::LoginPage {
@@ -56,6 +62,7 @@ fn login_page(
             fakes: state.settings.dev.fake_upstreams,
             registration: state.settings.registration.enabled,
             reset: state.settings.email.configured(),
+            passkey,
         },
     );
     with_cookie(res, new_cookie)
@@ -163,6 +170,46 @@ pub async fn submit(
         idp: None,
     };
     super::finish_sign_in(&state, &req, &view.request_id, who).await
+}
+
+/// POST /login/passkey — a passkey answered the login page's ceremony: a passwordless sign-in.
+#[tracing::instrument(skip_all)]
+pub async fn passkey(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let form = Params::parse(&body).map_err(PageError::from)?;
+    let id = form
+        .get("req")
+        .map_err(PageError::from)?
+        .unwrap_or_default();
+    let view = authz::login_view(&state, id).await?;
+    csrf::check(&state, &req, Purpose::Login, &view.request_id, &form)?;
+    let field = |k: &str| form.get(k).ok().flatten().unwrap_or_default();
+    let origin = Origin::of(&req);
+    let outcome = authz::passkey::sign_in(
+        &state,
+        &view.request_id,
+        field("ceremony"),
+        field("credential"),
+        &origin,
+    )
+    .await?;
+    match outcome {
+        Ok(who) => super::finish_sign_in(&state, &req, &view.request_id, who).await,
+        Err(message) => Ok(login_page(
+            &state,
+            &req,
+            &view,
+            Shown {
+                email: "",
+                error: Some(message),
+                notice: None,
+            },
+            StatusCode::UNAUTHORIZED,
+        )),
+    }
 }
 
 /// The same answer whether the email is unknown, the password wrong, or the email locked:

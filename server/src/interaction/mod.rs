@@ -11,6 +11,7 @@ pub mod forgot;
 pub mod home;
 pub mod login;
 pub mod logout;
+pub mod passkeys;
 pub mod register;
 pub mod second_factor;
 pub mod self_service;

@@ -12,7 +12,7 @@ use crate::audit::Origin;
 use crate::authz::second_factor::{self, Caller, FactorPage, FactorView};
 use crate::authz::session;
 use crate::error::PageError;
-use crate::pages::{self, FactorMode};
+use crate::pages::{self, FactorMode, PasskeyCeremony};
 use crate::protocol::params::Params;
 use crate::state::AppState;
 
@@ -46,17 +46,22 @@ fn answer(
 ) -> Result<HttpResponse, PageError> {
     let refused = StatusCode::UNPROCESSABLE_ENTITY;
     match result {
-        Ok(FactorPage::Ask(view, message)) => {
+        Ok(FactorPage::Ask(ask, message)) => {
             let status = if message.is_some() {
                 refused
             } else {
                 StatusCode::OK
             };
+            let ceremony = ask.passkey.map(PasskeyCeremony::from);
+            let mode = FactorMode::Ask {
+                passkey: ceremony.as_ref(),
+                passkey_only: ask.passkey_only,
+            };
             Ok(page(
                 state,
                 req,
-                &view,
-                FactorMode::Ask,
+                &ask.view,
+                mode,
                 message.as_deref(),
                 status,
             ))
@@ -151,5 +156,31 @@ pub async fn proceed(
         session_cookie: session_cookie.as_deref(),
     };
     let result = second_factor::proceed(&state, &id, &caller, &Origin::of(&req)).await;
+    answer(&state, &req, result)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn passkey(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let (form, id) = checked(&state, &req, &body).await?;
+    let field = |k: &str| form.get(k).ok().flatten().unwrap_or_default().to_owned();
+    let browser = csrf::browser_id(&state, &req);
+    let session_cookie = cookie(&req, session::cookie_name(&state));
+    let caller = Caller {
+        browser: &browser,
+        session_cookie: session_cookie.as_deref(),
+    };
+    let result = crate::authz::passkey::second_factor(
+        &state,
+        &id,
+        &caller,
+        &field("ceremony"),
+        &field("credential"),
+        &Origin::of(&req),
+    )
+    .await;
     answer(&state, &req, result)
 }

@@ -38,6 +38,10 @@ pub fn notice_for(done: &str) -> Option<&'static str> {
         "email-sent" => "We sent a code to the new address. Enter it below to make the change.",
         "email" => "Your email address is changed.",
         "mfa-off" => "Two-step sign-in is off.",
+        "totp-off" => "The authenticator app is removed; your passkeys still work.",
+        "passkey-added" => "Your passkey is saved.",
+        "passkey-removed" => "The passkey is removed.",
+        "passkey-renamed" => "The passkey is renamed.",
         _ => return None,
     })
 }
@@ -104,7 +108,7 @@ pub(super) async fn reauthenticated(
     if !first_factor_again(state, req, s, account, form).await? {
         return Ok(Some(not_reauthenticated(account, doing)));
     }
-    if !state.store.factor_summary(&account.id).await?.any() {
+    if !second_factor_needed(state, s).await? {
         return Ok(None);
     }
     let typed = form.get("mfa_code").ok().flatten().unwrap_or_default();
@@ -118,6 +122,20 @@ pub(super) async fn reauthenticated(
             .await?
             .map(str::to_owned),
     )
+}
+
+/// Whether a sensitive change must also show a code of the second factor: when the account
+/// has one, unless this session signed in with a passkey in the last 10 minutes.
+pub(super) async fn second_factor_needed(
+    state: &AppState,
+    s: &BrowserSession,
+) -> Result<bool, PageError> {
+    use crate::protocol::vocab::Amr;
+    let passkey = s.amr.contains(&Amr::Hwk) || s.amr.contains(&Amr::Swk);
+    if passkey && state.now() - s.auth_time <= RECENT_SIGN_IN {
+        return Ok(false);
+    }
+    Ok(state.store.factor_summary(&s.account_id).await?.any())
 }
 
 async fn first_factor_again(

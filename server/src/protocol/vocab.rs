@@ -91,8 +91,10 @@ pub enum Amr {
     Fed,
     /// A one-time password (TOTP).
     Otp,
-    /// A hardware-bound key (passkey).
+    /// A hardware-bound key (a passkey that stays on its device).
     Hwk,
+    /// A software-secured key (a synced passkey, RFC 8176 `swk`).
+    Swk,
     /// More than one factor.
     Mfa,
 }
@@ -104,14 +106,22 @@ impl Amr {
             Self::Fed => "fed",
             Self::Otp => "otp",
             Self::Hwk => "hwk",
+            Self::Swk => "swk",
             Self::Mfa => "mfa",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Pwd, Self::Fed, Self::Otp, Self::Hwk, Self::Mfa]
-            .into_iter()
-            .find(|a| a.as_str() == s)
+        [
+            Self::Pwd,
+            Self::Fed,
+            Self::Otp,
+            Self::Hwk,
+            Self::Swk,
+            Self::Mfa,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == s)
     }
 }
 
@@ -122,18 +132,24 @@ pub enum Acr {
     /// One factor: a password, or an upstream's word.
     #[serde(rename = "urn:ostiary:acr:1fa")]
     SingleFactor,
-    /// Two factors (a password or upstream, then a one-time code).
+    /// Two factors (a password or upstream, then a one-time code or a passkey).
     #[serde(rename = "http://schemas.openid.net/pape/policies/2007/06/multi-factor")]
     MultiFactor,
+    /// Multi-factor with a passkey, which answers only to this origin (phishing-resistant).
+    #[serde(rename = "http://schemas.openid.net/pape/policies/2007/06/phishing-resistant")]
+    PhishingResistant,
 }
 
 impl Acr {
-    pub const ALL: [Acr; 2] = [Acr::SingleFactor, Acr::MultiFactor];
+    pub const ALL: [Acr; 3] = [Acr::SingleFactor, Acr::MultiFactor, Acr::PhishingResistant];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::SingleFactor => "urn:ostiary:acr:1fa",
             Self::MultiFactor => "http://schemas.openid.net/pape/policies/2007/06/multi-factor",
+            Self::PhishingResistant => {
+                "http://schemas.openid.net/pape/policies/2007/06/phishing-resistant"
+            }
         }
     }
 
@@ -143,7 +159,10 @@ impl Acr {
 
     /// The class a sign-in with these methods reached.
     pub fn of(amr: &[Amr]) -> Self {
-        if amr.contains(&Amr::Mfa) {
+        let passkey = amr.contains(&Amr::Hwk) || amr.contains(&Amr::Swk);
+        if passkey && amr.contains(&Amr::Mfa) {
+            Self::PhishingResistant
+        } else if amr.contains(&Amr::Mfa) {
             Self::MultiFactor
         } else {
             Self::SingleFactor
@@ -238,7 +257,7 @@ mod tests {
 
     #[test]
     fn amr_values_round_trip_through_their_rfc_8176_names() {
-        for a in [Amr::Pwd, Amr::Fed, Amr::Otp, Amr::Hwk, Amr::Mfa] {
+        for a in [Amr::Pwd, Amr::Fed, Amr::Otp, Amr::Hwk, Amr::Swk, Amr::Mfa] {
             assert_eq!(Amr::parse(a.as_str()), Some(a));
             assert_eq!(serde_json::to_value(a).unwrap(), a.as_str());
         }

@@ -332,3 +332,35 @@ pub mod recovery_codes {
     }
     relation_free!();
 }
+
+pub mod passkeys {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "passkeys")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub account_id: String,
+        pub credential_id: String,
+        pub name: String,
+        pub credential_json: String,
+        pub sign_count: i64,
+        pub backup_eligible: bool,
+        pub backup_state: bool,
+        pub created_at: i64,
+        pub last_used_at: Option<i64>,
+    }
+    relation_free!();
+}
+
+pub mod used_challenges {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "used_challenges")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub challenge_hash: String,
+        pub expires_at: i64,
+    }
+    relation_free!();
+}

@@ -14,7 +14,7 @@ use sea_orm::{
     QueryFilter, sea_query::Expr,
 };
 
-use super::entities::{recovery_codes, totp_factors};
+use super::entities::{passkeys, recovery_codes, totp_factors};
 use super::{Store, StoreError, StoreResult};
 use crate::protocol::ids::AccountId;
 
@@ -51,11 +51,13 @@ pub struct FactorSummary {
     pub totp_since: Option<i64>,
     pub totp_last_used: Option<i64>,
     pub recovery_codes_left: u64,
+    pub passkeys: u64,
 }
 
 impl FactorSummary {
+    /// The account has a second factor (an authenticator app or a passkey).
     pub fn any(&self) -> bool {
-        self.totp_since.is_some()
+        self.totp_since.is_some() || self.passkeys > 0
     }
 }
 
@@ -89,10 +91,15 @@ impl Store {
             .filter(recovery_codes::Column::UsedAt.is_null())
             .count(&self.read)
             .await?;
+        let passkeys = passkeys::Entity::find()
+            .filter(passkeys::Column::AccountId.eq(account_id.as_str()))
+            .count(&self.read)
+            .await?;
         Ok(FactorSummary {
             totp_since: totp.as_ref().and_then(|t| t.confirmed_at),
             totp_last_used: totp.and_then(|t| t.last_used_at),
             recovery_codes_left: left,
+            passkeys,
         })
     }
 
@@ -218,7 +225,30 @@ impl Store {
             .await
     }
 
-    /// Remove every second factor of an account (the person's choice, or an admin's reset).
+    /// Remove the authenticator app of an account, and its recovery codes unless
+    /// `keep_codes` (passkeys stay, and the codes stand in for them).
+    pub async fn remove_totp(&self, account_id: &AccountId, keep_codes: bool) -> StoreResult<()> {
+        let id = account_id.to_string();
+        self.write
+            .run(move |db| {
+                Box::pin(async move {
+                    totp_factors::Entity::delete_many()
+                        .filter(totp_factors::Column::AccountId.eq(id.as_str()))
+                        .exec(db)
+                        .await?;
+                    if !keep_codes {
+                        recovery_codes::Entity::delete_many()
+                            .filter(recovery_codes::Column::AccountId.eq(id.as_str()))
+                            .exec(db)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    /// Remove every second factor of an account (an admin's reset).
     /// With `end_sessions`, every browser session and grant of the account ends too.
     pub async fn remove_factors(
         &self,
@@ -273,6 +303,10 @@ pub(super) async fn delete_factors(db: &DatabaseExecutor<'_>, account_id: &str) 
         .await?;
     recovery_codes::Entity::delete_many()
         .filter(recovery_codes::Column::AccountId.eq(account_id))
+        .exec(db)
+        .await?;
+    passkeys::Entity::delete_many()
+        .filter(passkeys::Column::AccountId.eq(account_id))
         .exec(db)
         .await?;
     Ok(())

@@ -15,6 +15,7 @@ mod interactions;
 mod keys;
 mod login_failures;
 mod outbox;
+mod passkeys;
 mod proofs;
 mod upstream_logins;
 mod writer;
@@ -30,6 +31,7 @@ pub use interactions::{BrowserSession, StoredAuthRequest};
 pub use keys::StoredKey;
 pub use login_failures::FailureState;
 pub use outbox::{NewEmail, OutboxMessage, OutboxState};
+pub use passkeys::{PasskeyUse, StoredPasskey};
 pub use proofs::{NewProof, Proof, ProofPurpose, SendHistory};
 pub use upstream_logins::PendingUpstreamRow;
 

@@ -3,6 +3,7 @@
 //! rule (`throttle`), in the database, so every instance shares the count. Secrets are sealed
 //! with a key derived from the key-encryption key; recovery codes are stored as keyed hashes.
 
+pub mod passkeys;
 pub mod recovery;
 pub mod totp;
 
