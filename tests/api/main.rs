@@ -28,6 +28,7 @@ mod landing;
 mod lockout;
 mod login_consent;
 mod mfa_harness;
+mod mfa_upstreams;
 mod passkeys;
 mod password_reset;
 mod people;

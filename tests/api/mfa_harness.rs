@@ -164,7 +164,7 @@ pub async fn id_token_claims(
     app.verify_jwt(body["id_token"].as_str().unwrap()).await.0
 }
 
-pub fn webapp(app: &TestApp, extra: Vec<(&'static str, &'static str)>) -> Url {
+pub fn webapp<'a>(app: &TestApp, extra: Vec<(&'a str, &'a str)>) -> Url {
     app.authorize_url(&AuthorizeParams {
         extra,
         ..AuthorizeParams::new("webapp", "openid email")

@@ -5,6 +5,7 @@
 
 use crate::helpers::*;
 use crate::mfa_harness::*;
+use ostiary::clock::Clock;
 
 #[tokio::test]
 async fn an_account_with_an_authenticator_is_asked_for_a_code_after_its_password_and_the_id_token_says_so()
@@ -415,4 +416,68 @@ async fn users_mfa_lists_the_factors_and_reset_removes_them_and_ends_every_sessi
         )
         .await;
     assert!(query(&back, "code").is_some());
+}
+
+#[tokio::test]
+async fn an_essential_acr_in_the_claims_parameter_asks_for_mfa_and_an_unknown_one_is_unmet() {
+    let app = spawn_app().await;
+    enrol(&app).await;
+    let essential =
+        |acr: &str| format!(r#"{{"id_token":{{"acr":{{"essential":true,"values":["{acr}"]}}}}}}"#);
+    let mfa = essential(MFA_ACR);
+    let res = app
+        .browser
+        .get(webapp(&app, vec![("claims", &mfa), ("prompt", "none")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        query(&location(&res), "error").as_deref(),
+        Some("interaction_required")
+    );
+    let unknown = essential("urn:example:gold");
+    let res = app
+        .browser
+        .get(webapp(&app, vec![("claims", &unknown)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        query(&location(&res), "error").as_deref(),
+        Some("unmet_authentication_requirements")
+    );
+    let res = app
+        .browser
+        .get(webapp(&app, vec![("claims", "{not json")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        query(&location(&res), "error").as_deref(),
+        Some("invalid_request")
+    );
+}
+
+#[tokio::test]
+async fn max_age_zero_asks_for_the_password_and_the_code_again() {
+    let app = spawn_app().await;
+    let (secret, _) = enrol(&app).await;
+    app.clock.advance(60);
+    // The enrolling browser is signed in; max_age=0 still wants every factor, now.
+    let mut asked = 0;
+    let back = sign_in_with(
+        &app,
+        &app.browser,
+        webapp(&app, vec![("max_age", "0")]),
+        &mut |_| {
+            asked += 1;
+            totp_code(&app, &secret, 0)
+        },
+    )
+    .await
+    .expect("signed in again");
+    assert_eq!(asked, 1, "the code was asked");
+    let claims = id_token_claims(&app, &back).await;
+    assert_eq!(claims["auth_time"], app.clock.now());
+    assert_eq!(claims["acr"], MFA_ACR);
 }

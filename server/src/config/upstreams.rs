@@ -85,6 +85,13 @@ pub struct UpstreamConfig {
     /// Link to an existing account with the same email, when both emails are verified.
     #[serde(default)]
     pub trust_email: bool,
+    /// Count the upstream's own multi-factor sign-in as a second factor here, when its ID
+    /// token says so (`amr` contains `mfa`, or `acr` is one of `mfa_acr_values`).
+    #[serde(default)]
+    pub trust_mfa: bool,
+    /// The upstream's `acr` values that mean a multi-factor sign-in.
+    #[serde(default)]
+    pub mfa_acr_values: Vec<String>,
     /// Connect and response time limit for calls to this upstream.
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,

@@ -65,6 +65,7 @@ fn chosen_user(f: &HashMap<String, String>) -> FakeUser {
         email,
         name: text("name"),
         private_email,
+        amr: text("amr"),
     }
 }
 
@@ -106,7 +107,13 @@ pub(super) fn authorize_step(
             .filter(|(k, _)| {
                 !matches!(
                     k.as_str(),
-                    "sub" | "email" | "name" | "email_verified" | "private_email" | "action"
+                    "sub"
+                        | "email"
+                        | "name"
+                        | "email_verified"
+                        | "private_email"
+                        | "amr"
+                        | "action"
                 )
             })
             .map(|(k, v)| (k.clone(), v.clone()))

@@ -88,6 +88,8 @@ pub struct FakeUser {
     pub name: Option<String>,
     /// Apple: the email is a private-relay address.
     pub private_email: bool,
+    /// What the ID token's `amr` says (space-separated on the fake's page), if anything.
+    pub amr: Option<String>,
 }
 
 struct IssuedCode {
@@ -182,6 +184,8 @@ impl FakeProviders {
                 client_secret: Secret::new(self.client_secret.clone()),
                 scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
                 trust_email: true,
+                trust_mfa: false,
+                mfa_acr_values: Vec::new(),
                 http: HttpClient::new(Duration::from_secs(10))?,
             })
         };

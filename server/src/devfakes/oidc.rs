@@ -160,6 +160,9 @@ fn id_token(f: &FakeProviders, p: Provider, issued: &IssuedCode) -> anyhow::Resu
         };
         c.insert("nonce".into(), json!(n));
     }
+    if let Some(amr) = &u.amr {
+        c.insert("amr".into(), json!(amr.split(' ').collect::<Vec<_>>()));
+    }
     let scopes: HashMap<&str, ()> = issued.scope.split(' ').map(|s| (s, ())).collect();
     if let Some(email) = &u.email
         && scopes.contains_key("email")

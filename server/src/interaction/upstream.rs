@@ -403,10 +403,16 @@ async fn sign_in(
         }
         How::Known => {}
     }
+    // The upstream's own second factor counts only where it is trusted for it.
+    let amr = if connector.vouches_for_mfa(identity) {
+        vec![Amr::Fed, Amr::Mfa]
+    } else {
+        vec![Amr::Fed]
+    };
     let who = AuthenticatedSubject {
         account_id: account.id,
         auth_time: now,
-        amr: vec![Amr::Fed],
+        amr,
         idp: Some(id.to_owned()),
     };
     super::finish_sign_in(state, req, &view.request_id, who).await

@@ -40,7 +40,7 @@ pub fn document(s: &Settings, custom_scopes: Vec<String>) -> Bytes {
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": SUPPORTED_CLAIMS,
-        "claims_parameter_supported": false,
+        "claims_parameter_supported": true,
         "acr_values_supported": crate::protocol::vocab::Acr::ALL.map(|a| a.as_str()),
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,

@@ -150,6 +150,8 @@ mod tests {
             client_secret: crate::secret::Secret::default(),
             scopes: DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
             trust_email: false,
+            trust_mfa: false,
+            mfa_acr_values: Vec::new(),
             http: super::super::http::HttpClient::new(std::time::Duration::from_secs(1)).unwrap(),
         };
         let key = AppleKey {

@@ -28,6 +28,9 @@ pub struct UpstreamIdentity {
     /// False unless the upstream asserts it.
     pub email_verified: bool,
     pub name: Option<String>,
+    /// The upstream's `amr` and `acr` (OpenID Connect ID tokens; empty for OAuth 2.0 kinds).
+    pub amr: Vec<String>,
+    pub acr: Option<String>,
 }
 
 /// What the server keeps between `begin` and `finish` (stored as JSON, found by the state).
@@ -130,6 +133,17 @@ pub trait UpstreamConnector: Send + Sync {
     fn trust_email(&self) -> bool {
         self.common().trust_email
     }
+    /// Whether this identity's sign-in at the upstream counts as multi-factor here: only when
+    /// the upstream is trusted for it and its ID token says so.
+    fn vouches_for_mfa(&self, identity: &UpstreamIdentity) -> bool {
+        let c = self.common();
+        c.trust_mfa
+            && (identity.amr.iter().any(|a| a == "mfa")
+                || identity
+                    .acr
+                    .as_ref()
+                    .is_some_and(|a| c.mfa_acr_values.contains(a)))
+    }
     /// The issuer an RFC 9207 `iss` callback parameter must equal (OpenID Connect kinds).
     fn issuer(&self) -> Option<&str> {
         None
@@ -159,6 +173,8 @@ pub struct Common {
     pub client_secret: crate::secret::Secret,
     pub scopes: Vec<String>,
     pub trust_email: bool,
+    pub trust_mfa: bool,
+    pub mfa_acr_values: Vec<String>,
     pub http: http::HttpClient,
 }
 

@@ -157,6 +157,8 @@ impl ClaimMapping {
             email_verified: email_verified && email.is_some(),
             email,
             name: field(&self.name),
+            amr: Vec::new(),
+            acr: None,
         })
     }
 }

@@ -293,6 +293,11 @@ impl OidcCore {
                     .name()
                     .and_then(|n| n.get(None))
                     .map(|n| n.as_str().to_owned()),
+                amr: claims
+                    .auth_method_refs()
+                    .map(|v| v.iter().map(|a| a.as_str().to_owned()).collect())
+                    .unwrap_or_default(),
+                acr: claims.auth_context_ref().map(|a| a.as_str().to_owned()),
             },
             extra: claims.additional_claims().rest.clone(),
         })

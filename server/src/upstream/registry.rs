@@ -230,6 +230,8 @@ pub fn build(
         client_secret: secret,
         scopes: c.scopes.clone().unwrap_or_else(|| default_scopes(c.kind)),
         trust_email: c.trust_email,
+        trust_mfa: c.trust_mfa,
+        mfa_acr_values: c.mfa_acr_values.clone(),
         http,
     };
     let built: Result<Arc<dyn UpstreamConnector>, BuildProblem> = match c.kind {

@@ -197,6 +197,44 @@ pub fn check_acr_values(p: &Params) -> Result<Vec<Acr>, OAuthError> {
     Ok(known)
 }
 
+/// OIDC Core §5.5 `claims`: only its `id_token.acr` member is acted upon (§5.5.1.1): its
+/// `value`/`values` join `acr_values`; an essential `acr` none of whose values this provider
+/// knows cannot be met (`unmet_authentication_requirements`). Other requested claims follow
+/// the scopes, as voluntary claims may. The parameter must be a JSON object.
+pub fn check_claims_acr(p: &Params) -> Result<Vec<Acr>, OAuthError> {
+    let Some(raw) = p.get("claims")? else {
+        return Ok(Vec::new());
+    };
+    if raw.len() > 4096 {
+        return Err(OAuthError::invalid_request("claims is too long"));
+    }
+    let doc: serde_json::Value = serde_json::from_str(raw)
+        .map_err(|_| OAuthError::invalid_request("claims is not a JSON object"))?;
+    if !doc.is_object() {
+        return Err(OAuthError::invalid_request("claims is not a JSON object"));
+    }
+    let acr = &doc["id_token"]["acr"];
+    if acr.is_null() {
+        return Ok(Vec::new());
+    }
+    let mut asked: Vec<&str> = acr["values"]
+        .as_array()
+        .map(|v| v.iter().filter_map(|x| x.as_str()).collect())
+        .unwrap_or_default();
+    if let Some(one) = acr["value"].as_str() {
+        asked.push(one);
+    }
+    let known: Vec<Acr> = asked.iter().filter_map(|a| Acr::parse(a)).collect();
+    let essential = acr["essential"].as_bool().unwrap_or(false);
+    if essential && !asked.is_empty() && known.is_empty() {
+        return Err(OAuthError::new(
+            ErrorCode::UnmetAuthenticationRequirements,
+            "none of the essential acr values is supported",
+        ));
+    }
+    Ok(known)
+}
+
 pub fn check_max_age(p: &Params) -> Result<Option<i64>, OAuthError> {
     match p.get("max_age")? {
         None => Ok(None),
@@ -244,6 +282,29 @@ mod tests {
     fn prompt_none_with_another_value_is_refused() {
         let p = Params::parse(b"prompt=none+login").unwrap();
         assert!(check_prompt(&p).is_err());
+    }
+
+    #[test]
+    fn an_essential_acr_in_claims_joins_the_request_and_an_unknown_one_cannot_be_met() {
+        let mfa = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
+        let claims = |json: &str| {
+            let body = format!(
+                "claims={}",
+                url::form_urlencoded::byte_serialize(json.as_bytes()).collect::<String>()
+            );
+            check_claims_acr(&Params::parse(body.as_bytes()).unwrap())
+        };
+        let asked = claims(&format!(
+            r#"{{"id_token":{{"acr":{{"essential":true,"values":["x","{mfa}"]}}}}}}"#
+        ));
+        assert_eq!(asked.unwrap(), vec![Acr::MultiFactor]);
+        let unmet = claims(r#"{"id_token":{"acr":{"essential":true,"value":"urn:unknown"}}}"#);
+        assert_eq!(
+            unmet.unwrap_err().code,
+            ErrorCode::UnmetAuthenticationRequirements
+        );
+        assert!(claims(r#"{"userinfo":{"email":null}}"#).unwrap().is_empty());
+        assert!(claims("[1]").is_err() && claims("{not json").is_err());
     }
 
     #[test]

@@ -68,7 +68,12 @@ pub fn validate(
         let prompt = check_prompt(p)?;
         let max_age = check_max_age(p)?;
         let hint_subject = check_id_token_hint(state, &client, p)?;
-        let acr_values = check_acr_values(p)?;
+        let mut acr_values = check_acr_values(p)?;
+        for a in check_claims_acr(p)? {
+            if !acr_values.contains(&a) {
+                acr_values.push(a);
+            }
+        }
         Ok(AuthorizationRequest {
             client_id: client.id.as_str().to_owned(),
             redirect_uri: redirect_uri.clone(),
