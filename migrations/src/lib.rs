@@ -13,6 +13,7 @@ mod m20261202_000007_expiry_indexes;
 mod m20261202_000008_email_and_self_service;
 mod m20261202_000009_second_factors;
 mod m20261202_000010_passkeys;
+mod m20261202_000011_remembered_devices;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_email_and_self_service::Migration),
             Box::new(m20261202_000009_second_factors::Migration),
             Box::new(m20261202_000010_passkeys::Migration),
+            Box::new(m20261202_000011_remembered_devices::Migration),
         ]
     }
 }

@@ -138,6 +138,8 @@ pub struct SecondFactorPage<'a> {
     pub message: Option<&'a str>,
     /// Shown from the account page (forms go to /account/mfa/…), not in a sign-in.
     pub account: bool,
+    /// `[mfa] remember_device_days`: offer "don't ask again in this browser" (0: no).
+    pub remember_days: u32,
 }
 
 /// The recovery codes as a text file for `download` (data URL, no request needed).

@@ -32,6 +32,7 @@ mod mfa_upstreams;
 mod passkeys;
 mod password_reset;
 mod people;
+mod remembered_devices;
 mod second_factors;
 mod self_service;
 mod smtp;

@@ -197,6 +197,8 @@ pub async fn login_view(state: &AppState, id: &str) -> Result<LoginView, PageErr
 /// browser goes next.
 pub struct SignedIn {
     pub cookie: Option<Cookie<'static>>,
+    /// The remembered-browser cookie, when the person asked to skip the second factor here.
+    pub device: Option<Box<Cookie<'static>>>,
     pub next: Url,
 }
 
@@ -216,17 +218,29 @@ pub async fn complete_sign_in(
     let pending = Pending::load(state, request_id).await?;
     if let Some(email) = super::verify::unverified_email(state, &who).await? {
         let next = super::verify::start(state, pending, Some(who), &email, browser, origin).await?;
-        return Ok(SignedIn { cookie: None, next });
+        return Ok(SignedIn {
+            cookie: None,
+            device: None,
+            next,
+        });
     }
     match second_factor::needed(state, &pending, &who).await? {
         Need::Nothing => {}
         Need::Step(step) => {
             let next = second_factor::start(state, pending, who, step, browser.to_owned()).await?;
-            return Ok(SignedIn { cookie: None, next });
+            return Ok(SignedIn {
+                cookie: None,
+                device: None,
+                next,
+            });
         }
         Need::Unmet => {
             let next = refuse_pending(state, pending, second_factor::unmet()).await?;
-            return Ok(SignedIn { cookie: None, next });
+            return Ok(SignedIn {
+                cookie: None,
+                device: None,
+                next,
+            });
         }
     }
     let started = session::start(state, &who, previous_session).await?;
@@ -289,6 +303,7 @@ pub async fn complete_sign_in(
     };
     Ok(SignedIn {
         cookie: Some(started.cookie),
+        device: None,
         next,
     })
 }

@@ -67,7 +67,7 @@ pub async fn second_factor(
             let ok = event(AuditKind::SecondFactorSucceeded).reason("passkey");
             state.store.audit(ok).await?;
             let who = second_factor::with_second_factor(&l.subject, used.method, now);
-            second_factor::proceed_with(state, Loaded { subject: who, ..l }, caller, origin).await
+            second_factor::remembering(state, Loaded { subject: who, ..l }, caller, origin).await
         }
         Err(e) => {
             let (message, cause) = fail(e)?;

@@ -176,6 +176,10 @@ pub enum FactorPage {
 pub struct Caller<'a> {
     pub browser: &'a str,
     pub session_cookie: Option<&'a str>,
+    /// The remembered-browser cookie, if the browser sent one.
+    pub device_cookie: Option<&'a str>,
+    /// The person ticked "remember this browser" on the form.
+    pub remember: bool,
 }
 
 pub(super) struct Loaded {
@@ -295,7 +299,34 @@ pub async fn show(
         Err(url) => return Ok(FactorPage::GoTo(url)),
     };
     match l.step {
-        FactorStep::Ask => Ok(ask(state, &l.pending, &l.subject, None).await?),
+        FactorStep::Ask => {
+            let wanted = required(state, &l.pending.client, &l.pending.request);
+            // Not when the client asked for a fresh sign-in (prompt=login, max_age).
+            let fresh_asked = l
+                .pending
+                .request
+                .prompts(crate::protocol::vocab::Prompt::Login)
+                || l.pending.request.max_age.is_some();
+            if wanted < Acr::PhishingResistant
+                && !fresh_asked
+                && super::session::device_remembered(
+                    state,
+                    caller.device_cookie,
+                    &l.subject.account_id,
+                )
+                .await?
+            {
+                // A browser remembered after a second factor stands in for it.
+                let ok = AuditEvent::new(AuditKind::SecondFactorSucceeded, state.now(), origin)
+                    .client(l.pending.client.id.as_str())
+                    .account(&l.subject.account_id)
+                    .reason("remembered browser");
+                state.store.audit(ok).await?;
+                let who = with_second_factor(&l.subject, Amr::Mfa, state.now());
+                return proceed_with(state, Loaded { subject: who, ..l }, caller, origin).await;
+            }
+            Ok(ask(state, &l.pending, &l.subject, None).await?)
+        }
         FactorStep::Enrol => match enrolment(state, &l.subject).await? {
             Some(e) => Ok(FactorPage::Enrol(view(&l.pending), e, None)),
             // Enrolled meanwhile (another tab): ask for a code of it.
@@ -311,6 +342,25 @@ pub async fn show(
             }
         },
         FactorStep::Proven => proceed_with(state, l, caller, origin).await,
+    }
+}
+
+/// Continue after a second factor typed just now, remembering the browser if asked.
+pub(super) async fn remembering(
+    state: &AppState,
+    l: Loaded,
+    caller: &Caller<'_>,
+    origin: &Origin,
+) -> Result<FactorPage, AuthorizeError> {
+    let account = l.subject.account_id.clone();
+    match proceed_with(state, l, caller, origin).await? {
+        FactorPage::Continue(mut done) if caller.remember => {
+            done.device = super::session::remember_device(state, &account)
+                .await?
+                .map(Box::new);
+            Ok(FactorPage::Continue(done))
+        }
+        other => Ok(other),
     }
 }
 
@@ -480,7 +530,7 @@ pub async fn submit(
                 return Ok(FactorPage::RecoveryUsed(view(&pending), left));
             }
             let l = Loaded { subject: who, ..l };
-            proceed_with(state, l, caller, origin).await
+            remembering(state, l, caller, origin).await
         }
         FactorStep::Enrol => {
             let confirmed = totp::confirm(

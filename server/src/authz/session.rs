@@ -97,6 +97,65 @@ pub async fn end(state: &AppState, cookie_value: Option<&str>) -> StoreResult<Co
     Ok(build_cookie(state, String::new(), Duration::ZERO))
 }
 
+pub fn device_cookie_name(state: &AppState) -> &'static str {
+    if state.settings.secure_cookies() {
+        "__Host-ostiary_device"
+    } else {
+        "ostiary_device"
+    }
+}
+
+/// Remember this browser for `account_id` (`[mfa] remember_device_days`; `None` when off):
+/// the cookie to set. Only its hash is stored.
+pub async fn remember_device(
+    state: &AppState,
+    account_id: &crate::protocol::ids::AccountId,
+) -> StoreResult<Option<Cookie<'static>>> {
+    let days = i64::from(state.settings.mfa.remember_device_days);
+    if days == 0 {
+        return Ok(None);
+    }
+    let now = state.now();
+    let value = opaque::random_token();
+    let lifetime = days * 86_400;
+    state
+        .store
+        .remember_device(
+            &opaque::hash(value.expose()),
+            account_id,
+            now,
+            now + lifetime,
+        )
+        .await?;
+    let mut c = build_cookie(
+        state,
+        value.expose().to_owned(),
+        Duration::seconds(lifetime),
+    );
+    c.set_name(device_cookie_name(state));
+    Ok(Some(c))
+}
+
+/// Whether the browser's device cookie is remembered for `account_id`.
+pub async fn device_remembered(
+    state: &AppState,
+    cookie_value: Option<&str>,
+    account_id: &crate::protocol::ids::AccountId,
+) -> StoreResult<bool> {
+    if state.settings.mfa.remember_device_days == 0 {
+        return Ok(false);
+    }
+    match id_hash(cookie_value) {
+        Some(h) => {
+            state
+                .store
+                .device_remembered(&h, account_id, state.now())
+                .await
+        }
+        None => Ok(false),
+    }
+}
+
 fn build_cookie(state: &AppState, value: String, max_age: Duration) -> Cookie<'static> {
     Cookie::build(cookie_name(state), value)
         .path("/")

@@ -8,4 +8,10 @@ use serde::Deserialize;
 pub struct MfaSettings {
     /// Every sign-in needs a second factor; a person without one enrols on the way.
     pub required: bool,
+    /// After a second factor, the person may let this browser skip it for this many days
+    /// (0: never). Forgotten when every session of the account ends.
+    pub remember_device_days: u32,
 }
+
+/// The longest a browser may be remembered.
+pub const MAX_REMEMBER_DAYS: u32 = 90;

@@ -85,6 +85,12 @@ pub fn validate(s: &Settings, env: &dyn Fn(&str) -> Option<String>) -> Vec<Probl
             "must be at least 1",
         ));
     }
+    if s.mfa.remember_device_days > super::mfa::MAX_REMEMBER_DAYS {
+        p.push(Problem::error(
+            "mfa.remember_device_days",
+            format!("must be at most {}", super::mfa::MAX_REMEMBER_DAYS),
+        ));
+    }
     if s.database.gc_interval_seconds == 0 {
         p.push(Problem::error(
             "database.gc_interval_seconds",

@@ -43,6 +43,7 @@ fn page(
             mode,
             message,
             account: true,
+            remember_days: 0,
         },
     );
     with_cookie(res, new_cookie)

@@ -51,7 +51,10 @@ pub fn with_cookie(mut res: HttpResponse, c: Option<Cookie<'static>>) -> HttpRes
 
 /// Follow a finished sign-in: its session cookie (if it started one) and a 303 onwards.
 pub fn signed_in(done: authz::SignedIn) -> HttpResponse {
-    with_cookie(see_other(&done.next), done.cookie)
+    with_cookie(
+        with_cookie(see_other(&done.next), done.cookie),
+        done.device.map(|c| *c),
+    )
 }
 
 /// Follow an `authz` answer that is a redirect or a page.

@@ -34,6 +34,7 @@ fn page(
             mode,
             message,
             account: false,
+            remember_days: state.settings.mfa.remember_device_days,
         },
     );
     with_cookie(res, new_cookie)
@@ -101,9 +102,12 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         .unwrap_or_default();
     let browser = csrf::browser_id(&state, &req);
     let session_cookie = cookie(&req, session::cookie_name(&state));
+    let device_cookie = cookie(&req, session::device_cookie_name(&state));
     let caller = Caller {
         browser: &browser,
         session_cookie: session_cookie.as_deref(),
+        device_cookie: device_cookie.as_deref(),
+        remember: false,
     };
     let result = second_factor::show(&state, id, &caller, &Origin::of(&req)).await;
     answer(&state, &req, result)
@@ -134,9 +138,12 @@ pub async fn submit(
     let code = form.get("code").ok().flatten().unwrap_or_default();
     let browser = csrf::browser_id(&state, &req);
     let session_cookie = cookie(&req, session::cookie_name(&state));
+    let device_cookie = cookie(&req, session::device_cookie_name(&state));
     let caller = Caller {
         browser: &browser,
         session_cookie: session_cookie.as_deref(),
+        device_cookie: device_cookie.as_deref(),
+        remember: form.get("remember").ok().flatten() == Some("1"),
     };
     let result = second_factor::submit(&state, &id, &caller, code, &Origin::of(&req)).await;
     answer(&state, &req, result)
@@ -151,9 +158,12 @@ pub async fn proceed(
     let (_, id) = checked(&state, &req, &body).await?;
     let browser = csrf::browser_id(&state, &req);
     let session_cookie = cookie(&req, session::cookie_name(&state));
+    let device_cookie = cookie(&req, session::device_cookie_name(&state));
     let caller = Caller {
         browser: &browser,
         session_cookie: session_cookie.as_deref(),
+        device_cookie: device_cookie.as_deref(),
+        remember: false,
     };
     let result = second_factor::proceed(&state, &id, &caller, &Origin::of(&req)).await;
     answer(&state, &req, result)
@@ -169,9 +179,12 @@ pub async fn passkey(
     let field = |k: &str| form.get(k).ok().flatten().unwrap_or_default().to_owned();
     let browser = csrf::browser_id(&state, &req);
     let session_cookie = cookie(&req, session::cookie_name(&state));
+    let device_cookie = cookie(&req, session::device_cookie_name(&state));
     let caller = Caller {
         browser: &browser,
         session_cookie: session_cookie.as_deref(),
+        device_cookie: device_cookie.as_deref(),
+        remember: form.get("remember").ok().flatten() == Some("1"),
     };
     let result = crate::authz::passkey::second_factor(
         &state,

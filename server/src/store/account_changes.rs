@@ -76,7 +76,7 @@ pub(super) async fn sign_out_everywhere(
         sessions = sessions.filter(browser_sessions::Column::IdHash.ne(k));
     }
     sessions.exec(db).await?;
-    Ok(())
+    super::factors::forget_devices(db, account_id).await
 }
 
 impl Store {

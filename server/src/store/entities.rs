@@ -364,3 +364,17 @@ pub mod used_challenges {
     }
     relation_free!();
 }
+
+pub mod remembered_devices {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "remembered_devices")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub token_hash: String,
+        pub account_id: String,
+        pub created_at: i64,
+        pub expires_at: i64,
+    }
+    relation_free!();
+}

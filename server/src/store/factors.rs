@@ -14,7 +14,7 @@ use sea_orm::{
     QueryFilter, sea_query::Expr,
 };
 
-use super::entities::{passkeys, recovery_codes, totp_factors};
+use super::entities::{passkeys, recovery_codes, remembered_devices, totp_factors};
 use super::{Store, StoreError, StoreResult};
 use crate::protocol::ids::AccountId;
 
@@ -248,6 +248,43 @@ impl Store {
             .await
     }
 
+    /// Remember a browser for an account until `expires_at` (the cookie's hash only).
+    pub async fn remember_device(
+        &self,
+        token_hash: &str,
+        account_id: &AccountId,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        self.write
+            .insert(remembered_devices::Entity::insert(
+                remembered_devices::ActiveModel {
+                    token_hash: Set(token_hash.to_owned()),
+                    account_id: Set(account_id.to_string()),
+                    created_at: Set(now),
+                    expires_at: Set(expires_at),
+                },
+            ))
+            .await
+    }
+
+    /// Whether the browser whose cookie hashes to `token_hash` is remembered for this account.
+    pub async fn device_remembered(
+        &self,
+        token_hash: &str,
+        account_id: &AccountId,
+        now: i64,
+    ) -> StoreResult<bool> {
+        Ok(
+            remembered_devices::Entity::find_by_id(token_hash.to_owned())
+                .filter(remembered_devices::Column::AccountId.eq(account_id.as_str()))
+                .filter(remembered_devices::Column::ExpiresAt.gt(now))
+                .one(&self.read)
+                .await?
+                .is_some(),
+        )
+    }
+
     /// Remove every second factor of an account (an admin's reset).
     /// With `end_sessions`, every browser session and grant of the account ends too.
     pub async fn remove_factors(
@@ -307,6 +344,15 @@ pub(super) async fn delete_factors(db: &DatabaseExecutor<'_>, account_id: &str) 
         .await?;
     passkeys::Entity::delete_many()
         .filter(passkeys::Column::AccountId.eq(account_id))
+        .exec(db)
+        .await?;
+    forget_devices(db, account_id).await
+}
+
+/// Forget every remembered browser of an account (inside the caller's transaction).
+pub(super) async fn forget_devices(db: &DatabaseExecutor<'_>, account_id: &str) -> StoreResult<()> {
+    remembered_devices::Entity::delete_many()
+        .filter(remembered_devices::Column::AccountId.eq(account_id))
         .exec(db)
         .await?;
     Ok(())

@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 
 use super::entities::{
     access_tokens, auth_codes, auth_requests, browser_sessions, email_outbox, email_proofs, grants,
-    refresh_tokens, upstream_logins, used_challenges,
+    refresh_tokens, remembered_devices, upstream_logins, used_challenges,
 };
 use super::{Store, StoreResult};
 
@@ -40,9 +40,13 @@ impl Store {
         use email_outbox as eo;
         use email_proofs as ep;
         use refresh_tokens as rt;
+        use remembered_devices as rd;
         use upstream_logins as ul;
         use used_challenges as uc;
         let mut n = Collected::default();
+        n += self
+            .delete_expired::<rd::Entity>(rd::Column::TokenHash, rd::Column::ExpiresAt, now)
+            .await?;
         n += self
             .delete_expired::<uc::Entity>(uc::Column::ChallengeHash, uc::Column::ExpiresAt, now)
             .await?;
