@@ -318,13 +318,7 @@ async fn a_newcomer_follows_the_landing_page_to_the_demo_app_and_sees_a_whole_si
         2,
         "{page}"
     );
-    let userinfo = browser
-        .find(Locator::Id("userinfo"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let userinfo = text_of(&browser, "userinfo").await;
     assert!(userinfo.contains(EMAIL), "{userinfo}");
 
     // Then: refresh (rotation), revoke, and log out (back at the demo app).
@@ -408,36 +402,17 @@ async fn a_person_turns_on_an_authenticator_app_in_headless_chromium_and_signs_i
     let (_driver, browser) = chromium(app.dir.join("chromium-profile")).await;
 
     // Signed in once with the password, the person sets up the app on /account.
-    browser
-        .goto(webapp_authorize(&app, &redirect, "first").as_str())
-        .await
-        .unwrap();
-    type_into(&browser, "email", EMAIL).await;
-    type_into(&browser, "password", PASSWORD).await;
-    assert_eq!(click_and_wait(&browser, "sign-in").await.path(), "/consent");
-    click_and_wait(&browser, "allow").await;
+    sign_in_and_allow(&browser, &webapp_authorize(&app, &redirect, "first")).await;
     browser.goto(&app.url("/account")).await.unwrap();
     type_into(&browser, "mfa-password", PASSWORD).await;
     click_and_wait(&browser, "add-totp").await;
     let page = browser.source().await.unwrap();
     assert!(page.contains("<svg"), "the QR code is on the page");
-    let secret = browser
-        .find(Locator::Id("totp-secret"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let secret = text_of(&browser, "totp-secret").await;
     let code = crate::mfa_harness::totp_code(&app, &secret, 0);
     type_into(&browser, "code", &code).await;
     click_and_wait(&browser, "confirm-totp").await;
-    let codes = browser
-        .find(Locator::Id("recovery-codes"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let codes = text_of(&browser, "recovery-codes").await;
     assert_eq!(
         codes.lines().filter(|l| !l.trim().is_empty()).count(),
         10,
@@ -447,13 +422,7 @@ async fn a_person_turns_on_an_authenticator_app_in_headless_chromium_and_signs_i
         click_and_wait(&browser, "continue").await.path(),
         "/account"
     );
-    let status = browser
-        .find(Locator::Id("mfa-status"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let status = text_of(&browser, "mfa-status").await;
     assert!(status.starts_with("On"), "{status}");
 
     // A new browser session: the password, then the app's next code.
@@ -518,14 +487,7 @@ async fn a_person_adds_a_passkey_in_headless_chromium_and_signs_in_with_it_alone
     let (driver, browser) = chromium(app.dir.join("chromium-profile")).await;
     add_virtual_authenticator(&driver, &browser).await;
 
-    browser
-        .goto(webapp_authorize(&app, &redirect, "first").as_str())
-        .await
-        .unwrap();
-    type_into(&browser, "email", EMAIL).await;
-    type_into(&browser, "password", PASSWORD).await;
-    assert_eq!(click_and_wait(&browser, "sign-in").await.path(), "/consent");
-    click_and_wait(&browser, "allow").await;
+    sign_in_and_allow(&browser, &webapp_authorize(&app, &redirect, "first")).await;
     browser.goto(&app.url("/account")).await.unwrap();
     type_into(&browser, "passkey-password", PASSWORD).await;
     assert_eq!(
@@ -536,25 +498,13 @@ async fn a_person_adds_a_passkey_in_headless_chromium_and_signs_in_with_it_alone
         click_and_wait(&browser, "create-passkey").await.path(),
         "/account/passkeys/finish"
     );
-    let codes = browser
-        .find(Locator::Id("recovery-codes"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let codes = text_of(&browser, "recovery-codes").await;
     assert_eq!(codes.lines().filter(|l| !l.trim().is_empty()).count(), 10);
     assert_eq!(
         click_and_wait(&browser, "continue").await.path(),
         "/account"
     );
-    let listed = browser
-        .find(Locator::Id("passkeys"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let listed = text_of(&browser, "passkeys").await;
     assert!(listed.contains("Passkey"), "{listed}");
 
     // Signed out, the person signs in with the passkey alone.
@@ -574,4 +524,24 @@ async fn a_person_adds_a_passkey_in_headless_chromium_and_signs_in_with_it_alone
     );
     let amr = id["amr"].as_array().unwrap();
     assert!(amr.contains(&serde_json::json!("mfa")), "{amr:?}");
+}
+
+/// The text of the element with this id.
+async fn text_of(browser: &fantoccini::Client, id: &str) -> String {
+    browser
+        .find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|_| panic!("no #{id}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Sign in with the test account's password from `start` and allow the app.
+async fn sign_in_and_allow(browser: &fantoccini::Client, start: &url::Url) {
+    browser.goto(start.as_str()).await.unwrap();
+    type_into(browser, "email", EMAIL).await;
+    type_into(browser, "password", PASSWORD).await;
+    assert_eq!(click_and_wait(browser, "sign-in").await.path(), "/consent");
+    click_and_wait(browser, "allow").await;
 }

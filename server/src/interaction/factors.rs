@@ -21,7 +21,8 @@ use crate::protocol::params::Params;
 use crate::state::AppState;
 use crate::store::Account;
 
-fn page(
+/// An account-page step of managing a factor (enrolment, recovery codes, a passkey).
+pub(super) fn page(
     state: &AppState,
     req: &HttpRequest,
     account: &Account,

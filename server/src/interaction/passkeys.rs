@@ -5,49 +5,20 @@
 //! factor while `[mfa] required`). The first factor added also makes recovery codes, shown
 //! once. Every change is audited and announced by email.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::account::{account_url, checked_form};
-use super::csrf::{self, Purpose};
+use super::factors::page;
+use super::see_other;
 use super::self_service::{audit, load, reauthenticated, refuse};
-use super::{see_other, with_cookie};
 use crate::accounts::factors::passkeys::{Answer, PasskeyError};
 use crate::accounts::factors::recovery;
 use crate::audit::AuditKind;
 use crate::authz::second_factor::notify;
 use crate::error::PageError;
-use crate::pages::{self, FactorMode, PasskeyCeremony};
+use crate::pages::{FactorMode, PasskeyCeremony};
 use crate::state::AppState;
 use crate::store::Account;
-
-fn page(
-    state: &AppState,
-    req: &HttpRequest,
-    account: &Account,
-    mode: FactorMode<'_>,
-    message: Option<&str>,
-) -> HttpResponse {
-    let (token, new_cookie) = csrf::issue(state, req, Purpose::Account, account.id.as_str());
-    let status = if message.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let res = pages::render(
-        status,
-        &pages::SecondFactorPage {
-            client_name: "",
-            request_id: "",
-            csrf: &token,
-            mode,
-            message,
-            account: true,
-            remember_days: 0,
-        },
-    );
-    with_cookie(res, new_cookie)
-}
 
 fn unavailable() -> PageError {
     PageError::bad_request(
