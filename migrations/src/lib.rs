@@ -14,6 +14,7 @@ mod m20261202_000008_email_and_self_service;
 mod m20261202_000009_second_factors;
 mod m20261202_000010_passkeys;
 mod m20261202_000011_remembered_devices;
+mod m20261202_000012_audit_chain;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_second_factors::Migration),
             Box::new(m20261202_000010_passkeys::Migration),
             Box::new(m20261202_000011_remembered_devices::Migration),
+            Box::new(m20261202_000012_audit_chain::Migration),
         ]
     }
 }

@@ -66,6 +66,7 @@ pub async fn load_keys(settings: &Settings, store: &Store, now: i64) -> anyhow::
     let csrf = kek.derive("ostiary csrf v1");
     let refresh = kek.derive("ostiary refresh successor v1");
     let factors = crate::accounts::factors::FactorKeys::from_kek(&kek);
+    store.set_audit_key(kek.derive(crate::audit::chain::KEY_LABEL));
     let t = &settings.tokens;
     let window = t
         .access_token_lifetime_seconds
@@ -326,6 +327,15 @@ fn spawn_background_jobs(state: web::Data<AppState>) {
                         ),
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "garbage collection failed"),
+                    }
+                    let retention = i64::from(state.settings.audit.retention_days);
+                    if retention > 0 {
+                        let before = state.now() - retention * 86_400;
+                        match state.store.prune_audit(before).await {
+                            Ok(n) if n > 0 => tracing::info!(rows = n, "old audit records pruned"),
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(error = %e, "pruning the audit log failed"),
+                        }
                     }
                     match state.keys.collect(&state.store, state.now()).await {
                         Ok(n) if n > 0 => tracing::info!(keys = n, "retired signing keys deleted"),

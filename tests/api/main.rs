@@ -3,6 +3,7 @@
 mod account_changes;
 mod architecture;
 mod audit;
+mod audit_chain;
 mod authorize_policy;
 mod authorize_validation;
 mod bad_input;

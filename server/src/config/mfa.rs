@@ -1,5 +1,5 @@
 //! The `[mfa]` section: whether every sign-in needs a second factor (clients can ask for it on
-//! their own with `require_mfa`, and requests with `acr_values`).
+//! their own with `require_mfa`, and requests with `acr_values`); and `[audit]`.
 
 use serde::Deserialize;
 
@@ -11,6 +11,22 @@ pub struct MfaSettings {
     /// After a second factor, the person may let this browser skip it for this many days
     /// (0: never). Forgotten when every session of the account ends.
     pub remember_device_days: u32,
+}
+
+/// The `[audit]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSettings {
+    /// Records older than this are pruned from the start of the chain (0: kept for ever).
+    pub retention_days: u32,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self {
+            retention_days: 365,
+        }
+    }
 }
 
 /// The longest a browser may be remembered.

@@ -7,7 +7,7 @@ mod self_service;
 pub mod upstreams;
 mod validate;
 
-pub use mfa::MfaSettings;
+pub use mfa::{AuditSettings, MfaSettings};
 pub use self_service::{EmailSettings, PasswordSettings, RegistrationSettings};
 
 pub use upstreams::UpstreamConfig;
@@ -39,6 +39,7 @@ pub struct Settings {
     pub passwords: PasswordSettings,
     pub email: EmailSettings,
     pub mfa: MfaSettings,
+    pub audit: AuditSettings,
     pub dev: DevSettings,
     pub clients: Vec<ClientConfig>,
     pub upstreams: Vec<UpstreamConfig>,
@@ -302,6 +303,7 @@ impl Settings {
         let passwords = section(take("passwords"), "passwords", &mut problems);
         let email = section(take("email"), "email", &mut problems);
         let mfa = section(take("mfa"), "mfa", &mut problems);
+        let audit = section(take("audit"), "audit", &mut problems);
         let dev = section(take("dev"), "dev", &mut problems);
         let mut clients = Vec::new();
         match take("clients") {
@@ -354,6 +356,7 @@ impl Settings {
             passwords,
             email,
             mfa,
+            audit,
             dev,
             clients,
             upstreams,

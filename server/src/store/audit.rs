@@ -1,14 +1,111 @@
 //! Audit records: typed events (`crate::audit`) stored with one column per field, queried by
-//! kind. Fields never hold secrets.
+//! kind, and chained (`crate::audit::chain`): each record's keyed hash covers the previous
+//! one's. Fields never hold secrets.
+//!
+//! Contract: records are chained in the order they commit. Each write moves the chain's head
+//! row first (an UPDATE, which holds that row — on PostgreSQL a row lock, on SQLite the write
+//! lock — until the record is in), so concurrent writers on any number of instances take
+//! turns and every place in the chain is used once.
 
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait as _},
+};
 
-use super::entities::audit_events;
-use super::{Store, StoreResult};
+use super::entities::{audit_chain, audit_events};
+use super::{Store, StoreError, StoreResult};
+use crate::audit::chain::{self, Finding};
 use crate::audit::{AuditEvent, AuditKind, Origin};
 use crate::protocol::ids::{AccountId, GrantId, UpstreamId};
 
+/// Rows pruned per statement.
+const PRUNE_BATCH: u64 = 100;
+
+/// A stored record with its place in the chain.
+#[derive(Debug, Clone)]
+pub struct ChainedRecord {
+    pub id: i64,
+    pub seq: Option<i64>,
+    pub hash: Option<String>,
+    pub event: AuditEvent,
+}
+
+/// The chain's head and checkpoint, as stored.
+#[derive(Debug, Clone, Default)]
+pub struct ChainHead {
+    pub seq: i64,
+    pub hash: String,
+    pub checkpoint_seq: i64,
+    pub checkpoint_hash: String,
+    pub checkpoint_mac: String,
+}
+
+/// Which records `audit_list` returns.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub account_id: Option<AccountId>,
+    pub email: Option<String>,
+    pub client_id: Option<String>,
+    pub kind: Option<AuditKind>,
+    pub since: Option<i64>,
+    pub limit: u64,
+}
+
+fn event_of(m: audit_events::Model) -> Option<ChainedRecord> {
+    Some(ChainedRecord {
+        id: m.id,
+        seq: m.seq,
+        hash: m.chain_hash,
+        event: AuditEvent {
+            at: m.at,
+            kind: AuditKind::parse(&m.kind)?,
+            account_id: m.account_id.map(AccountId::new),
+            client_id: m.client_id,
+            upstream_id: m.upstream_id.map(UpstreamId::new),
+            grant_id: m.grant_id.map(GrantId::new),
+            email: m.email,
+            reason: m.reason,
+            origin: Origin {
+                ip: m.ip.and_then(|ip| ip.parse().ok()),
+                user_agent: m.user_agent,
+            },
+        },
+    })
+}
+
+fn model_of(e: &AuditEvent, seq: i64, hash: String) -> audit_events::ActiveModel {
+    audit_events::ActiveModel {
+        at: Set(e.at),
+        kind: Set(e.kind.as_str().to_owned()),
+        account_id: Set(e.account_id.clone().map(AccountId::into_string)),
+        client_id: Set(e.client_id.clone()),
+        detail: Set(String::new()),
+        upstream_id: Set(e.upstream_id.clone().map(UpstreamId::into_string)),
+        grant_id: Set(e.grant_id.clone().map(GrantId::into_string)),
+        email: Set(e.email.clone()),
+        reason: Set(e.reason.clone()),
+        ip: Set(e.origin.ip.map(|ip| ip.to_string())),
+        user_agent: Set(e.origin.user_agent.clone()),
+        seq: Set(Some(seq)),
+        chain_hash: Set(Some(hash)),
+        ..Default::default()
+    }
+}
+
 impl Store {
+    /// Use this key for the chain (derived from the key-encryption key); set once at start.
+    pub fn set_audit_key(&self, key: [u8; 32]) {
+        let _ = self.audit_key.set(key);
+    }
+
+    fn audit_key(&self) -> StoreResult<[u8; 32]> {
+        self.audit_key
+            .get()
+            .copied()
+            .ok_or_else(|| StoreError::Encoding("the audit key is not loaded".into()))
+    }
+
     pub async fn audit(&self, e: AuditEvent) -> StoreResult<()> {
         tracing::info!(
             target: "audit",
@@ -21,21 +118,35 @@ impl Store {
             reason = ?e.reason,
             ip = ?e.origin.ip,
         );
-        let am = audit_events::ActiveModel {
-            at: Set(e.at),
-            kind: Set(e.kind.as_str().to_owned()),
-            account_id: Set(e.account_id.map(AccountId::into_string)),
-            client_id: Set(e.client_id),
-            detail: Set(String::new()),
-            upstream_id: Set(e.upstream_id.map(UpstreamId::into_string)),
-            grant_id: Set(e.grant_id.map(GrantId::into_string)),
-            email: Set(e.email),
-            reason: Set(e.reason),
-            ip: Set(e.origin.ip.map(|ip| ip.to_string())),
-            user_agent: Set(e.origin.user_agent),
-            ..Default::default()
-        };
-        self.write.insert(audit_events::Entity::insert(am)).await
+        let key = self.audit_key()?;
+        self.write
+            .run(move |db| {
+                Box::pin(async move {
+                    audit_chain::Entity::update_many()
+                        .col_expr(
+                            audit_chain::Column::Seq,
+                            Expr::col(audit_chain::Column::Seq).add(1),
+                        )
+                        .filter(audit_chain::Column::Id.eq(1))
+                        .exec(db)
+                        .await?;
+                    let head = audit_chain::Entity::find_by_id(1)
+                        .one(db)
+                        .await?
+                        .ok_or_else(|| StoreError::Encoding("no audit chain head".into()))?;
+                    let hash = chain::record_hash(&key, &head.hash, head.seq, &e);
+                    audit_events::Entity::insert(model_of(&e, head.seq, hash.clone()))
+                        .exec_without_returning(db)
+                        .await?;
+                    audit_chain::Entity::update_many()
+                        .col_expr(audit_chain::Column::Hash, Expr::value(hash))
+                        .filter(audit_chain::Column::Id.eq(1))
+                        .exec(db)
+                        .await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     /// Audit events of one kind, oldest first.
@@ -46,20 +157,190 @@ impl Store {
             .all(&self.read)
             .await?
             .into_iter()
-            .map(|m| AuditEvent {
-                at: m.at,
-                kind,
-                account_id: m.account_id.map(AccountId::new),
-                client_id: m.client_id,
-                upstream_id: m.upstream_id.map(UpstreamId::new),
-                grant_id: m.grant_id.map(GrantId::new),
-                email: m.email,
-                reason: m.reason,
-                origin: Origin {
-                    ip: m.ip.and_then(|ip| ip.parse().ok()),
-                    user_agent: m.user_agent,
-                },
+            .filter_map(event_of)
+            .map(|r| r.event)
+            .collect())
+    }
+
+    /// Records matching `f`, oldest first (at most `f.limit`).
+    pub async fn audit_list(&self, f: &AuditFilter) -> StoreResult<Vec<ChainedRecord>> {
+        let mut q = audit_events::Entity::find();
+        if let Some(a) = &f.account_id {
+            q = q.filter(audit_events::Column::AccountId.eq(a.as_str()));
+        }
+        if let Some(e) = &f.email {
+            q = q.filter(audit_events::Column::Email.eq(e.as_str()));
+        }
+        if let Some(c) = &f.client_id {
+            q = q.filter(audit_events::Column::ClientId.eq(c.as_str()));
+        }
+        if let Some(k) = f.kind {
+            q = q.filter(audit_events::Column::Kind.eq(k.as_str()));
+        }
+        if let Some(s) = f.since {
+            q = q.filter(audit_events::Column::At.gte(s));
+        }
+        Ok(q.order_by_asc(audit_events::Column::Id)
+            .limit(f.limit)
+            .all(&self.read)
+            .await?
+            .into_iter()
+            .filter_map(event_of)
+            .collect())
+    }
+
+    pub async fn audit_chain_head(&self) -> StoreResult<ChainHead> {
+        let m = audit_chain::Entity::find_by_id(1).one(&self.read).await?;
+        Ok(m.map(|m| ChainHead {
+            seq: m.seq,
+            hash: m.hash,
+            checkpoint_seq: m.checkpoint_seq,
+            checkpoint_hash: m.checkpoint_hash,
+            checkpoint_mac: m.checkpoint_mac,
+        })
+        .unwrap_or_default())
+    }
+
+    /// Up to `limit` records after row `after_id`, in row order (unknown kinds included as
+    /// rows that no longer match, so they are reported rather than skipped).
+    pub async fn audit_page(&self, after_id: i64, limit: u64) -> StoreResult<Vec<ChainedRecord>> {
+        Ok(audit_events::Entity::find()
+            .filter(audit_events::Column::Id.gt(after_id))
+            .order_by_asc(audit_events::Column::Id)
+            .limit(limit)
+            .all(&self.read)
+            .await?
+            .into_iter()
+            .map(|m| {
+                let (id, seq) = (m.id, m.seq);
+                event_of(m).unwrap_or(ChainedRecord {
+                    id,
+                    seq,
+                    hash: Some(String::new()),
+                    event: AuditEvent::new(AuditKind::LoginFailed, 0, &Origin::default()),
+                })
             })
             .collect())
+    }
+
+    /// Delete the records older than `before` (`[audit] retention_days`), oldest first in
+    /// batches, moving the signed checkpoint to the last one deleted; rows deleted.
+    pub async fn prune_audit(&self, before: i64) -> StoreResult<u64> {
+        let key = self.audit_key()?;
+        let mut total = 0;
+        loop {
+            let deleted = self
+                .write
+                .run(move |db| {
+                    Box::pin(async move {
+                        let old = audit_events::Entity::find()
+                            .filter(audit_events::Column::At.lt(before))
+                            .order_by_asc(audit_events::Column::Id)
+                            .limit(PRUNE_BATCH)
+                            .all(db)
+                            .await?;
+                        let Some(last) = old.iter().rfind(|m| m.seq.is_some()).cloned() else {
+                            // Only records from before the chain: they just go.
+                            let ids: Vec<i64> = old.iter().map(|m| m.id).collect();
+                            let n = ids.len() as u64;
+                            if n > 0 {
+                                audit_events::Entity::delete_many()
+                                    .filter(audit_events::Column::Id.is_in(ids))
+                                    .exec(db)
+                                    .await?;
+                            }
+                            return Ok(n);
+                        };
+                        // The chain is pruned from its start, without gaps: up to `last`.
+                        let ids: Vec<i64> = old
+                            .iter()
+                            .filter(|m| m.id <= last.id)
+                            .map(|m| m.id)
+                            .collect();
+                        let n = ids.len() as u64;
+                        let (seq, hash) =
+                            (last.seq.unwrap_or(0), last.chain_hash.unwrap_or_default());
+                        audit_chain::Entity::update_many()
+                            .col_expr(audit_chain::Column::CheckpointSeq, Expr::value(seq))
+                            .col_expr(
+                                audit_chain::Column::CheckpointHash,
+                                Expr::value(hash.clone()),
+                            )
+                            .col_expr(
+                                audit_chain::Column::CheckpointMac,
+                                Expr::value(chain::checkpoint_mac(&key, seq, &hash)),
+                            )
+                            .filter(audit_chain::Column::Id.eq(1))
+                            .exec(db)
+                            .await?;
+                        audit_events::Entity::delete_many()
+                            .filter(audit_events::Column::Id.is_in(ids))
+                            .exec(db)
+                            .await?;
+                        Ok(n)
+                    })
+                })
+                .await?;
+            total += deleted;
+            if deleted < PRUNE_BATCH {
+                return Ok(total);
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// Walk the whole log in order and report the first record that was altered, removed or
+    /// inserted.
+    pub async fn verify_audit(&self, key: &[u8; 32]) -> StoreResult<Finding> {
+        let store = self;
+        let head = store.audit_chain_head().await?;
+        let checkpointed = head.checkpoint_seq > 0;
+        if checkpointed
+            && !crate::secret::ct_eq(
+                chain::checkpoint_mac(key, head.checkpoint_seq, &head.checkpoint_hash).as_bytes(),
+                head.checkpoint_mac.as_bytes(),
+            )
+        {
+            return Ok(Finding::CheckpointForged);
+        }
+        let (mut prev, mut expected) = (head.checkpoint_hash.clone(), head.checkpoint_seq + 1);
+        let (mut records, mut before_chain, mut started) = (0u64, 0u64, checkpointed);
+        let mut after = 0i64;
+        loop {
+            let page = store.audit_page(after, 1000).await?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            for r in page {
+                let (Some(seq), Some(hash)) = (r.seq, r.hash.as_deref()) else {
+                    if started {
+                        return Ok(Finding::Inserted { id: r.id });
+                    }
+                    before_chain += 1;
+                    continue;
+                };
+                started = true;
+                if seq > expected {
+                    return Ok(Finding::Removed { seq: expected });
+                }
+                if seq < expected {
+                    return Ok(Finding::Inserted { id: r.id });
+                }
+                let computed = chain::record_hash(key, &prev, seq, &r.event);
+                if !crate::secret::ct_eq(computed.as_bytes(), hash.as_bytes()) {
+                    return Ok(Finding::Altered { seq, id: r.id });
+                }
+                prev = hash.to_owned();
+                expected += 1;
+                records += 1;
+            }
+        }
+        // The newest records: the head says how far the chain went.
+        if head.seq >= expected {
+            return Ok(Finding::Removed { seq: expected });
+        }
+        Ok(Finding::Intact {
+            records,
+            before_chain,
+        })
     }
 }

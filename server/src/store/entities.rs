@@ -202,6 +202,24 @@ pub mod audit_events {
         pub reason: Option<String>,
         pub ip: Option<String>,
         pub user_agent: Option<String>,
+        pub seq: Option<i64>,
+        pub chain_hash: Option<String>,
+    }
+    relation_free!();
+}
+
+pub mod audit_chain {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_chain")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: i32,
+        pub seq: i64,
+        pub hash: String,
+        pub checkpoint_seq: i64,
+        pub checkpoint_hash: String,
+        pub checkpoint_mac: String,
     }
     relation_free!();
 }

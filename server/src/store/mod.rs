@@ -22,6 +22,7 @@ mod writer;
 
 pub use account_changes::{Confirmed, PasswordChange};
 pub use accounts::{Account, LinkedIdentity, Unlink};
+pub use audit::{AuditFilter, ChainHead, ChainedRecord};
 pub use factors::{FactorSummary, TotpFactor};
 pub use gc::Collected;
 pub use grants::{
@@ -102,6 +103,8 @@ impl From<StoreError> for crate::protocol::error::OAuthError {
 pub struct Store {
     read: DatabaseConnection,
     write: writer::Writer,
+    /// The audit chain's key (`set_audit_key`), shared by the clones of this store.
+    audit_key: std::sync::Arc<std::sync::OnceLock<[u8; 32]>>,
 }
 
 /// The database behind a URL, as far as pooling is concerned.
@@ -152,13 +155,18 @@ impl Store {
                 // The writer first: it creates the file (mode=rwc) and switches it to WAL.
                 let write = writer::Writer::thread(pool(1, false)).await?;
                 let read = Database::connect(pool(max_connections, true)).await?;
-                Ok(Self { read, write })
+                Ok(Self {
+                    read,
+                    write,
+                    audit_key: Default::default(),
+                })
             }
             Backend::SqliteMemory | Backend::Postgres => {
                 let db = Database::connect(pool(max_connections, false)).await?;
                 Ok(Self {
                     read: db.clone(),
                     write: writer::Writer::pool(db),
+                    audit_key: Default::default(),
                 })
             }
         }

@@ -9,6 +9,8 @@ use std::net::IpAddr;
 
 use crate::protocol::ids::{AccountId, GrantId, UpstreamId};
 
+pub mod chain;
+
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

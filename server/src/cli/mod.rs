@@ -1,5 +1,7 @@
 //! The `ostiary` command line. Every subcommand takes `--config PATH`.
 
+mod audit;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::io::Read;
@@ -54,6 +56,11 @@ pub enum Command {
     Email {
         #[command(subcommand)]
         command: EmailCommand,
+    },
+    /// Read and check the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
     },
 }
 
@@ -162,6 +169,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Users { command } => users(&cli.config, command).await,
+        Command::Audit { command } => {
+            let settings = load(&cli.config)?;
+            let (store, key) = open_store_with_audit(&settings).await?;
+            audit::run(&store, &key, command).await
+        }
         Command::ClientSecret => {
             let secret = crate::tokens::opaque::random_token();
             println!("client_secret      = \"{}\"", secret.expose());
@@ -240,10 +252,22 @@ fn check_config(path: &std::path::Path) -> i32 {
     0
 }
 
+/// The store, migrated, with the audit chain's key loaded (commands that write or check the
+/// audit log need the key-encryption key for it).
+async fn open_store_with_audit(
+    settings: &Settings,
+) -> anyhow::Result<(crate::store::Store, [u8; 32])> {
+    let store = open_store(settings).await?;
+    store.migrate().await?;
+    let (kek, _) = KeyEncryptionKey::from_settings(settings)?;
+    let key = kek.derive(crate::audit::chain::KEY_LABEL);
+    store.set_audit_key(key);
+    Ok((store, key))
+}
+
 async fn users(path: &std::path::Path, command: UsersCommand) -> anyhow::Result<i32> {
     let settings = load(path)?;
-    let store = open_store(&settings).await?;
-    store.migrate().await?;
+    let (store, _) = open_store_with_audit(&settings).await?;
     match command {
         UsersCommand::Add {
             email,
