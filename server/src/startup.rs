@@ -219,6 +219,9 @@ impl Application {
             mailer,
         });
         let data = state.clone();
+        let proxies = actix_web::web::Data::new(crate::audit::TrustedProxies::new(
+            &data.settings.server.trusted_proxies,
+        ));
         let cors_origins = Arc::new(state.clients.web_origins());
         let http = HttpServer::new(move || {
             let mut headers = DefaultHeaders::new()
@@ -237,6 +240,7 @@ impl Application {
             let dev_outbox = data.mailer.holds_messages();
             App::new()
                 .app_data(data.clone())
+                .app_data(proxies.clone())
                 .wrap(headers)
                 // Path only: query strings can carry request ids and must not reach the log.
                 .wrap(Logger::new("%a \"%U\" %s %b %Dms").log_target("ostiary::http"))

@@ -10,6 +10,7 @@ mod bad_input;
 mod browser;
 mod cli;
 mod client_credentials;
+mod client_ip;
 mod code_flow;
 mod config;
 mod database_recovery;

@@ -10,6 +10,9 @@ use std::net::IpAddr;
 use crate::protocol::ids::{AccountId, GrantId, UpstreamId};
 
 pub mod chain;
+pub mod client_ip;
+
+pub use client_ip::TrustedProxies;
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,14 +163,25 @@ impl Origin {
 }
 
 impl Origin {
-    /// The origin of a request: its peer address (trusted-proxy handling hooks in here) and
-    /// its `User-Agent`.
+    /// The origin of a request: the client's address (the peer's, or behind a trusted proxy
+    /// the one it forwards) and its `User-Agent`.
     pub fn of(req: &HttpRequest) -> Self {
-        let ua = req
-            .headers()
+        let headers = req.headers();
+        let ua = headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok());
-        Self::new(req.peer_addr().map(|a| a.ip()), ua)
+        let values = |name: &str| -> Vec<&str> {
+            headers
+                .get_all(name)
+                .filter_map(|v| v.to_str().ok())
+                .collect()
+        };
+        let peer = req.peer_addr().map(|a| a.ip());
+        let ip = match req.app_data::<actix_web::web::Data<TrustedProxies>>() {
+            Some(t) => t.client(peer, &values("forwarded"), &values("x-forwarded-for")),
+            None => peer,
+        };
+        Self::new(ip, ua)
     }
 }
 

@@ -58,6 +58,9 @@ pub struct ServerSettings {
     pub workers: Option<usize>,
     /// Run pending migrations when `serve` starts.
     pub migrate_on_start: bool,
+    /// Reverse proxies (addresses or CIDR ranges) whose `Forwarded` / `X-Forwarded-For` name
+    /// the client; from any other peer those headers are ignored.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for ServerSettings {
@@ -68,6 +71,7 @@ impl Default for ServerSettings {
             tls: None,
             workers: None,
             migrate_on_start: true,
+            trusted_proxies: Vec::new(),
         }
     }
 }

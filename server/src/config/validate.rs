@@ -59,6 +59,14 @@ pub fn validate(s: &Settings, env: &dyn Fn(&str) -> Option<String>) -> Vec<Probl
             "must be an address like 127.0.0.1:8080",
         ));
     }
+    for (i, entry) in s.server.trusted_proxies.iter().enumerate() {
+        if crate::audit::client_ip::parse_range(entry).is_none() {
+            p.push(Problem::error(
+                &format!("server.trusted_proxies[{i}]"),
+                "must be an address or a CIDR range like 10.0.0.0/8",
+            ));
+        }
+    }
     if let Some(tls) = &s.server.tls {
         for (key, path) in [("server.tls.cert", &tls.cert), ("server.tls.key", &tls.key)] {
             if !path.is_file() {
