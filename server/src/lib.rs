@@ -29,6 +29,8 @@ pub mod error;
 pub mod interaction;
 /// Signing keys: generation, encryption at rest, rotation, JWKS.
 pub mod keys;
+/// Per-address rate limits on sign-in, sign-up, reset, codes and the token endpoints.
+pub mod limits;
 /// The OAuth 2.0 / OpenID Connect protocol endpoints.
 pub mod oauth;
 /// One askama template struct per page, and the pages' security headers.

@@ -222,6 +222,16 @@ impl Application {
         let proxies = actix_web::web::Data::new(crate::audit::TrustedProxies::new(
             &data.settings.server.trusted_proxies,
         ));
+        let limiters =
+            actix_web::web::Data::new(crate::limits::Limiters::new(&data.settings.limits));
+        let idle = limiters.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                idle.forget_idle();
+            }
+        });
         let cors_origins = Arc::new(state.clients.web_origins());
         let http = HttpServer::new(move || {
             let mut headers = DefaultHeaders::new()
@@ -241,6 +251,8 @@ impl Application {
             App::new()
                 .app_data(data.clone())
                 .app_data(proxies.clone())
+                .app_data(limiters.clone())
+                .wrap(actix_web::middleware::from_fn(crate::limits::limit))
                 .wrap(headers)
                 // Path only: query strings can carry request ids and must not reach the log.
                 .wrap(Logger::new("%a \"%U\" %s %b %Dms").log_target("ostiary::http"))

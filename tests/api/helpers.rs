@@ -150,6 +150,8 @@ async fn start(
         Settings::parse(std::path::Path::new("test.toml"), &text, std::iter::empty())
             .expect("test config parses");
     settings.keys.encryption_key_env = "OSTIARY_TEST_NO_SUCH_VARIABLE".into();
+    // One address drives every test: the per-address limits are tested on their own.
+    settings.limits = ostiary::config::LimitSettings::off();
     tweak(&mut settings);
     let clock = ManualClock::starting_now();
     let app = Application::build_on(settings, Arc::new(clock.clone()), listener)

@@ -34,6 +34,7 @@ mod mfa_upstreams;
 mod passkeys;
 mod password_reset;
 mod people;
+mod rate_limits;
 mod remembered_devices;
 mod second_factors;
 mod self_service;

@@ -79,6 +79,8 @@ pub enum AuditKind {
     /// A recovery code was used.
     RecoveryCodeUsed,
     RecoveryCodesRegenerated,
+    /// A client address went over a `[limits]` bucket (the reason names it).
+    RateLimited,
 }
 
 impl AuditKind {
@@ -136,6 +138,7 @@ impl AuditKind {
             Self::SecondFactorLocked => "second_factor_locked",
             Self::RecoveryCodeUsed => "recovery_code_used",
             Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            Self::RateLimited => "rate_limited",
         }
     }
 }

@@ -2,11 +2,13 @@
 //! `OSTIARY__SECTION__KEY` environment variables overriding single keys. Every struct denies
 //! unknown keys; each section is read on its own so that `check-config` reports every problem.
 
+mod limits;
 mod mfa;
 mod self_service;
 pub mod upstreams;
 mod validate;
 
+pub use limits::LimitSettings;
 pub use mfa::{AuditSettings, MfaSettings};
 pub use self_service::{EmailSettings, PasswordSettings, RegistrationSettings};
 
@@ -40,6 +42,7 @@ pub struct Settings {
     pub email: EmailSettings,
     pub mfa: MfaSettings,
     pub audit: AuditSettings,
+    pub limits: LimitSettings,
     pub dev: DevSettings,
     pub clients: Vec<ClientConfig>,
     pub upstreams: Vec<UpstreamConfig>,
@@ -308,6 +311,7 @@ impl Settings {
         let email = section(take("email"), "email", &mut problems);
         let mfa = section(take("mfa"), "mfa", &mut problems);
         let audit = section(take("audit"), "audit", &mut problems);
+        let limits = section(take("limits"), "limits", &mut problems);
         let dev = section(take("dev"), "dev", &mut problems);
         let mut clients = Vec::new();
         match take("clients") {
@@ -361,6 +365,7 @@ impl Settings {
             email,
             mfa,
             audit,
+            limits,
             dev,
             clients,
             upstreams,
