@@ -72,12 +72,15 @@ impl Bucket {
 /// The buckets of this instance (in the app data).
 pub struct Limiters {
     buckets: Vec<(Bucket, DefaultKeyedRateLimiter<IpAddr>)>,
+    /// `rate_limit_per_minute` of each client that has one.
+    clients: std::collections::HashMap<String, governor::DefaultDirectRateLimiter>,
+    client_gate: DefaultKeyedRateLimiter<String>,
     /// One audit record per address and bucket a minute, so a flood is not a flood of rows.
     audit_gate: DefaultKeyedRateLimiter<(IpAddr, Bucket)>,
 }
 
 impl Limiters {
-    pub fn new(s: &LimitSettings) -> Self {
+    pub fn new(s: &LimitSettings, clients: &crate::clients::ClientRegistry) -> Self {
         let per_minute = [
             (Bucket::SignIn, s.sign_in_per_minute),
             (Bucket::SignUp, s.sign_up_per_minute),
@@ -94,8 +97,21 @@ impl Limiters {
                     .map(|n| (b, DefaultKeyedRateLimiter::keyed(Quota::per_minute(n))))
             })
             .collect();
+        let clients = clients
+            .all()
+            .into_iter()
+            .filter_map(|c| {
+                let n = c.rate_limit_per_minute?;
+                Some((
+                    c.id.as_str().to_owned(),
+                    governor::DefaultDirectRateLimiter::direct(Quota::per_minute(n)),
+                ))
+            })
+            .collect();
         Self {
             buckets,
+            clients,
+            client_gate: DefaultKeyedRateLimiter::keyed(Quota::per_minute(NonZeroU32::MIN)),
             audit_gate: DefaultKeyedRateLimiter::keyed(Quota::per_minute(NonZeroU32::MIN)),
         }
     }
@@ -112,16 +128,34 @@ impl Limiters {
         }
     }
 
+    /// `None` when client `client_id` may make another token request; else the seconds to
+    /// wait, and whether this is the first refusal of the client this minute (to audit).
+    pub fn check_client(&self, client_id: &str) -> Option<(u64, bool)> {
+        let limiter = self.clients.get(client_id)?;
+        limiter.check().err().map(|not_until| {
+            let wait = not_until
+                .wait_time_from(DefaultClock::default().now())
+                .as_secs()
+                .max(1);
+            (
+                wait,
+                self.client_gate.check_key(&client_id.to_owned()).is_ok(),
+            )
+        })
+    }
+
     /// Forget addresses whose buckets are full again (bounded memory; run on a timer).
     pub fn forget_idle(&self) {
         for (_, l) in &self.buckets {
             l.retain_recent();
         }
         self.audit_gate.retain_recent();
+        self.client_gate.retain_recent();
     }
 }
 
-fn too_many(bucket: Bucket, retry_after: u64) -> HttpResponse {
+/// The 429 answer for `bucket`, waiting `retry_after` seconds.
+pub fn too_many(bucket: Bucket, retry_after: u64) -> HttpResponse {
     let mut res = if bucket.is_back_channel() {
         HttpResponse::build(StatusCode::TOO_MANY_REQUESTS)
             .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -179,10 +213,14 @@ mod tests {
 
     #[test]
     fn each_bucket_counts_its_own_requests_per_address() {
-        let l = Limiters::new(&LimitSettings {
-            sign_in_per_minute: 2,
-            ..LimitSettings::off()
-        });
+        let none = crate::clients::ClientRegistry::from_config(&[], &|_| None).unwrap();
+        let l = Limiters::new(
+            &LimitSettings {
+                sign_in_per_minute: 2,
+                ..LimitSettings::off()
+            },
+            &none,
+        );
         let (a, b): (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
         assert_eq!(l.check(Bucket::SignIn, a), None);
         assert_eq!(l.check(Bucket::SignIn, a), None);

@@ -222,8 +222,10 @@ impl Application {
         let proxies = actix_web::web::Data::new(crate::audit::TrustedProxies::new(
             &data.settings.server.trusted_proxies,
         ));
-        let limiters =
-            actix_web::web::Data::new(crate::limits::Limiters::new(&data.settings.limits));
+        let limiters = actix_web::web::Data::new(crate::limits::Limiters::new(
+            &data.settings.limits,
+            &data.clients,
+        ));
         let idle = limiters.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));

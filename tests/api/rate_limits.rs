@@ -102,3 +102,76 @@ fn the_defaults_limit_every_bucket_and_a_bucket_of_zero_is_off() {
         assert!(n > 0);
     }
 }
+
+#[tokio::test]
+async fn a_clients_own_rate_limit_and_allowed_ips_apply_to_its_token_requests() {
+    let app = spawn_app_with(|s| {
+        for c in &mut s.clients {
+            if c.client_id == "reports-service" {
+                c.rate_limit_per_minute = Some(2);
+            }
+            if c.client_id == "webapp" {
+                c.allowed_ips = vec!["10.0.0.0/8".into()];
+            }
+        }
+    })
+    .await;
+    let cc = || {
+        app.token(
+            ("reports-service", Some(REPORTS_SECRET)),
+            &[("grant_type", "client_credentials")],
+        )
+    };
+    assert_eq!(cc().await.status(), 200);
+    assert_eq!(cc().await.status(), 200);
+    let res = cc().await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    assert_eq!(cc().await.status(), 429);
+    assert_eq!(app.audit("rate_limited").await, 1, "audited once a minute");
+
+    // webapp may call /token only from 10.0.0.0/8; this test runs on 127.0.0.1.
+    let res = app
+        .exchange(("webapp", Some(WEB_SECRET)), "some-code", None)
+        .await;
+    assert_eq!(res.status(), 400);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "unauthorized_client");
+    assert_eq!(app.audit("client_refused").await, 1);
+}
+
+#[test]
+fn check_config_refuses_allowed_ips_on_a_public_client_and_a_zero_rate_limit() {
+    let text = format!(
+        "issuer = \"https://id.example.com\"\n{}\n",
+        clients_toml("https://app.example.com/cb")
+    );
+    let mut s =
+        ostiary::config::Settings::parse(std::path::Path::new("t.toml"), &text, std::iter::empty())
+            .unwrap();
+    for c in &mut s.clients {
+        if c.client_id == "spa" {
+            c.allowed_ips = vec!["10.0.0.0/8".into()];
+        }
+        if c.client_id == "webapp" {
+            c.rate_limit_per_minute = Some(0);
+            c.allowed_ips = vec!["not-an-address".into()];
+        }
+    }
+    let keys: Vec<String> = ostiary::startup::check_config(&s, &|_| None)
+        .into_iter()
+        .map(|p| p.key)
+        .collect();
+    assert!(
+        keys.contains(&"clients[1].allowed_ips".to_owned()),
+        "{keys:?}"
+    );
+    assert!(
+        keys.contains(&"clients[0].allowed_ips[0]".to_owned()),
+        "{keys:?}"
+    );
+    assert!(
+        keys.contains(&"clients[0].rate_limit_per_minute".to_owned()),
+        "{keys:?}"
+    );
+}

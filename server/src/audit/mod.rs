@@ -79,8 +79,11 @@ pub enum AuditKind {
     /// A recovery code was used.
     RecoveryCodeUsed,
     RecoveryCodesRegenerated,
-    /// A client address went over a `[limits]` bucket (the reason names it).
+    /// A client address went over a `[limits]` bucket (the reason names it), or a client its
+    /// `rate_limit_per_minute`.
     RateLimited,
+    /// An authenticated client's request was refused (an address outside `allowed_ips`).
+    ClientRefused,
 }
 
 impl AuditKind {
@@ -139,6 +142,7 @@ impl AuditKind {
             Self::RecoveryCodeUsed => "recovery_code_used",
             Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
             Self::RateLimited => "rate_limited",
+            Self::ClientRefused => "client_refused",
         }
     }
 }

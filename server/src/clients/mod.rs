@@ -68,6 +68,10 @@ pub struct Client {
     pub introspect_any_token: bool,
     /// Sign-ins for this client need a second factor.
     pub require_mfa: bool,
+    /// Token requests a minute (per instance), if limited.
+    pub rate_limit_per_minute: Option<std::num::NonZeroU32>,
+    /// Where a confidential client's token requests must come from (empty: anywhere).
+    pub allowed_ips: Vec<ipnet::IpNet>,
 }
 
 impl Client {
@@ -100,11 +104,23 @@ impl Client {
             skip_consent: c.skip_consent,
             introspect_any_token: c.introspect_any_token,
             require_mfa: c.require_mfa,
+            rate_limit_per_minute: c.rate_limit_per_minute.and_then(std::num::NonZeroU32::new),
+            allowed_ips: c
+                .allowed_ips
+                .iter()
+                .map(|r| crate::audit::client_ip::parse_range(r))
+                .collect::<Option<_>>()?,
         })
     }
 
     pub fn is_public(&self) -> bool {
         self.auth_method == TokenEndpointAuthMethod::None
+    }
+
+    /// Whether a token request from `ip` may come from where it does.
+    pub fn allows_address(&self, ip: Option<std::net::IpAddr>) -> bool {
+        self.allowed_ips.is_empty()
+            || ip.is_some_and(|ip| self.allowed_ips.iter().any(|n| n.contains(&ip)))
     }
 
     pub fn allows_grant(&self, g: GrantType) -> bool {
@@ -178,6 +194,11 @@ impl ClientRegistry {
             .filter(|u| matches!(u.scheme(), "http" | "https"))
             .map(|u| u.origin().ascii_serialization())
             .collect()
+    }
+
+    /// Every client, in no particular order.
+    pub fn all(&self) -> Vec<Arc<Client>> {
+        self.0.values().cloned().collect()
     }
 
     pub fn len(&self) -> usize {

@@ -155,6 +155,26 @@ fn check_client(
             "a public client cannot authenticate to the introspection endpoint",
         ));
     }
+    if !c.allowed_ips.is_empty() && public {
+        p.push(Problem::error(
+            &format!("{key}.allowed_ips"),
+            "is for confidential clients (a public client's requests come from its users)",
+        ));
+    }
+    for (j, r) in c.allowed_ips.iter().enumerate() {
+        if crate::audit::client_ip::parse_range(r).is_none() {
+            p.push(Problem::error(
+                &format!("{key}.allowed_ips[{j}]"),
+                "must be an address or a CIDR range like 10.0.0.0/8",
+            ));
+        }
+    }
+    if c.rate_limit_per_minute == Some(0) {
+        p.push(Problem::error(
+            &format!("{key}.rate_limit_per_minute"),
+            "must be at least 1 (leave it out for no limit)",
+        ));
+    }
     if public && c.grant_types.contains(&GrantType::ClientCredentials) {
         p.push(Problem::error(
             &format!("{key}.grant_types"),

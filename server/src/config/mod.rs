@@ -240,6 +240,11 @@ pub struct ClientConfig {
     /// Every sign-in for this client needs a second factor.
     #[serde(default)]
     pub require_mfa: bool,
+    /// At most this many token requests a minute from this client (per instance).
+    pub rate_limit_per_minute: Option<u32>,
+    /// A confidential client's token requests must come from these addresses or CIDR ranges.
+    #[serde(default)]
+    pub allowed_ips: Vec<String>,
 }
 
 fn default_grant_types() -> Vec<GrantType> {

@@ -11,7 +11,7 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
 use super::client_auth::AuthenticatedClient;
-use crate::audit::Origin;
+use crate::audit::{AuditEvent, AuditKind, Origin};
 use crate::clients::Client;
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::ids::GrantId;
@@ -36,6 +36,7 @@ pub struct TokenResponse {
 #[tracing::instrument(skip_all, fields(grant_type, client_id))]
 pub async fn token(
     state: web::Data<AppState>,
+    limiters: Option<web::Data<crate::limits::Limiters>>,
     auth: AuthenticatedClient,
 ) -> Result<HttpResponse, OAuthError> {
     let AuthenticatedClient {
@@ -44,6 +45,26 @@ pub async fn token(
         origin,
     } = auth;
     tracing::Span::current().record("client_id", client.id.as_str());
+    if !client.allows_address(origin.ip) {
+        let event = AuditEvent::new(AuditKind::ClientRefused, state.now(), &origin)
+            .client(client.id.as_str())
+            .reason("token request from an address outside allowed_ips");
+        state.store.audit(event).await?;
+        // Authenticated, but not allowed from here (RFC 6749 §5.2 unauthorized_client).
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "token requests for this client are not accepted from this address",
+        ));
+    }
+    if let Some((wait, first)) = limiters.and_then(|l| l.check_client(client.id.as_str())) {
+        if first {
+            let event = AuditEvent::new(AuditKind::RateLimited, state.now(), &origin)
+                .client(client.id.as_str())
+                .reason("client rate_limit_per_minute");
+            state.store.audit(event).await?;
+        }
+        return Ok(crate::limits::too_many(crate::limits::Bucket::Token, wait));
+    }
     let response = exchange(&state, &client, &params, &origin).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
