@@ -15,6 +15,7 @@ mod m20261202_000009_second_factors;
 mod m20261202_000010_passkeys;
 mod m20261202_000011_remembered_devices;
 mod m20261202_000012_audit_chain;
+mod m20261202_000013_session_details;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_passkeys::Migration),
             Box::new(m20261202_000011_remembered_devices::Migration),
             Box::new(m20261202_000012_audit_chain::Migration),
+            Box::new(m20261202_000013_session_details::Migration),
         ]
     }
 }

@@ -219,6 +219,19 @@ pub struct AccountPage<'a> {
     /// Passkeys are on (the issuer is on a domain name).
     pub passkeys_on: bool,
     pub passkeys: Vec<PasskeyRow>,
+    pub sessions: Vec<SessionRow>,
+}
+
+pub struct SessionRow {
+    /// The session's id hash (what the sign-out form names).
+    pub id: String,
+    pub device: String,
+    pub ip: String,
+    pub started: String,
+    pub last_seen: String,
+    /// How the person signed in there (`amr`), and through which upstream.
+    pub how: String,
+    pub this_device: bool,
 }
 
 pub struct PasskeyRow {

@@ -89,6 +89,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &Arc<HashSet<String
             web::post().to(with_body::passkeys_begin),
         )
         .route(
+            "/account/sessions/end",
+            web::post().to(with_body::sessions_end),
+        )
+        .route(
+            "/account/sessions/end-all",
+            web::post().to(with_body::sessions_end_all),
+        )
+        .route(
             "/account/passkeys/finish",
             web::post().to(with_body::passkeys_finish),
         )
@@ -203,8 +211,8 @@ mod with_body {
     use crate::error::PageError;
     use crate::interaction::{
         account as ac, consent as c, factors as fa, forgot as f, login as l, logout as e,
-        passkeys as pk, register as r, second_factor as sf, self_service as ss, upstream as u,
-        verify as v,
+        passkeys as pk, register as r, second_factor as sf, self_service as ss, sessions as se,
+        upstream as u, verify as v,
     };
     use crate::oauth::authorize as a;
     use crate::protocol::params::read_body;
@@ -264,6 +272,8 @@ mod with_body {
     page!(passkeys_finish, pk::finish);
     page!(passkeys_rename, pk::rename);
     page!(passkeys_remove, pk::remove);
+    page!(sessions_end, se::end);
+    page!(sessions_end_all, se::end_all);
     page!(forgot, f::submit);
     page!(reset, f::submit_reset);
     page!(consent, c::submit);

@@ -38,6 +38,7 @@ mod rate_limits;
 mod remembered_devices;
 mod second_factors;
 mod self_service;
+mod sessions;
 mod smtp;
 mod token_authorization_code;
 mod token_refresh_rotation;

@@ -84,6 +84,10 @@ pub enum AuditKind {
     RateLimited,
     /// An authenticated client's request was refused (an address outside `allowed_ips`).
     ClientRefused,
+    /// A browser session was ended from the account page.
+    SessionEnded,
+    /// Every session and refresh-token family of the account was ended.
+    SignedOutEverywhere,
 }
 
 impl AuditKind {
@@ -143,6 +147,8 @@ impl AuditKind {
             Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
             Self::RateLimited => "rate_limited",
             Self::ClientRefused => "client_refused",
+            Self::SessionEnded => "session_ended",
+            Self::SignedOutEverywhere => "signed_out_everywhere",
         }
     }
 }

@@ -243,7 +243,7 @@ pub async fn complete_sign_in(
             });
         }
     }
-    let started = session::start(state, &who, previous_session).await?;
+    let started = session::start(state, &who, previous_session, origin).await?;
     let mut event = AuditEvent::new(AuditKind::LoginSucceeded, state.now(), origin)
         .account(&who.account_id)
         .client(pending.client.id.as_str());

@@ -29,10 +29,14 @@ pub async fn load(
     state: &AppState,
     cookie_value: Option<&str>,
 ) -> StoreResult<Option<BrowserSession>> {
-    match id_hash(cookie_value) {
-        Some(h) => state.store.session(&h, state.now()).await,
-        None => Ok(None),
+    let found = match id_hash(cookie_value) {
+        Some(h) => state.store.session(&h, state.now()).await?,
+        None => None,
+    };
+    if let Some(s) = &found {
+        state.store.touch_session(s, state.now()).await?;
     }
+    Ok(found)
 }
 
 /// The live session behind a cookie and the scopes its account already granted `client_id`.
@@ -41,15 +45,19 @@ pub async fn load_with_consent(
     cookie_value: Option<&str>,
     client_id: &str,
 ) -> StoreResult<Option<(BrowserSession, Option<String>)>> {
-    match id_hash(cookie_value) {
+    let found = match id_hash(cookie_value) {
         Some(h) => {
             state
                 .store
                 .session_with_consent(&h, client_id, state.now())
-                .await
+                .await?
         }
-        None => Ok(None),
+        None => None,
+    };
+    if let Some((s, _)) = &found {
+        state.store.touch_session(s, state.now()).await?;
     }
+    Ok(found)
 }
 
 /// A session just started: the cookie to set, and its id hash.
@@ -63,6 +71,7 @@ pub async fn start(
     state: &AppState,
     who: &AuthenticatedSubject,
     previous: Option<&str>,
+    origin: &crate::audit::Origin,
 ) -> StoreResult<Started> {
     if let Some(old) = previous {
         state.store.delete_session(&opaque::hash(old)).await?;
@@ -77,6 +86,10 @@ pub async fn start(
         amr: who.amr.clone(),
         idp: who.idp.clone(),
         expires_at: now + lifetime,
+        ip: origin.ip.map(|ip| ip.to_string()),
+        user_agent: origin.user_agent.clone(),
+        created_at: now,
+        last_seen_at: now,
     };
     state.store.create_session(&session, now).await?;
     Ok(Started {

@@ -15,6 +15,7 @@ pub mod passkeys;
 pub mod register;
 pub mod second_factor;
 pub mod self_service;
+pub mod sessions;
 pub mod upstream;
 pub mod verify;
 

@@ -42,6 +42,7 @@ pub fn notice_for(done: &str) -> Option<&'static str> {
         "passkey-added" => "Your passkey is saved.",
         "passkey-removed" => "The passkey is removed.",
         "passkey-renamed" => "The passkey is renamed.",
+        "session-ended" => "That browser is signed out.",
         _ => return None,
     })
 }

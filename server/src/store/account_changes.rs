@@ -197,6 +197,19 @@ impl Store {
     }
 
     /// Delete an account and everything that signs in as it (see the module contract).
+    /// End every browser session and refresh-token family of an account ("sign out
+    /// everywhere"), and forget its remembered browsers.
+    pub async fn sign_out_everywhere(&self, id: &AccountId, now: i64) -> StoreResult<()> {
+        let id = id.to_string();
+        self.write
+            .run(move |db| {
+                Box::pin(async move {
+                    sign_out_everywhere(db, &id, None, "signed out everywhere", now).await
+                })
+            })
+            .await
+    }
+
     pub async fn delete_account(&self, id: &AccountId, now: i64) -> StoreResult<()> {
         let id = id.to_string();
         self.write

@@ -55,6 +55,9 @@ pub mod browser_sessions {
         pub idp: Option<String>,
         pub created_at: i64,
         pub expires_at: i64,
+        pub ip: Option<String>,
+        pub user_agent: Option<String>,
+        pub last_seen_at: Option<i64>,
     }
     relation_free!();
 }

@@ -18,6 +18,12 @@ pub struct BrowserSession {
     /// The upstream that signed the user in, if not a local password.
     pub idp: Option<UpstreamId>,
     pub expires_at: i64,
+    /// Where the session started (the address and the browser's user agent).
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: i64,
+    /// When it was last used (updated at most once a minute).
+    pub last_seen_at: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -50,8 +56,15 @@ fn session_from(m: browser_sessions::Model) -> BrowserSession {
         amr: amr_from_column(&m.amr),
         idp: m.idp.map(UpstreamId::new),
         expires_at: m.expires_at,
+        ip: m.ip,
+        user_agent: m.user_agent,
+        created_at: m.created_at,
+        last_seen_at: m.last_seen_at.unwrap_or(m.created_at),
     }
 }
+
+/// How stale `last_seen_at` may get before a use updates it.
+pub const LAST_SEEN_EVERY: i64 = 60;
 
 impl Store {
     pub async fn create_session(&self, s: &BrowserSession, now: i64) -> StoreResult<()> {
@@ -63,10 +76,51 @@ impl Store {
             idp: Set(s.idp.as_ref().map(UpstreamId::to_string)),
             created_at: Set(now),
             expires_at: Set(s.expires_at),
+            ip: Set(s.ip.clone()),
+            user_agent: Set(s.user_agent.clone()),
+            last_seen_at: Set(Some(now)),
         };
         self.write
             .insert(browser_sessions::Entity::insert(am))
             .await
+    }
+
+    /// Note a use of a session, at most once a minute (one conditional UPDATE).
+    pub async fn touch_session(&self, s: &BrowserSession, now: i64) -> StoreResult<()> {
+        if now - s.last_seen_at < LAST_SEEN_EVERY {
+            return Ok(());
+        }
+        let update = browser_sessions::Entity::update_many()
+            .col_expr(browser_sessions::Column::LastSeenAt, Expr::value(now))
+            .filter(browser_sessions::Column::IdHash.eq(s.id_hash.as_str()));
+        self.write.update(update).await?;
+        Ok(())
+    }
+
+    /// The live sessions of an account, the most recently used first.
+    pub async fn sessions_of(
+        &self,
+        account_id: &AccountId,
+        now: i64,
+    ) -> StoreResult<Vec<BrowserSession>> {
+        let mut all: Vec<BrowserSession> = browser_sessions::Entity::find()
+            .filter(browser_sessions::Column::AccountId.eq(account_id.as_str()))
+            .filter(browser_sessions::Column::ExpiresAt.gt(now))
+            .all(&self.read)
+            .await?
+            .into_iter()
+            .map(session_from)
+            .collect();
+        all.sort_by_key(|s| std::cmp::Reverse(s.last_seen_at));
+        Ok(all)
+    }
+
+    /// End one of an account's sessions (false: not theirs, or gone).
+    pub async fn end_session_of(&self, account_id: &AccountId, id_hash: &str) -> StoreResult<bool> {
+        let delete = browser_sessions::Entity::delete_many()
+            .filter(browser_sessions::Column::IdHash.eq(id_hash))
+            .filter(browser_sessions::Column::AccountId.eq(account_id.as_str()));
+        Ok(self.write.delete(delete).await? == 1)
     }
 
     /// The live session with this id hash, if any.
