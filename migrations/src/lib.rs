@@ -16,6 +16,7 @@ mod m20261202_000010_passkeys;
 mod m20261202_000011_remembered_devices;
 mod m20261202_000012_audit_chain;
 mod m20261202_000013_session_details;
+mod m20261202_000014_account_roles;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000011_remembered_devices::Migration),
             Box::new(m20261202_000012_audit_chain::Migration),
             Box::new(m20261202_000013_session_details::Migration),
+            Box::new(m20261202_000014_account_roles::Migration),
         ]
     }
 }

@@ -36,6 +36,7 @@ mod password_reset;
 mod people;
 mod rate_limits;
 mod remembered_devices;
+mod roles;
 mod second_factors;
 mod self_service;
 mod sessions;

@@ -88,6 +88,10 @@ pub enum AuditKind {
     SessionEnded,
     /// Every session and refresh-token family of the account was ended.
     SignedOutEverywhere,
+    /// An administrator gave an account a role.
+    RoleGranted,
+    /// An administrator took a role away.
+    RoleRevoked,
 }
 
 impl AuditKind {
@@ -149,6 +153,8 @@ impl AuditKind {
             Self::ClientRefused => "client_refused",
             Self::SessionEnded => "session_ended",
             Self::SignedOutEverywhere => "signed_out_everywhere",
+            Self::RoleGranted => "role_granted",
+            Self::RoleRevoked => "role_revoked",
         }
     }
 }

@@ -1,6 +1,9 @@
 //! The `ostiary` command line. Every subcommand takes `--config PATH`.
 
+mod accounts;
 mod audit;
+
+pub use accounts::{MfaCommand, RolesCommand};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -103,22 +106,17 @@ pub enum UsersCommand {
     },
     /// List an account's second factors (`users mfa --email E`), or remove them
     /// (`users mfa reset --email E`: every session of the account ends too).
+    /// An account's roles (`roles` claim for clients with the `roles` scope).
+    Roles {
+        #[command(subcommand)]
+        action: RolesCommand,
+    },
     #[command(subcommand_negates_reqs = true)]
     Mfa {
         #[arg(long, required = true)]
         email: Option<String>,
         #[command(subcommand)]
         action: Option<MfaCommand>,
-    },
-}
-
-#[derive(Subcommand)]
-pub enum MfaCommand {
-    /// Remove every second factor of the account (a lost phone and no recovery codes); the
-    /// account signs in with its first factor again and enrols anew where MFA is required.
-    Reset {
-        #[arg(long)]
-        email: String,
     },
 }
 
@@ -340,71 +338,9 @@ async fn users(path: &std::path::Path, command: UsersCommand) -> anyhow::Result<
             crate::accounts::unlock(&store, &email).await?;
             println!("unlocked {}", crate::accounts::normalise_email(&email));
         }
-        UsersCommand::Mfa { email, action } => return mfa(&store, email, action).await,
+        UsersCommand::Mfa { email, action } => return accounts::mfa(&store, email, action).await,
+        UsersCommand::Roles { action } => return accounts::roles(&store, action).await,
     }
-    Ok(0)
-}
-
-async fn mfa(
-    store: &crate::store::Store,
-    email: Option<String>,
-    action: Option<MfaCommand>,
-) -> anyhow::Result<i32> {
-    let (email, reset) = match (action, email) {
-        (Some(MfaCommand::Reset { email }), _) => (email, true),
-        (None, Some(email)) => (email, false),
-        (None, None) => anyhow::bail!("pass --email"),
-    };
-    let email = crate::accounts::normalise_email(&email);
-    let Some(account) = store.account_by_email(&email).await? else {
-        println!("error: no account has the email {email}");
-        return Ok(1);
-    };
-    let summary = store.factor_summary(&account.id).await?;
-    let date = |t: i64| {
-        chrono::DateTime::from_timestamp(t, 0)
-            .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
-            .unwrap_or_default()
-    };
-    if !reset {
-        println!("factor\tsince\tlast used");
-        if let Some(since) = summary.totp_since {
-            let last = summary.totp_last_used.map(date).unwrap_or("-".into());
-            println!("authenticator app (TOTP)\t{}\t{last}", date(since));
-        }
-        for p in store.passkeys_of(&account.id).await? {
-            let last = p.last_used_at.map(date).unwrap_or("-".into());
-            let kind = if p.backup_eligible {
-                "synced"
-            } else {
-                "device-bound"
-            };
-            println!(
-                "passkey \"{}\" ({kind})\t{}\t{last}",
-                p.name,
-                date(p.created_at)
-            );
-        }
-        if summary.recovery_codes_left > 0 {
-            println!("recovery codes\t-\t{} left", summary.recovery_codes_left);
-        }
-        return Ok(0);
-    }
-    let now = SystemClock.now();
-    store.remove_factors(&account.id, true, now).await?;
-    crate::accounts::factors::unlock(store, &account.id).await?;
-    let event = crate::audit::AuditEvent::new(
-        crate::audit::AuditKind::FactorsReset,
-        now,
-        &crate::audit::Origin::default(),
-    )
-    .account(&account.id)
-    .reason("ostiary users mfa reset");
-    store.audit(event).await?;
-    println!(
-        "removed the second factors of {email}{}; every session of the account has ended",
-        if summary.any() { "" } else { " (it had none)" }
-    );
     Ok(0)
 }
 

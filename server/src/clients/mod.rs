@@ -72,6 +72,8 @@ pub struct Client {
     pub rate_limit_per_minute: Option<std::num::NonZeroU32>,
     /// Where a confidential client's token requests must come from (empty: anywhere).
     pub allowed_ips: Vec<ipnet::IpNet>,
+    /// Roles its client-credentials access tokens carry.
+    pub roles: Vec<String>,
 }
 
 impl Client {
@@ -105,6 +107,7 @@ impl Client {
             introspect_any_token: c.introspect_any_token,
             require_mfa: c.require_mfa,
             rate_limit_per_minute: c.rate_limit_per_minute.and_then(std::num::NonZeroU32::new),
+            roles: c.roles.clone(),
             allowed_ips: c
                 .allowed_ips
                 .iter()

@@ -169,6 +169,14 @@ fn check_client(
             ));
         }
     }
+    for (j, r) in c.roles.iter().enumerate() {
+        if !crate::accounts::valid_role(r) {
+            p.push(Problem::error(
+                &format!("{key}.roles[{j}]"),
+                "must be 1 to 64 of A-Z a-z 0-9 : . _ -",
+            ));
+        }
+    }
     if c.rate_limit_per_minute == Some(0) {
         p.push(Problem::error(
             &format!("{key}.rate_limit_per_minute"),

@@ -245,6 +245,9 @@ pub struct ClientConfig {
     /// A confidential client's token requests must come from these addresses or CIDR ranges.
     #[serde(default)]
     pub allowed_ips: Vec<String>,
+    /// Roles a client-credentials client's access tokens carry (`roles` claim).
+    #[serde(default)]
+    pub roles: Vec<String>,
 }
 
 fn default_grant_types() -> Vec<GrantType> {

@@ -34,7 +34,12 @@ pub async fn userinfo(
     let account = state.store.account(&subject).await?.ok_or_else(|| {
         OAuthError::invalid_token("the access token is invalid, expired or revoked")
     })?;
-    let mut body = claims::user_claims(&account, &at.scope);
+    let roles = if at.scope.contains(crate::protocol::vocab::ROLES) {
+        Some(state.store.roles_of(&account.id).await?)
+    } else {
+        None
+    };
+    let mut body = claims::user_claims(&account, &at.scope, roles.as_deref());
     body.insert("sub".into(), json!(account.id));
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))

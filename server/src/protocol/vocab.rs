@@ -178,6 +178,8 @@ pub const OPENID: &str = "openid";
 pub const PROFILE: &str = "profile";
 pub const EMAIL: &str = "email";
 pub const OFFLINE_ACCESS: &str = "offline_access";
+/// Not a standard scope: a client that may see the account's roles lists it in its `scope`.
+pub const ROLES: &str = "roles";
 pub const STANDARD_SCOPES: [&str; 4] = [OPENID, PROFILE, EMAIL, OFFLINE_ACCESS];
 
 impl Scopes {

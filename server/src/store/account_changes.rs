@@ -229,6 +229,10 @@ impl Store {
                         .exec(db)
                         .await?;
                     super::factors::delete_factors(db, &id).await?;
+                    super::entities::account_roles::Entity::delete_many()
+                        .filter(super::entities::account_roles::Column::AccountId.eq(id.as_str()))
+                        .exec(db)
+                        .await?;
                     accounts::Entity::delete_many()
                         .filter(accounts::Column::Id.eq(id.as_str()))
                         .exec(db)

@@ -399,3 +399,17 @@ pub mod remembered_devices {
     }
     relation_free!();
 }
+
+pub mod account_roles {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "account_roles")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub account_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub role: String,
+        pub created_at: i64,
+    }
+    relation_free!();
+}

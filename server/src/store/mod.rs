@@ -17,6 +17,7 @@ mod login_failures;
 mod outbox;
 mod passkeys;
 mod proofs;
+mod roles;
 mod upstream_logins;
 mod writer;
 

@@ -24,6 +24,8 @@ pub struct AccessTokenInput<'a> {
     /// The grant the token is issued under (none for client credentials). It leads the `jti`,
     /// `<grant>.<random>`, so revoking the grant revokes the token with no row per token.
     pub grant: Option<&'a GrantId>,
+    /// The `roles` claim: the account's (with the `roles` scope), or a client's own.
+    pub roles: Option<&'a [String]>,
 }
 
 pub struct MintedAccessToken {
@@ -48,6 +50,9 @@ pub fn mint(ring: &KeyRing, i: AccessTokenInput<'_>) -> Result<MintedAccessToken
     c.insert("exp".into(), json!(i.now + i.lifetime));
     if let Some(t) = i.auth_time {
         c.insert("auth_time".into(), json!(t));
+    }
+    if let Some(r) = i.roles {
+        c.insert("roles".into(), json!(r));
     }
     let token = ring.sign(c, TYP)?;
     Ok(MintedAccessToken {

@@ -2,10 +2,10 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::protocol::vocab::{EMAIL, PROFILE, Scopes};
+use crate::protocol::vocab::{EMAIL, PROFILE, ROLES, Scopes};
 use crate::store::Account;
 
-pub const SUPPORTED_CLAIMS: [&str; 15] = [
+pub const SUPPORTED_CLAIMS: [&str; 16] = [
     "sub",
     "iss",
     "aud",
@@ -21,11 +21,22 @@ pub const SUPPORTED_CLAIMS: [&str; 15] = [
     "email",
     "email_verified",
     "idp",
+    "roles",
 ];
 
-/// The user claims released by `scopes`, besides `sub`.
-pub fn user_claims(account: &Account, scopes: &Scopes) -> Map<String, Value> {
+/// The user claims released by `scopes`, besides `sub`; `roles` (the account's, looked up
+/// only when `scopes` has `roles`) become the `roles` claim.
+pub fn user_claims(
+    account: &Account,
+    scopes: &Scopes,
+    roles: Option<&[String]>,
+) -> Map<String, Value> {
     let mut m = Map::new();
+    if scopes.contains(ROLES)
+        && let Some(r) = roles
+    {
+        m.insert("roles".into(), json!(r));
+    }
     if scopes.contains(PROFILE)
         && let Some(name) = &account.name
     {

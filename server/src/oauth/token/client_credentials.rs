@@ -46,6 +46,7 @@ pub fn exchange(
             lifetime: s.tokens.access_token_lifetime_seconds,
             auth_time: None,
             grant: None,
+            roles: (!client.roles.is_empty()).then_some(client.roles.as_slice()),
         },
     )
     .map_err(OAuthError::server_error)?;

@@ -115,6 +115,11 @@ pub(super) async fn issue_user_tokens(
 ) -> Result<TokenResponse, OAuthError> {
     let now = state.now();
     let s = &state.settings;
+    let roles = if t.scope.contains(crate::protocol::vocab::ROLES) {
+        Some(state.store.roles_of(&t.account.id).await?)
+    } else {
+        None
+    };
     let ring = state.keys.current();
     let at = access_token::mint(
         &ring,
@@ -128,6 +133,7 @@ pub(super) async fn issue_user_tokens(
             lifetime: s.tokens.access_token_lifetime_seconds,
             auth_time: Some(t.grant.auth_time),
             grant: Some(&t.grant.id),
+            roles: roles.as_deref(),
         },
     )
     .map_err(OAuthError::server_error)?;
@@ -147,7 +153,7 @@ pub(super) async fn issue_user_tokens(
                     amr: &t.grant.amr,
                     acr: t.grant.acr.as_deref(),
                     idp: t.grant.idp.as_ref().map(|i| i.as_str()),
-                    user_claims: claims::user_claims(t.account, t.scope),
+                    user_claims: claims::user_claims(t.account, t.scope, roles.as_deref()),
                 },
             )
             .map_err(OAuthError::server_error)?,
