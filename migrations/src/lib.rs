@@ -17,6 +17,7 @@ mod m20261202_000011_remembered_devices;
 mod m20261202_000012_audit_chain;
 mod m20261202_000013_session_details;
 mod m20261202_000014_account_roles;
+mod m20261202_000015_disabled_accounts;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000012_audit_chain::Migration),
             Box::new(m20261202_000013_session_details::Migration),
             Box::new(m20261202_000014_account_roles::Migration),
+            Box::new(m20261202_000015_disabled_accounts::Migration),
         ]
     }
 }

@@ -1,6 +1,7 @@
 //! Black-box tests: the real server over HTTP, as relying parties, APIs and people use it.
 
 mod account_changes;
+mod admin_cli;
 mod architecture;
 mod audit;
 mod audit_chain;

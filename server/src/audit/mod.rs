@@ -92,6 +92,9 @@ pub enum AuditKind {
     RoleGranted,
     /// An administrator took a role away.
     RoleRevoked,
+    /// An administrator disabled the account (its sessions and grants ended).
+    AccountDisabled,
+    AccountEnabled,
 }
 
 impl AuditKind {
@@ -155,6 +158,8 @@ impl AuditKind {
             Self::SignedOutEverywhere => "signed_out_everywhere",
             Self::RoleGranted => "role_granted",
             Self::RoleRevoked => "role_revoked",
+            Self::AccountDisabled => "account_disabled",
+            Self::AccountEnabled => "account_enabled",
         }
     }
 }

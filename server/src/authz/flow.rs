@@ -216,6 +216,14 @@ pub async fn complete_sign_in(
     origin: &Origin,
 ) -> Result<SignedIn, AuthorizeError> {
     let pending = Pending::load(state, request_id).await?;
+    if state.store.account_disabled(&who.account_id).await? {
+        return Err(AuthorizeError::Page(PageError {
+            status: actix_web::http::StatusCode::FORBIDDEN,
+            title: "Sign-in failed",
+            message: "This account cannot sign in. Contact the administrator.".into(),
+            cause: None,
+        }));
+    }
     if let Some(email) = super::verify::unverified_email(state, &who).await? {
         let next = super::verify::start(state, pending, Some(who), &email, browser, origin).await?;
         return Ok(SignedIn {

@@ -60,6 +60,11 @@ pub enum Command {
         #[command(subcommand)]
         command: EmailCommand,
     },
+    /// Browser sessions: list them, or end an account's (or one by id).
+    Sessions {
+        #[command(subcommand)]
+        command: accounts::SessionsCommand,
+    },
     /// Read and check the audit log.
     Audit {
         #[command(subcommand)]
@@ -101,6 +106,41 @@ pub enum UsersCommand {
     List,
     /// End the sign-in lockout of an email after repeated wrong passwords.
     Unlock {
+        #[arg(long)]
+        email: String,
+    },
+    /// Everything about an account: identities, factors, sessions, roles, lockout.
+    Show {
+        #[arg(long)]
+        email: String,
+    },
+    /// Stop an account from signing in: its sessions and refresh-token families end.
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Let a disabled account sign in again.
+    Enable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Delete an account, its sessions, grants, consents, identities and factors.
+    Delete {
+        #[arg(long)]
+        email: String,
+    },
+    /// Set a new password (read from standard input); every session of the account ends.
+    SetPassword {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password_stdin: bool,
+        /// Read the password from this file instead.
+        #[arg(long, conflicts_with = "password_stdin")]
+        password_file: Option<PathBuf>,
+    },
+    /// Mark the account's email verified.
+    VerifyEmail {
         #[arg(long)]
         email: String,
     },
@@ -167,6 +207,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Users { command } => users(&cli.config, command).await,
+        Command::Sessions { command } => {
+            let settings = load(&cli.config)?;
+            let (store, _) = open_store_with_audit(&settings).await?;
+            accounts::sessions(&store, command).await
+        }
         Command::Audit { command } => {
             let settings = load(&cli.config)?;
             let (store, key) = open_store_with_audit(&settings).await?;
@@ -339,6 +384,34 @@ async fn users(path: &std::path::Path, command: UsersCommand) -> anyhow::Result<
             println!("unlocked {}", crate::accounts::normalise_email(&email));
         }
         UsersCommand::Mfa { email, action } => return accounts::mfa(&store, email, action).await,
+        UsersCommand::Show { email } => return accounts::show(&store, &email).await,
+        UsersCommand::Disable { email } => return accounts::disable(&store, &email, true).await,
+        UsersCommand::Enable { email } => return accounts::disable(&store, &email, false).await,
+        UsersCommand::Delete { email } => return accounts::delete(&store, &email).await,
+        UsersCommand::VerifyEmail { email } => return accounts::verify_email(&store, &email).await,
+        UsersCommand::SetPassword {
+            email,
+            password_stdin,
+            password_file,
+        } => {
+            let mut input = String::new();
+            match (password_stdin, password_file) {
+                (_, Some(path)) => {
+                    input = std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                }
+                (true, None) => {
+                    std::io::stdin()
+                        .read_to_string(&mut input)
+                        .context("reading the password")?;
+                }
+                (false, None) => {
+                    anyhow::bail!("pass --password-stdin or --password-file PATH")
+                }
+            }
+            let password = Secret::new(input.trim_end_matches(['\n', '\r']));
+            return accounts::set_password(&store, &settings, &email, password).await;
+        }
         UsersCommand::Roles { action } => return accounts::roles(&store, action).await,
     }
     Ok(0)

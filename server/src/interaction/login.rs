@@ -160,6 +160,11 @@ pub async fn submit(
         other => PageError::internal(other),
     })?;
     let account = match check {
+        // A disabled account gets the same answer as a wrong password.
+        PasswordCheck::Accepted(a) if state.store.account_disabled(&a.id).await? => {
+            let refused = PasswordCheck::Refused { locked: false };
+            return refused_page(&state, &req, &view, &email, refused).await;
+        }
         PasswordCheck::Accepted(a) => a,
         refused => return refused_page(&state, &req, &view, &email, refused).await,
     };

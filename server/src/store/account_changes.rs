@@ -210,6 +210,48 @@ impl Store {
             .await
     }
 
+    /// Disable an account: it cannot sign in, and its sessions and grants end now. False if it
+    /// was disabled already.
+    pub async fn disable_account(&self, id: &AccountId, now: i64) -> StoreResult<bool> {
+        let id = id.to_string();
+        self.write
+            .run(move |db| {
+                Box::pin(async move {
+                    let insert = super::entities::disabled_accounts::Entity::insert(
+                        super::entities::disabled_accounts::ActiveModel {
+                            account_id: sea_orm::ActiveValue::Set(id.clone()),
+                            disabled_at: sea_orm::ActiveValue::Set(now),
+                        },
+                    )
+                    .exec_without_returning(db)
+                    .await;
+                    match insert.map_err(super::conflict_or) {
+                        Ok(_) => {}
+                        Err(super::StoreError::Conflict) => return Ok(false),
+                        Err(e) => return Err(e),
+                    }
+                    sign_out_everywhere(db, &id, None, "account disabled", now).await?;
+                    Ok(true)
+                })
+            })
+            .await
+    }
+
+    /// Let a disabled account sign in again (false: it was not disabled).
+    pub async fn enable_account(&self, id: &AccountId) -> StoreResult<bool> {
+        use super::entities::disabled_accounts as d;
+        let delete = d::Entity::delete_many().filter(d::Column::AccountId.eq(id.as_str()));
+        Ok(self.write.delete(delete).await? == 1)
+    }
+
+    pub async fn account_disabled(&self, id: &AccountId) -> StoreResult<bool> {
+        use super::entities::disabled_accounts as d;
+        Ok(d::Entity::find_by_id(id.to_string())
+            .one(&self.read)
+            .await?
+            .is_some())
+    }
+
     pub async fn delete_account(&self, id: &AccountId, now: i64) -> StoreResult<()> {
         let id = id.to_string();
         self.write
@@ -229,6 +271,12 @@ impl Store {
                         .exec(db)
                         .await?;
                     super::factors::delete_factors(db, &id).await?;
+                    super::entities::disabled_accounts::Entity::delete_many()
+                        .filter(
+                            super::entities::disabled_accounts::Column::AccountId.eq(id.as_str()),
+                        )
+                        .exec(db)
+                        .await?;
                     super::entities::account_roles::Entity::delete_many()
                         .filter(super::entities::account_roles::Column::AccountId.eq(id.as_str()))
                         .exec(db)

@@ -128,6 +128,17 @@ impl Store {
             .map(Into::into))
     }
 
+    /// Mark an account's email verified (an administrator vouches for it).
+    pub async fn set_email_verified(&self, id: &AccountId) -> StoreResult<bool> {
+        let update = accounts::Entity::update_many()
+            .col_expr(
+                accounts::Column::EmailVerified,
+                sea_orm::sea_query::Expr::value(true),
+            )
+            .filter(accounts::Column::Id.eq(id.as_str()));
+        Ok(self.write.update(update).await? == 1)
+    }
+
     pub async fn list_accounts(&self) -> StoreResult<Vec<Account>> {
         Ok(accounts::Entity::find()
             .order_by_asc(accounts::Column::CreatedAt)

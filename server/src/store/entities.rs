@@ -413,3 +413,15 @@ pub mod account_roles {
     }
     relation_free!();
 }
+
+pub mod disabled_accounts {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "disabled_accounts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub account_id: String,
+        pub disabled_at: i64,
+    }
+    relation_free!();
+}
