@@ -16,6 +16,33 @@ use crate::pages::{self, FactorMode, PasskeyCeremony};
 use crate::protocol::params::Params;
 use crate::state::AppState;
 
+/// What names the calling browser, read once from the request: its binding cookie's id, its
+/// session cookie and its remembered-browser cookie.
+struct FromBrowser {
+    browser: String,
+    session: Option<String>,
+    device: Option<String>,
+}
+
+impl FromBrowser {
+    fn of(state: &AppState, req: &HttpRequest) -> Self {
+        Self {
+            browser: csrf::browser_id(state, req),
+            session: cookie(req, session::cookie_name(state)),
+            device: cookie(req, session::device_cookie_name(state)),
+        }
+    }
+
+    fn caller(&self, remember: bool) -> Caller<'_> {
+        Caller {
+            browser: &self.browser,
+            session_cookie: self.session.as_deref(),
+            device_cookie: self.device.as_deref(),
+            remember,
+        }
+    }
+}
+
 fn page(
     state: &AppState,
     req: &HttpRequest,
@@ -100,15 +127,8 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         .get("req")
         .map_err(PageError::from)?
         .unwrap_or_default();
-    let browser = csrf::browser_id(&state, &req);
-    let session_cookie = cookie(&req, session::cookie_name(&state));
-    let device_cookie = cookie(&req, session::device_cookie_name(&state));
-    let caller = Caller {
-        browser: &browser,
-        session_cookie: session_cookie.as_deref(),
-        device_cookie: device_cookie.as_deref(),
-        remember: false,
-    };
+    let from = FromBrowser::of(&state, &req);
+    let caller = from.caller(false);
     let result = second_factor::show(&state, id, &caller, &Origin::of(&req)).await;
     answer(&state, &req, result)
 }
@@ -136,15 +156,8 @@ pub async fn submit(
 ) -> Result<HttpResponse, PageError> {
     let (form, id) = checked(&state, &req, &body).await?;
     let code = form.get("code").ok().flatten().unwrap_or_default();
-    let browser = csrf::browser_id(&state, &req);
-    let session_cookie = cookie(&req, session::cookie_name(&state));
-    let device_cookie = cookie(&req, session::device_cookie_name(&state));
-    let caller = Caller {
-        browser: &browser,
-        session_cookie: session_cookie.as_deref(),
-        device_cookie: device_cookie.as_deref(),
-        remember: form.get("remember").ok().flatten() == Some("1"),
-    };
+    let from = FromBrowser::of(&state, &req);
+    let caller = from.caller(form.get("remember").ok().flatten() == Some("1"));
     let result = second_factor::submit(&state, &id, &caller, code, &Origin::of(&req)).await;
     answer(&state, &req, result)
 }
@@ -156,15 +169,8 @@ pub async fn proceed(
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     let (_, id) = checked(&state, &req, &body).await?;
-    let browser = csrf::browser_id(&state, &req);
-    let session_cookie = cookie(&req, session::cookie_name(&state));
-    let device_cookie = cookie(&req, session::device_cookie_name(&state));
-    let caller = Caller {
-        browser: &browser,
-        session_cookie: session_cookie.as_deref(),
-        device_cookie: device_cookie.as_deref(),
-        remember: false,
-    };
+    let from = FromBrowser::of(&state, &req);
+    let caller = from.caller(false);
     let result = second_factor::proceed(&state, &id, &caller, &Origin::of(&req)).await;
     answer(&state, &req, result)
 }
@@ -177,15 +183,8 @@ pub async fn passkey(
 ) -> Result<HttpResponse, PageError> {
     let (form, id) = checked(&state, &req, &body).await?;
     let field = |k: &str| form.get(k).ok().flatten().unwrap_or_default().to_owned();
-    let browser = csrf::browser_id(&state, &req);
-    let session_cookie = cookie(&req, session::cookie_name(&state));
-    let device_cookie = cookie(&req, session::device_cookie_name(&state));
-    let caller = Caller {
-        browser: &browser,
-        session_cookie: session_cookie.as_deref(),
-        device_cookie: device_cookie.as_deref(),
-        remember: form.get("remember").ok().flatten() == Some("1"),
-    };
+    let from = FromBrowser::of(&state, &req);
+    let caller = from.caller(form.get("remember").ok().flatten() == Some("1"));
     let result = crate::authz::passkey::second_factor(
         &state,
         &id,
