@@ -125,3 +125,25 @@ async fn sign_out_everywhere_ends_every_browser_and_every_refresh_token() {
     assert_eq!(body["error"], "invalid_grant");
     assert_eq!(app.audit("signed_out_everywhere").await, 1);
 }
+
+#[tokio::test]
+async fn a_session_unused_past_the_idle_timeout_ends_and_one_in_use_lives_on() {
+    let app = spawn_app_with(|s| s.session.idle_timeout_seconds = 600).await;
+    app.code_for(&AuthorizeParams::new("webapp", "openid"))
+        .await;
+    // Used every five minutes: still signed in after twenty.
+    for _ in 0..4 {
+        app.clock.advance(300);
+        assert_eq!(account_page(&app, &app.browser).await.status(), 200);
+    }
+    // Then left alone for longer than the timeout: signed out.
+    app.clock.advance(601);
+    assert_eq!(account_page(&app, &app.browser).await.status(), 400);
+    let res = app
+        .browser
+        .get(app.authorize_url(&AuthorizeParams::new("webapp", "openid")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&res).path(), "/login", "a login is asked again");
+}

@@ -33,10 +33,22 @@ pub async fn load(
         Some(h) => state.store.session(&h, state.now()).await?,
         None => None,
     };
-    if let Some(s) = &found {
-        state.store.touch_session(s, state.now()).await?;
+    let Some(s) = found else { return Ok(None) };
+    if idle(state, &s).await? {
+        return Ok(None);
     }
-    Ok(found)
+    state.store.touch_session(&s, state.now()).await?;
+    Ok(Some(s))
+}
+
+/// Whether `s` went unused past `[session] idle_timeout_seconds` (then it is ended).
+async fn idle(state: &AppState, s: &BrowserSession) -> StoreResult<bool> {
+    let timeout = state.settings.session.idle_timeout_seconds;
+    if timeout <= 0 || state.now() - s.last_seen_at <= timeout {
+        return Ok(false);
+    }
+    state.store.delete_session(&s.id_hash).await?;
+    Ok(true)
 }
 
 /// The live session behind a cookie and the scopes its account already granted `client_id`.
@@ -54,10 +66,14 @@ pub async fn load_with_consent(
         }
         None => None,
     };
-    if let Some((s, _)) = &found {
-        state.store.touch_session(s, state.now()).await?;
+    let Some((s, consent)) = found else {
+        return Ok(None);
+    };
+    if idle(state, &s).await? {
+        return Ok(None);
     }
-    Ok(found)
+    state.store.touch_session(&s, state.now()).await?;
+    Ok(Some((s, consent)))
 }
 
 /// A session just started: the cookie to set, and its id hash.

@@ -159,12 +159,16 @@ impl Default for KeySettings {
 pub struct SessionSettings {
     /// Absolute lifetime of a browser session at Ostiary.
     pub lifetime_seconds: i64,
+    /// A session unused for this long ends (0: off). Use is noted at most once a minute, so
+    /// the timeout is exact to within a minute.
+    pub idle_timeout_seconds: i64,
 }
 
 impl Default for SessionSettings {
     fn default() -> Self {
         Self {
             lifetime_seconds: 12 * 3600,
+            idle_timeout_seconds: 0,
         }
     }
 }

@@ -129,6 +129,13 @@ pub fn validate(s: &Settings, env: &dyn Fn(&str) -> Option<String>) -> Vec<Probl
             p.push(Problem::error(key, "must be a positive number of seconds"));
         }
     }
+    let idle = s.session.idle_timeout_seconds;
+    if idle != 0 && idle < 120 {
+        p.push(Problem::error(
+            "session.idle_timeout_seconds",
+            "must be 0 (off) or at least 120 (use is noted once a minute)",
+        ));
+    }
     if t.authorization_code_lifetime_seconds > 60 {
         p.push(Problem::error(
             "tokens.authorization_code_lifetime_seconds",
