@@ -106,6 +106,24 @@ pub fn issue(
     (token_for(state, &b, purpose, bound_to), new_cookie)
 }
 
+/// A form of a step of pending authorization request `req` (its hidden `req` field), its CSRF
+/// token checked for `purpose`: the form and the request id.
+pub fn request_form(
+    state: &AppState,
+    req: &HttpRequest,
+    purpose: Purpose,
+    body: &[u8],
+) -> Result<(Params, String), PageError> {
+    let form = Params::parse(body).map_err(PageError::from)?;
+    let id = form
+        .get("req")
+        .map_err(PageError::from)?
+        .unwrap_or_default()
+        .to_owned();
+    check(state, req, purpose, &id, &form)?;
+    Ok((form, id))
+}
+
 /// Check the `csrf` field of a submitted form; the same page for every failure.
 pub fn check(
     state: &AppState,

@@ -133,28 +133,13 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     answer(&state, &req, result)
 }
 
-async fn checked(
-    state: &AppState,
-    req: &HttpRequest,
-    body: &[u8],
-) -> Result<(Params, String), PageError> {
-    let form = Params::parse(body).map_err(PageError::from)?;
-    let id = form
-        .get("req")
-        .map_err(PageError::from)?
-        .unwrap_or_default()
-        .to_owned();
-    csrf::check(state, req, Purpose::SecondFactor, &id, &form)?;
-    Ok((form, id))
-}
-
 #[tracing::instrument(skip_all)]
 pub async fn submit(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let (form, id) = checked(&state, &req, &body).await?;
+    let (form, id) = csrf::request_form(&state, &req, Purpose::SecondFactor, &body)?;
     let code = form.get("code").ok().flatten().unwrap_or_default();
     let from = FromBrowser::of(&state, &req);
     let caller = from.caller(form.get("remember").ok().flatten() == Some("1"));
@@ -168,7 +153,7 @@ pub async fn proceed(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let (_, id) = checked(&state, &req, &body).await?;
+    let (_, id) = csrf::request_form(&state, &req, Purpose::SecondFactor, &body)?;
     let from = FromBrowser::of(&state, &req);
     let caller = from.caller(false);
     let result = second_factor::proceed(&state, &id, &caller, &Origin::of(&req)).await;
@@ -181,7 +166,7 @@ pub async fn passkey(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let (form, id) = checked(&state, &req, &body).await?;
+    let (form, id) = csrf::request_form(&state, &req, Purpose::SecondFactor, &body)?;
     let field = |k: &str| form.get(k).ok().flatten().unwrap_or_default().to_owned();
     let from = FromBrowser::of(&state, &req);
     let caller = from.caller(form.get("remember").ok().flatten() == Some("1"));

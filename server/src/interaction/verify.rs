@@ -66,28 +66,13 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     answer(&state, &req, result, StatusCode::OK)
 }
 
-async fn checked(
-    state: &AppState,
-    req: &HttpRequest,
-    body: &[u8],
-) -> Result<(Params, String), PageError> {
-    let form = Params::parse(body).map_err(PageError::from)?;
-    let id = form
-        .get("req")
-        .map_err(PageError::from)?
-        .unwrap_or_default()
-        .to_owned();
-    csrf::check(state, req, Purpose::Verify, &id, &form)?;
-    Ok((form, id))
-}
-
 #[tracing::instrument(skip_all)]
 pub async fn submit(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let (form, id) = checked(&state, &req, &body).await?;
+    let (form, id) = csrf::request_form(&state, &req, Purpose::Verify, &body)?;
     let code = form.get("code").ok().flatten().unwrap_or_default();
     let browser = csrf::browser_id(&state, &req);
     let previous = cookie(&req, session::cookie_name(&state));
@@ -103,7 +88,7 @@ pub async fn resend(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let (_, id) = checked(&state, &req, &body).await?;
+    let (_, id) = csrf::request_form(&state, &req, Purpose::Verify, &body)?;
     let browser = csrf::browser_id(&state, &req);
     let result = verify::resend(&state, &id, &browser, &Origin::of(&req)).await;
     answer(&state, &req, result, StatusCode::OK)
