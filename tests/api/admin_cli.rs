@@ -3,26 +3,6 @@
 //! `users set-password`, `users verify-email`, `sessions list|revoke`.
 
 use crate::helpers::*;
-use clap::Parser;
-
-async fn ostiary(app: &TestApp, args: &[&str]) -> i32 {
-    let config = app.dir.join("cli.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "issuer = \"{}\"\n[server]\ndata_dir = \"{}\"\n[database]\nurl = \"{}\"\n",
-            app.address,
-            app.dir.display(),
-            app.db_url
-        ),
-    )
-    .unwrap();
-    let mut argv = vec!["ostiary", "--config", config.to_str().unwrap()];
-    argv.extend_from_slice(args);
-    ostiary::cli::run(ostiary::cli::Cli::parse_from(argv))
-        .await
-        .unwrap()
-}
 
 async fn password_sign_in(app: &TestApp, password: &str) -> reqwest::Response {
     let b = browser();
@@ -40,9 +20,12 @@ async fn a_disabled_account_is_signed_out_everywhere_and_refused_until_enabled()
     let app = spawn_app().await;
     let tokens = app.webapp_tokens().await;
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
-    assert_eq!(ostiary(&app, &["users", "show", "--email", EMAIL]).await, 0);
     assert_eq!(
-        ostiary(&app, &["users", "disable", "--email", EMAIL]).await,
+        ostiary_cli(&app, &["users", "show", "--email", EMAIL]).await,
+        0
+    );
+    assert_eq!(
+        ostiary_cli(&app, &["users", "disable", "--email", EMAIL]).await,
         0
     );
     assert_eq!(
@@ -70,14 +53,14 @@ async fn a_disabled_account_is_signed_out_everywhere_and_refused_until_enabled()
             .contains("Incorrect email or password.")
     );
     assert_eq!(
-        ostiary(&app, &["users", "enable", "--email", EMAIL]).await,
+        ostiary_cli(&app, &["users", "enable", "--email", EMAIL]).await,
         0
     );
     assert_eq!(password_sign_in(&app, PASSWORD).await.status(), 303);
     assert_eq!(app.audit("account_disabled").await, 1);
     assert_eq!(app.audit("account_enabled").await, 1);
     assert_eq!(
-        ostiary(&app, &["users", "show", "--email", "nobody@example.com"]).await,
+        ostiary_cli(&app, &["users", "show", "--email", "nobody@example.com"]).await,
         1
     );
 }
@@ -93,10 +76,10 @@ async fn set_password_verify_email_and_delete_work_from_the_command_line() {
     let set_pw = ["users", "set-password", "--email", EMAIL, "--password-file"];
     let mut args = set_pw.to_vec();
     args.push(&weak);
-    assert_eq!(ostiary(&app, &args).await, 1, "the policy applies");
+    assert_eq!(ostiary_cli(&app, &args).await, 1, "the policy applies");
     let mut args = set_pw.to_vec();
     args.push(&file);
-    assert_eq!(ostiary(&app, &args).await, 0);
+    assert_eq!(ostiary_cli(&app, &args).await, 0);
     assert_eq!(password_sign_in(&app, PASSWORD).await.status(), 401);
     assert_eq!(
         password_sign_in(&app, "an entirely new walrus cathedral")
@@ -117,7 +100,7 @@ async fn set_password_verify_email_and_delete_work_from_the_command_line() {
         .await
         .unwrap();
     assert_eq!(
-        ostiary(
+        ostiary_cli(
             &app,
             &["users", "verify-email", "--email", "unverified@example.com"]
         )
@@ -132,7 +115,7 @@ async fn set_password_verify_email_and_delete_work_from_the_command_line() {
         .unwrap();
     assert!(a.email_verified);
     assert_eq!(
-        ostiary(
+        ostiary_cli(
             &app,
             &["users", "delete", "--email", "unverified@example.com"]
         )
@@ -153,13 +136,13 @@ async fn sessions_are_listed_and_revoked_by_account_or_by_id() {
     let app = spawn_app().await;
     app.code_for(&AuthorizeParams::new("webapp", "openid"))
         .await;
-    assert_eq!(ostiary(&app, &["sessions", "list"]).await, 0);
+    assert_eq!(ostiary_cli(&app, &["sessions", "list"]).await, 0);
     assert_eq!(
-        ostiary(&app, &["sessions", "list", "--email", EMAIL]).await,
+        ostiary_cli(&app, &["sessions", "list", "--email", EMAIL]).await,
         0
     );
     assert_eq!(
-        ostiary(&app, &["sessions", "revoke", "--id", "nope"]).await,
+        ostiary_cli(&app, &["sessions", "revoke", "--id", "nope"]).await,
         1
     );
     let account = ostiary::protocol::ids::AccountId::new(app.account_id.clone());
@@ -172,7 +155,10 @@ async fn sessions_are_listed_and_revoked_by_account_or_by_id() {
         .unwrap()[0]
         .id_hash
         .clone();
-    assert_eq!(ostiary(&app, &["sessions", "revoke", "--id", &id]).await, 0);
+    assert_eq!(
+        ostiary_cli(&app, &["sessions", "revoke", "--id", &id]).await,
+        0
+    );
     assert_eq!(
         app.browser
             .get(app.url("/account"))
@@ -185,7 +171,7 @@ async fn sessions_are_listed_and_revoked_by_account_or_by_id() {
     app.code_for(&AuthorizeParams::new("webapp", "openid"))
         .await;
     assert_eq!(
-        ostiary(&app, &["sessions", "revoke", "--email", EMAIL]).await,
+        ostiary_cli(&app, &["sessions", "revoke", "--email", EMAIL]).await,
         0
     );
     assert_eq!(

@@ -124,46 +124,27 @@ async fn pruning_old_records_keeps_the_chain_verifiable_and_a_moved_checkpoint_i
 
 #[tokio::test]
 async fn audit_list_and_verify_work_from_the_command_line() {
-    use clap::Parser;
     let app = app_with_records(2).await;
     app.code_for(&AuthorizeParams::new("webapp", "openid"))
         .await;
-    let config = app.dir.join("cli.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "issuer = \"{}\"\n[server]\ndata_dir = \"{}\"\n[database]\nurl = \"{}\"\n",
-            app.address,
-            app.dir.display(),
-            app.db_url
-        ),
-    )
-    .unwrap();
-    let run = |args: &[&str]| {
-        let mut argv = vec!["ostiary", "--config", config.to_str().unwrap(), "audit"];
-        argv.extend_from_slice(args);
-        ostiary::cli::run(ostiary::cli::Cli::parse_from(argv))
+    let run = |args: &'static [&'static str]| {
+        let mut all = vec!["audit"];
+        all.extend_from_slice(args);
+        let app = &app;
+        async move { ostiary_cli(app, &all).await }
     };
-    assert_eq!(run(&["verify"]).await.unwrap(), 0);
-    assert_eq!(run(&["list", "--json"]).await.unwrap(), 0);
-    assert_eq!(
-        run(&["list", "--email", EMAIL, "--since", "1d"])
-            .await
-            .unwrap(),
-        0
-    );
-    assert_eq!(
-        run(&["list", "--kind", "login_succeeded"]).await.unwrap(),
-        0
-    );
-    assert_eq!(run(&["list", "--kind", "no_such_kind"]).await.unwrap(), 1);
-    assert_eq!(run(&["list", "--since", "yesterday"]).await.unwrap(), 1);
+    assert_eq!(run(&["verify"]).await, 0);
+    assert_eq!(run(&["list", "--json"]).await, 0);
+    assert_eq!(run(&["list", "--email", EMAIL, "--since", "1d"]).await, 0);
+    assert_eq!(run(&["list", "--kind", "login_succeeded"]).await, 0);
+    assert_eq!(run(&["list", "--kind", "no_such_kind"]).await, 1);
+    assert_eq!(run(&["list", "--since", "yesterday"]).await, 1);
     sql(
         &app,
         "UPDATE audit_events SET email = 'someone@else' WHERE seq = 1",
     )
     .await;
-    assert_eq!(run(&["verify"]).await.unwrap(), 1);
+    assert_eq!(run(&["verify"]).await, 1);
 }
 
 #[tokio::test]

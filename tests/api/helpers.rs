@@ -508,3 +508,25 @@ pub fn kid_of(token: &str) -> String {
         .expect("a kid")
         .to_owned()
 }
+
+/// Run the `ostiary` command line on this app's database and data folder (its key-encryption
+/// key); the exit code.
+pub async fn ostiary_cli(app: &TestApp, args: &[&str]) -> i32 {
+    use clap::Parser;
+    let config = app.dir.join("cli.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "issuer = \"{}\"\n[server]\ndata_dir = \"{}\"\n[database]\nurl = \"{}\"\n",
+            app.address,
+            app.dir.display(),
+            app.db_url
+        ),
+    )
+    .unwrap();
+    let mut argv = vec!["ostiary", "--config", config.to_str().unwrap()];
+    argv.extend_from_slice(args);
+    ostiary::cli::run(ostiary::cli::Cli::parse_from(argv))
+        .await
+        .unwrap()
+}

@@ -3,7 +3,6 @@
 //! `roles` scope; a client-credentials client's access tokens carry its configured roles.
 
 use crate::helpers::*;
-use clap::Parser;
 
 fn with_roles_scope(s: &mut ostiary::config::Settings) {
     for c in &mut s.clients {
@@ -17,28 +16,9 @@ fn with_roles_scope(s: &mut ostiary::config::Settings) {
 }
 
 async fn cli(app: &TestApp, args: &[&str]) -> i32 {
-    let config = app.dir.join("cli.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "issuer = \"{}\"\n[server]\ndata_dir = \"{}\"\n[database]\nurl = \"{}\"\n",
-            app.address,
-            app.dir.display(),
-            app.db_url
-        ),
-    )
-    .unwrap();
-    let mut argv = vec![
-        "ostiary",
-        "--config",
-        config.to_str().unwrap(),
-        "users",
-        "roles",
-    ];
-    argv.extend_from_slice(args);
-    ostiary::cli::run(ostiary::cli::Cli::parse_from(argv))
-        .await
-        .unwrap()
+    let mut all = vec!["users", "roles"];
+    all.extend_from_slice(args);
+    ostiary_cli(app, &all).await
 }
 
 async fn tokens(app: &TestApp, scope: &str) -> serde_json::Value {

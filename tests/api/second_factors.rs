@@ -362,38 +362,15 @@ async fn a_second_factor_step_from_another_browser_or_a_forged_form_writes_nothi
 
 #[tokio::test]
 async fn users_mfa_lists_the_factors_and_reset_removes_them_and_ends_every_session() {
-    use clap::Parser;
     let app = spawn_app().await;
     enrol(&app).await;
-    let config = app.dir.join("cli.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "issuer = \"{}\"\n[server]\ndata_dir = \"{}\"\n[database]\nurl = \"{}\"\n",
-            app.address,
-            app.dir.display(),
-            app.db_url
-        ),
-    )
-    .unwrap();
-    let run = |args: &[&str]| {
-        let mut argv = vec!["ostiary", "--config", config.to_str().unwrap()];
-        argv.extend_from_slice(args);
-        ostiary::cli::run(ostiary::cli::Cli::parse_from(argv))
-    };
-    assert_eq!(run(&["users", "mfa", "--email", EMAIL]).await.unwrap(), 0);
+    let run = |args: &'static [&'static str]| ostiary_cli(&app, args);
+    assert_eq!(run(&["users", "mfa", "--email", EMAIL]).await, 0);
     assert_eq!(
-        run(&["users", "mfa", "--email", "nobody@example.com"])
-            .await
-            .unwrap(),
+        run(&["users", "mfa", "--email", "nobody@example.com"]).await,
         1
     );
-    assert_eq!(
-        run(&["users", "mfa", "reset", "--email", EMAIL])
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(run(&["users", "mfa", "reset", "--email", EMAIL]).await, 0);
     assert!(
         !app.app_state
             .store
