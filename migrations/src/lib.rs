@@ -18,6 +18,7 @@ mod m20261202_000012_audit_chain;
 mod m20261202_000013_session_details;
 mod m20261202_000014_account_roles;
 mod m20261202_000015_disabled_accounts;
+mod m20261202_000016_backchannel_logout;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000013_session_details::Migration),
             Box::new(m20261202_000014_account_roles::Migration),
             Box::new(m20261202_000015_disabled_accounts::Migration),
+            Box::new(m20261202_000016_backchannel_logout::Migration),
         ]
     }
 }

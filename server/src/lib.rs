@@ -9,6 +9,8 @@ pub mod accounts;
 pub mod audit;
 /// The authorization request's owner: its stages, the policy, sessions, sign-in completion, codes.
 pub mod authz;
+/// Back-channel logout: delivering logout tokens to apps when a session ends.
+pub mod backchannel;
 /// The `ostiary` command line (serve, check-config, migrate, users, keys, client-secret).
 pub mod cli;
 /// Registered OAuth clients, loaded from the config file.

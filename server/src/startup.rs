@@ -286,6 +286,15 @@ impl Application {
         }
         .run();
         spawn_background_jobs(state.clone());
+        let logouts = crate::backchannel::Worker::new(
+            state.store.clone(),
+            state.clock.clone(),
+            state.keys.clone(),
+            state.clients.clone(),
+            state.issuer().to_owned(),
+        )
+        .map_err(std::io::Error::other)?;
+        tokio::spawn(crate::backchannel::run(logouts));
         if let Some(t) = state.mailer.transport() {
             tokio::spawn(crate::email::worker::run(crate::email::worker::Worker {
                 store: state.store.clone(),

@@ -283,3 +283,51 @@ introspect_any_token = true
     // The server refuses to start on the same rules.
     assert!(ostiary::clients::ClientRegistry::from_config(&s.clients, &|_| None).is_err());
 }
+
+#[test]
+fn a_back_channel_logout_uri_must_be_https_and_belongs_to_a_client_that_signs_people_in() {
+    let text = r#"
+issuer = "https://id.example.com"
+[database]
+url = "sqlite://x.db"
+
+[[clients]]
+client_id = "web"
+client_secret = "web-secret-0123456789abcdef0123456789"
+redirect_uris = ["https://web.example.com/cb"]
+backchannel_logout_uri = "http://web.example.com/logout"
+
+[[clients]]
+client_id = "svc"
+client_secret = "svc-secret-0123456789abcdef0123456789"
+grant_types = ["client_credentials"]
+backchannel_logout_uri = "https://svc.example.com/logout"
+
+[[clients]]
+client_id = "other"
+client_secret = "other-secret-0123456789abcdef012345678"
+redirect_uris = ["https://other.example.com/cb"]
+backchannel_logout_session_required = true
+
+[[clients]]
+client_id = "good"
+client_secret = "good-secret-0123456789abcdef0123456789"
+redirect_uris = ["https://good.example.com/cb"]
+backchannel_logout_uri = "https://good.example.com/backchannel?tenant=1"
+backchannel_logout_session_required = true
+"#;
+    let s = Settings::parse(std::path::Path::new("x.toml"), text, std::iter::empty()).unwrap();
+    let errors: Vec<String> = validate(&s, &|_| None)
+        .into_iter()
+        .filter(|p| p.severity == Severity::Error)
+        .map(|p| p.key)
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "clients[0].backchannel_logout_uri",
+            "clients[1].backchannel_logout_uri",
+            "clients[2].backchannel_logout_session_required",
+        ],
+    );
+}

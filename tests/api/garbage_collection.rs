@@ -24,6 +24,7 @@ async fn expired_codes_are_deleted_in_batches_while_a_live_code_still_redeems() 
             amr: vec![],
             idp: None,
             acr: None,
+            sid: None,
             expires_at: now + 600,
         };
         let code = NewCode {

@@ -7,6 +7,7 @@ mod audit;
 mod audit_chain;
 mod authorize_policy;
 mod authorize_validation;
+mod backchannel_logout;
 mod bad_input;
 mod browser;
 mod cli;

@@ -95,6 +95,8 @@ pub enum AuditKind {
     /// An administrator disabled the account (its sessions and grants ended).
     AccountDisabled,
     AccountEnabled,
+    /// An app refused a back-channel logout, or it could not be delivered in time.
+    BackchannelLogoutFailed,
 }
 
 impl AuditKind {
@@ -160,6 +162,7 @@ impl AuditKind {
             Self::RoleRevoked => "role_revoked",
             Self::AccountDisabled => "account_disabled",
             Self::AccountEnabled => "account_enabled",
+            Self::BackchannelLogoutFailed => "backchannel_logout_failed",
         }
     }
 }

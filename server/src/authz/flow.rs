@@ -110,7 +110,9 @@ pub async fn begin(
     }
     let stage = match (next, session) {
         (Next::Refuse(r), _) => return Err(to_client(refusal(r))),
-        (Next::IssueCode, Some(s)) => return issue::issue_code(state, &req, &(&s).into()).await,
+        (Next::IssueCode, Some(s)) => {
+            return issue::issue_code(state, &req, &(&s).into(), s.sid.as_deref()).await;
+        }
         (Next::Consent(reason), Some(s)) => Stage::AwaitingConsent {
             reason,
             signed_in: SignedInFor {
@@ -278,7 +280,7 @@ pub async fn complete_sign_in(
     let next = match next {
         Next::IssueCode => {
             let req = pending.finish(state).await?;
-            match issue::issue_code(state, &req, &signed_in.subject).await {
+            match issue::issue_code(state, &req, &signed_in.subject, started.sid.as_deref()).await {
                 Ok(url) => url,
                 Err(AuthorizeError::Redirect(url)) => url,
                 Err(e) => return Err(e),
@@ -414,7 +416,8 @@ pub async fn decide_consent(
                     state.now(),
                 )
                 .await?;
-            issue::issue_code(state, &req, who).await
+            let sid = session.as_ref().and_then(|s| s.sid.as_deref());
+            issue::issue_code(state, &req, who, sid).await
         }
         Next::Refuse(r) => {
             let req = pending.finish(state).await?;

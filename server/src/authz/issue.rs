@@ -49,11 +49,13 @@ pub fn refuse(state: &AppState, req: &AuthorizationRequest, e: OAuthError) -> Au
     error_response(state, &req.redirect_uri, req.state.as_deref(), &e)
 }
 
-/// Record a new grant and a single-use code for it; the redirect that carries the code.
+/// Record a new grant (in browser session `sid`) and a single-use code for it; the redirect
+/// that carries the code.
 pub async fn issue_code(
     state: &AppState,
     req: &AuthorizationRequest,
     who: &AuthenticatedSubject,
+    sid: Option<&str>,
 ) -> Result<Url, AuthorizeError> {
     let now = state.now();
     let code = opaque::random_token();
@@ -70,6 +72,7 @@ pub async fn issue_code(
                 .as_str()
                 .to_owned(),
         ),
+        sid: sid.map(str::to_owned),
         expires_at: now + state.settings.tokens.refresh_token_lifetime_seconds,
     };
     let new_code = NewCode {

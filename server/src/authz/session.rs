@@ -6,6 +6,7 @@
 use actix_web::cookie::{Cookie, SameSite, time::Duration};
 
 use super::AuthenticatedSubject;
+use crate::audit::{AuditEvent, AuditKind};
 use crate::state::AppState;
 use crate::store::{BrowserSession, StoreResult};
 use crate::tokens::opaque;
@@ -80,6 +81,8 @@ pub async fn load_with_consent(
 pub struct Started {
     pub cookie: Cookie<'static>,
     pub id_hash: String,
+    /// Its public id, for ID tokens and back-channel logout.
+    pub sid: Option<String>,
 }
 
 /// End any previous session and start a new one for `who`.
@@ -89,9 +92,6 @@ pub async fn start(
     previous: Option<&str>,
     origin: &crate::audit::Origin,
 ) -> StoreResult<Started> {
-    if let Some(old) = previous {
-        state.store.delete_session(&opaque::hash(old)).await?;
-    }
     let now = state.now();
     let value = opaque::random_token();
     let lifetime = state.settings.session.lifetime_seconds;
@@ -106,8 +106,23 @@ pub async fn start(
         user_agent: origin.user_agent.clone(),
         created_at: now,
         last_seen_at: now,
+        sid: Some(opaque::random_id()),
     };
-    state.store.create_session(&session, now).await?;
+    let previous = previous.map(opaque::hash);
+    let max = state.settings.session.max_per_account;
+    let done = state
+        .store
+        .start_session(previous.as_deref(), &session, max, now)
+        .await?;
+    if done.ended_by_limit > 0 {
+        let event = AuditEvent::new(AuditKind::SessionEnded, now, origin)
+            .account(&who.account_id)
+            .reason(format!(
+                "session limit: {} older session(s) ended",
+                done.ended_by_limit
+            ));
+        state.store.audit(event).await?;
+    }
     Ok(Started {
         cookie: build_cookie(
             state,
@@ -115,13 +130,18 @@ pub async fn start(
             Duration::seconds(lifetime),
         ),
         id_hash: session.id_hash,
+        sid: done.sid,
     })
 }
 
 /// End the session (if any) and return a cookie that clears it.
 pub async fn end(state: &AppState, cookie_value: Option<&str>) -> StoreResult<Cookie<'static>> {
     if let Some(v) = cookie_value {
-        state.store.delete_session(&opaque::hash(v)).await?;
+        let now = state.now();
+        state
+            .store
+            .end_session(&opaque::hash(v), "signed out", now)
+            .await?;
     }
     Ok(build_cookie(state, String::new(), Duration::ZERO))
 }

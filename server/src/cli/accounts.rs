@@ -397,7 +397,9 @@ pub async fn sessions(
                 println!("error: no live session has the id {id}");
                 return Ok(1);
             };
-            store.end_session_of(&s.account_id, &id).await?;
+            store
+                .end_session_of(&s.account_id, &id, "revoked by an administrator", now)
+                .await?;
             let event = crate::audit::AuditEvent::new(
                 crate::audit::AuditKind::SessionEnded,
                 now,

@@ -59,6 +59,8 @@ pub struct Client {
     pub secret: Option<SecretHash>,
     pub redirect_uris: Vec<RegisteredUrl>,
     pub post_logout_redirect_uris: Vec<String>,
+    /// Where its logout tokens go (Back-Channel Logout 1.0 §2.2).
+    pub backchannel_logout_uri: Option<url::Url>,
     pub grant_types: Vec<GrantType>,
     /// Scopes the client may ask for.
     pub scopes: Scopes,
@@ -100,6 +102,10 @@ impl Client {
             secret,
             redirect_uris,
             post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+            backchannel_logout_uri: match &c.backchannel_logout_uri {
+                Some(u) => Some(url::Url::parse(u).ok()?),
+                None => None,
+            },
             grant_types: c.grant_types.clone(),
             scopes: Scopes::parse(c.scope.as_deref().unwrap_or(DEFAULT_SCOPE))?,
             auth_method: c.token_endpoint_auth_method,

@@ -137,6 +137,28 @@ fn check_client(
         check_uri(&format!("{key}.post_logout_redirect_uris[{i}]"), uri, p);
     }
     let code = c.grant_types.contains(&GrantType::AuthorizationCode);
+    if let Some(uri) = &c.backchannel_logout_uri {
+        let k = format!("{key}.backchannel_logout_uri");
+        check_uri(&k, uri, p);
+        if url::Url::parse(uri).is_ok_and(|u| u.scheme() != "http" && u.scheme() != "https") {
+            p.push(Problem::error(
+                &k,
+                "must be an https URL (http on loopback)",
+            ));
+        }
+        if !code {
+            p.push(Problem::error(
+                &k,
+                "needs authorization_code: only sign-ins have sessions to end",
+            ));
+        }
+    }
+    if c.backchannel_logout_session_required && c.backchannel_logout_uri.is_none() {
+        p.push(Problem::error(
+            &format!("{key}.backchannel_logout_session_required"),
+            "needs backchannel_logout_uri",
+        ));
+    }
     if code && c.redirect_uris.is_empty() {
         p.push(Problem::error(
             &format!("{key}.redirect_uris"),

@@ -162,6 +162,8 @@ pub struct SessionSettings {
     /// A session unused for this long ends (0: off). Use is noted at most once a minute, so
     /// the timeout is exact to within a minute.
     pub idle_timeout_seconds: i64,
+    /// At most this many sessions per account (0: no limit): a new sign-in ends the oldest.
+    pub max_per_account: u32,
 }
 
 impl Default for SessionSettings {
@@ -169,6 +171,7 @@ impl Default for SessionSettings {
         Self {
             lifetime_seconds: 12 * 3600,
             idle_timeout_seconds: 0,
+            max_per_account: 0,
         }
     }
 }
@@ -229,6 +232,12 @@ pub struct ClientConfig {
     pub redirect_uris: Vec<String>,
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
+    /// Where logout tokens are POSTed when a session the client was issued tokens in ends
+    /// (OpenID Connect Back-Channel Logout 1.0 §2.2).
+    pub backchannel_logout_uri: Option<String>,
+    /// The client needs `sid` in logout tokens (Ostiary always sends it).
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
     #[serde(default = "default_grant_types")]
     pub grant_types: Vec<GrantType>,
     #[serde(default = "default_response_types")]

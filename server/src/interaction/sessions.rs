@@ -37,7 +37,11 @@ pub async fn end(
     let (s, form) = checked_form(&state, &req, &body).await?;
     let account = load(&state, &s).await?;
     let which = form.get("session").ok().flatten().unwrap_or_default();
-    if state.store.end_session_of(&account.id, which).await? {
+    if state
+        .store
+        .end_session_of(&account.id, which, "signed out on /account", state.now())
+        .await?
+    {
         let event = audit(&state, &req, AuditKind::SessionEnded, &account)
             .reason("signed out on the account page");
         state.store.audit(event).await?;

@@ -28,6 +28,8 @@ pub fn document(s: &Settings, custom_scopes: Vec<String>) -> Bytes {
         "revocation_endpoint": format!("{base}/revoke"),
         "introspection_endpoint": format!("{base}/introspect"),
         "end_session_endpoint": format!("{base}/logout"),
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
         "scopes_supported": scopes,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

@@ -13,7 +13,7 @@ use sea_orm::{ColumnTrait, DatabaseExecutor, EntityTrait, QueryFilter, sea_query
 
 use super::accounts::{Account, account_model};
 use super::entities::{
-    accounts, browser_sessions, consents, email_proofs, grants, login_failures, upstream_identities,
+    accounts, consents, email_proofs, grants, login_failures, upstream_identities,
 };
 use super::outbox::{self, NewEmail};
 use super::proofs::{self, NewProof};
@@ -52,7 +52,8 @@ async fn mark_used(db: &DatabaseExecutor<'_>, proof_id: &str, now: i64) -> Store
     Ok(used.rows_affected == 1)
 }
 
-/// Revoke every live grant of an account and delete its sessions except `keep`.
+/// Revoke every live grant of an account and end its sessions except `keep` (their apps are
+/// told by back-channel logout).
 pub(super) async fn sign_out_everywhere(
     db: &DatabaseExecutor<'_>,
     account_id: &str,
@@ -70,12 +71,8 @@ pub(super) async fn sign_out_everywhere(
         .filter(grants::Column::RevokedAt.is_null())
         .exec(db)
         .await?;
-    let mut sessions = browser_sessions::Entity::delete_many()
-        .filter(browser_sessions::Column::AccountId.eq(account_id));
-    if let Some(k) = keep {
-        sessions = sessions.filter(browser_sessions::Column::IdHash.ne(k));
-    }
-    sessions.exec(db).await?;
+    let sessions = super::logouts::of_account(account_id, keep);
+    super::logouts::end_sessions(db, sessions, reason, now).await?;
     super::factors::forget_devices(db, account_id).await
 }
 
@@ -196,7 +193,6 @@ impl Store {
         Ok(())
     }
 
-    /// Delete an account and everything that signs in as it (see the module contract).
     /// End every browser session and refresh-token family of an account ("sign out
     /// everywhere"), and forget its remembered browsers.
     pub async fn sign_out_everywhere(&self, id: &AccountId, now: i64) -> StoreResult<()> {
@@ -252,6 +248,7 @@ impl Store {
             .is_some())
     }
 
+    /// Delete an account and everything that signs in as it (see the module contract).
     pub async fn delete_account(&self, id: &AccountId, now: i64) -> StoreResult<()> {
         let id = id.to_string();
         self.write

@@ -58,6 +58,7 @@ pub mod browser_sessions {
         pub ip: Option<String>,
         pub user_agent: Option<String>,
         pub last_seen_at: Option<i64>,
+        pub sid: Option<String>,
     }
     relation_free!();
 }
@@ -98,6 +99,7 @@ pub mod grants {
         pub revoked_at: Option<i64>,
         pub revoked_reason: Option<String>,
         pub acr: Option<String>,
+        pub sid: Option<String>,
     }
     relation_free!();
     impl Related<super::accounts::Entity> for Entity {
@@ -422,6 +424,27 @@ pub mod disabled_accounts {
         #[sea_orm(primary_key, auto_increment = false)]
         pub account_id: String,
         pub disabled_at: i64,
+    }
+    relation_free!();
+}
+
+pub mod logout_outbox {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "logout_outbox")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub client_id: String,
+        pub subject: String,
+        pub sid: String,
+        pub reason: String,
+        pub attempts: i32,
+        pub next_attempt_at: i64,
+        pub lease_until: Option<i64>,
+        pub last_error: Option<String>,
+        pub created_at: i64,
+        pub expires_at: i64,
     }
     relation_free!();
 }

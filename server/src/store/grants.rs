@@ -26,6 +26,8 @@ pub struct NewGrant {
     pub idp: Option<UpstreamId>,
     /// The authentication context class the sign-in reached (OIDC Core §2 `acr`).
     pub acr: Option<String>,
+    /// The browser session it was issued in (OIDC Back-Channel Logout §2.1 `sid`).
+    pub sid: Option<String>,
     pub expires_at: i64,
 }
 
@@ -39,6 +41,7 @@ pub struct Grant {
     pub amr: Vec<crate::protocol::vocab::Amr>,
     pub idp: Option<UpstreamId>,
     pub acr: Option<String>,
+    pub sid: Option<String>,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
 }
@@ -120,6 +123,7 @@ fn grant_from(m: grants::Model) -> Grant {
         amr: super::interactions::amr_from_column(&m.amr),
         idp: m.idp.map(UpstreamId::new),
         acr: m.acr,
+        sid: m.sid,
         expires_at: m.expires_at,
         revoked_at: m.revoked_at,
     }
@@ -146,6 +150,7 @@ impl Store {
             revoked_at: Set(None),
             revoked_reason: Set(None),
             acr: Set(g.acr.clone()),
+            sid: Set(g.sid.clone()),
         });
         let code = auth_codes::Entity::insert(auth_codes::ActiveModel {
             code_hash: Set(c.code_hash.clone()),

@@ -2,10 +2,13 @@
 //! requests (the interaction between /authorize and the login and consent pages).
 
 use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition, JoinType};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
+use super::entities::browser_sessions::Column;
 use super::entities::{auth_requests, browser_sessions, consents};
-use super::{Store, StoreResult};
+use super::{Store, StoreResult, logouts};
 use crate::protocol::ids::{AccountId, UpstreamId};
 use crate::protocol::vocab::Amr;
 
@@ -24,6 +27,19 @@ pub struct BrowserSession {
     pub created_at: i64,
     /// When it was last used (updated at most once a minute).
     pub last_seen_at: i64,
+    /// Its public id (the `sid` of ID and logout tokens); `None` only for sessions started
+    /// before back-channel logout existed.
+    pub sid: Option<String>,
+}
+
+/// What starting a session did.
+#[derive(Debug, Clone)]
+pub struct SessionStarted {
+    /// The session's `sid`: the previous session's when the same person signed in again in
+    /// the same browser (the apps keep matching it), a new one otherwise.
+    pub sid: Option<String>,
+    /// Older sessions of the account ended by `[session] max_per_account`.
+    pub ended_by_limit: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -60,6 +76,7 @@ fn session_from(m: browser_sessions::Model) -> BrowserSession {
         user_agent: m.user_agent,
         created_at: m.created_at,
         last_seen_at: m.last_seen_at.unwrap_or(m.created_at),
+        sid: m.sid,
     }
 }
 
@@ -67,8 +84,16 @@ fn session_from(m: browser_sessions::Model) -> BrowserSession {
 pub const LAST_SEEN_EVERY: i64 = 60;
 
 impl Store {
-    pub async fn create_session(&self, s: &BrowserSession, now: i64) -> StoreResult<()> {
-        let am = browser_sessions::ActiveModel {
+    /// Start session `s` in place of the browser's `previous` one (if any), and end the
+    /// account's oldest sessions beyond `max_per_account` (0: no limit), in one job.
+    pub async fn start_session(
+        &self,
+        previous: Option<&str>,
+        s: &BrowserSession,
+        max_per_account: u32,
+        now: i64,
+    ) -> StoreResult<SessionStarted> {
+        let mut am = browser_sessions::ActiveModel {
             id_hash: Set(s.id_hash.clone()),
             account_id: Set(s.account_id.to_string()),
             auth_time: Set(s.auth_time),
@@ -79,9 +104,66 @@ impl Store {
             ip: Set(s.ip.clone()),
             user_agent: Set(s.user_agent.clone()),
             last_seen_at: Set(Some(now)),
+            sid: Set(s.sid.clone()),
         };
+        let (previous, account_id, new_hash) = (
+            previous.map(str::to_owned),
+            s.account_id.to_string(),
+            s.id_hash.clone(),
+        );
         self.write
-            .insert(browser_sessions::Entity::insert(am))
+            .run(move |db| {
+                Box::pin(async move {
+                    let mut sid = am.sid.clone().unwrap();
+                    if let Some(old) = previous {
+                        let this_browser = Condition::all().add(Column::IdHash.eq(old.as_str()));
+                        match browser_sessions::Entity::find_by_id(old).one(db).await? {
+                            Some(o) if o.account_id == account_id && o.sid.is_some() => {
+                                sid = o.sid;
+                                browser_sessions::Entity::delete_many()
+                                    .filter(this_browser)
+                                    .exec(db)
+                                    .await?;
+                            }
+                            Some(_) => {
+                                logouts::end_sessions(db, this_browser, "signed in again", now)
+                                    .await?;
+                            }
+                            None => {}
+                        }
+                    }
+                    am.sid = Set(sid.clone());
+                    browser_sessions::Entity::insert(am)
+                        .exec_without_returning(db)
+                        .await?;
+                    let mut ended_by_limit = 0;
+                    if max_per_account > 0 {
+                        let beyond: Vec<String> = browser_sessions::Entity::find()
+                            .select_only()
+                            .column(Column::IdHash)
+                            .filter(Column::AccountId.eq(account_id.as_str()))
+                            .filter(Column::IdHash.ne(new_hash.as_str()))
+                            .filter(Column::ExpiresAt.gt(now))
+                            .order_by_desc(Column::CreatedAt)
+                            .order_by_desc(Column::IdHash)
+                            .into_tuple::<String>()
+                            .all(db)
+                            .await?
+                            .into_iter()
+                            .skip(max_per_account as usize - 1)
+                            .collect();
+                        if !beyond.is_empty() {
+                            let which = Condition::all().add(Column::IdHash.is_in(beyond));
+                            ended_by_limit =
+                                logouts::end_sessions(db, which, "session limit", now).await?;
+                        }
+                    }
+                    Ok(SessionStarted {
+                        sid,
+                        ended_by_limit,
+                    })
+                })
+            })
             .await
     }
 
@@ -115,12 +197,42 @@ impl Store {
         Ok(all)
     }
 
-    /// End one of an account's sessions (false: not theirs, or gone).
-    pub async fn end_session_of(&self, account_id: &AccountId, id_hash: &str) -> StoreResult<bool> {
-        let delete = browser_sessions::Entity::delete_many()
-            .filter(browser_sessions::Column::IdHash.eq(id_hash))
-            .filter(browser_sessions::Column::AccountId.eq(account_id.as_str()));
-        Ok(self.write.delete(delete).await? == 1)
+    /// End one of an account's sessions, telling its apps (false: not theirs, or gone).
+    pub async fn end_session_of(
+        &self,
+        account_id: &AccountId,
+        id_hash: &str,
+        reason: &'static str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let which = Condition::all()
+            .add(Column::IdHash.eq(id_hash))
+            .add(Column::AccountId.eq(account_id.as_str()));
+        self.end_sessions_where(which, reason, now).await
+    }
+
+    /// End the browser's session, telling its apps (RP-initiated logout, "sign out").
+    pub async fn end_session(
+        &self,
+        id_hash: &str,
+        reason: &'static str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let which = Condition::all().add(Column::IdHash.eq(id_hash));
+        self.end_sessions_where(which, reason, now).await
+    }
+
+    async fn end_sessions_where(
+        &self,
+        which: Condition,
+        reason: &'static str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let ended = self
+            .write
+            .run(move |db| Box::pin(logouts::end_sessions(db, which, reason, now)))
+            .await?;
+        Ok(ended == 1)
     }
 
     /// The live session with this id hash, if any.
@@ -159,6 +271,7 @@ impl Store {
             .map(|(s, c)| (session_from(s), c.map(|c| c.scope))))
     }
 
+    /// Forget a session that ran out (idle too long): nothing is sent to its apps.
     pub async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
         let delete = browser_sessions::Entity::delete_many()
             .filter(browser_sessions::Column::IdHash.eq(id_hash));

@@ -14,6 +14,7 @@ mod grants;
 mod interactions;
 mod keys;
 mod login_failures;
+mod logouts;
 mod outbox;
 mod passkeys;
 mod proofs;
@@ -29,9 +30,10 @@ pub use gc::Collected;
 pub use grants::{
     CodeRecord, Grant, NewCode, NewGrant, NewRefreshToken, Redeemable, RefreshRecord,
 };
-pub use interactions::{BrowserSession, StoredAuthRequest};
+pub use interactions::{BrowserSession, SessionStarted, StoredAuthRequest};
 pub use keys::StoredKey;
 pub use login_failures::FailureState;
+pub use logouts::{DELIVERY_WINDOW_SECONDS, PendingLogout};
 pub use outbox::{NewEmail, OutboxMessage, OutboxState};
 pub use passkeys::{PasskeyUse, StoredPasskey};
 pub use proofs::{NewProof, Proof, ProofPurpose, SendHistory};

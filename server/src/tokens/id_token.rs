@@ -22,6 +22,8 @@ pub struct IdTokenInput<'a> {
     pub acr: Option<&'a str>,
     /// The upstream that signed the user in (absent for a local password).
     pub idp: Option<&'a str>,
+    /// The browser session it was issued in (Back-Channel Logout 1.0 §2.1).
+    pub sid: Option<&'a str>,
     pub user_claims: Map<String, Value>,
 }
 
@@ -52,6 +54,9 @@ pub fn mint(ring: &KeyRing, i: IdTokenInput<'_>) -> Result<String, KeyError> {
     }
     if let Some(idp) = i.idp {
         c.insert("idp".into(), json!(idp));
+    }
+    if let Some(sid) = i.sid {
+        c.insert("sid".into(), json!(sid));
     }
     ring.sign(c, "JWT")
 }

@@ -153,6 +153,7 @@ pub(super) async fn issue_user_tokens(
                     amr: &t.grant.amr,
                     acr: t.grant.acr.as_deref(),
                     idp: t.grant.idp.as_ref().map(|i| i.as_str()),
+                    sid: t.grant.sid.as_deref(),
                     user_claims: claims::user_claims(t.account, t.scope, roles.as_deref()),
                 },
             )
