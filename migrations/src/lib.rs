@@ -19,6 +19,7 @@ mod m20261202_000013_session_details;
 mod m20261202_000014_account_roles;
 mod m20261202_000015_disabled_accounts;
 mod m20261202_000016_backchannel_logout;
+mod m20261203_000017_account_activity;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000014_account_roles::Migration),
             Box::new(m20261202_000015_disabled_accounts::Migration),
             Box::new(m20261202_000016_backchannel_logout::Migration),
+            Box::new(m20261203_000017_account_activity::Migration),
         ]
     }
 }

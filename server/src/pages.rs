@@ -220,6 +220,35 @@ pub struct AccountPage<'a> {
     pub passkeys_on: bool,
     pub passkeys: Vec<PasskeyRow>,
     pub sessions: Vec<SessionRow>,
+    pub apps: Vec<AppRow>,
+    pub activity: Vec<ActivityRow>,
+}
+
+/// An app with access to the account.
+pub struct AppRow {
+    /// The client id (what the revoke form names).
+    pub id: String,
+    pub name: String,
+    /// What it may do, in words.
+    pub scopes: Vec<String>,
+    /// The consent is remembered: it signs the person in without asking.
+    pub remembered: bool,
+    /// Refresh-token families it can still use.
+    pub families: usize,
+    pub first_used: String,
+    pub last_used: String,
+}
+
+/// One line of recent security activity.
+pub struct ActivityRow {
+    pub when: String,
+    pub what: String,
+    pub device: String,
+    pub ip: String,
+    /// A sign-in from a device not seen at an earlier sign-in.
+    pub new_device: bool,
+    /// Something the person should check was them.
+    pub warning: bool,
 }
 
 pub struct SessionRow {

@@ -97,6 +97,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &Arc<HashSet<String
             web::post().to(with_body::sessions_end_all),
         )
         .route(
+            "/account/apps/revoke",
+            web::post().to(with_body::apps_revoke),
+        )
+        .route(
             "/account/passkeys/finish",
             web::post().to(with_body::passkeys_finish),
         )
@@ -210,9 +214,9 @@ mod with_body {
 
     use crate::error::PageError;
     use crate::interaction::{
-        account as ac, consent as c, factors as fa, forgot as f, login as l, logout as e,
-        passkeys as pk, register as r, second_factor as sf, self_service as ss, sessions as se,
-        upstream as u, verify as v,
+        account as ac, apps as ap, consent as c, factors as fa, forgot as f, login as l,
+        logout as e, passkeys as pk, register as r, second_factor as sf, self_service as ss,
+        sessions as se, upstream as u, verify as v,
     };
     use crate::oauth::authorize as a;
     use crate::protocol::params::read_body;
@@ -273,6 +277,7 @@ mod with_body {
     page!(passkeys_rename, pk::rename);
     page!(passkeys_remove, pk::remove);
     page!(sessions_end, se::end);
+    page!(apps_revoke, ap::revoke);
     page!(sessions_end_all, se::end_all);
     page!(forgot, f::submit);
     page!(reset, f::submit_reset);

@@ -294,6 +294,34 @@ async fn ending_one_session_on_account_tells_the_app_about_that_session_only() {
 }
 
 #[tokio::test]
+async fn removing_an_apps_access_on_account_sends_it_a_logout_for_each_session_and_keeps_mine() {
+    let (app, receiver) = app_and_receiver().await;
+    let mine = sign_in(&app, &app.browser).await;
+    let other = browser();
+    let theirs = sign_in(&app, &other).await;
+    let html = page_text(&app.browser, app.url("/account")).await;
+    let res = app
+        .browser
+        .post(app.url("/account/apps/revoke"))
+        .form(&[("csrf", hidden(&html, "csrf")), ("client", "webapp".into())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let got = receiver.wait_for(2).await;
+    let mut sids = Vec::new();
+    for t in &got {
+        sids.push(verified(&app, t).await["sid"].as_str().unwrap().to_owned());
+    }
+    sids.sort();
+    let mut expected = vec![mine, theirs];
+    expected.sort();
+    assert_eq!(sids, expected);
+    let res = app.browser.get(app.url("/account")).send().await.unwrap();
+    assert_eq!(res.status(), 200, "still signed in to Ostiary");
+}
+
+#[tokio::test]
 async fn signing_in_again_in_the_same_browser_keeps_the_sid_and_refreshed_id_tokens_carry_it() {
     let (app, _receiver) = app_and_receiver().await;
     let first = sign_in(&app, &app.browser).await;

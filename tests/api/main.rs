@@ -1,5 +1,6 @@
 //! Black-box tests: the real server over HTTP, as relying parties, APIs and people use it.
 
+mod account_activity;
 mod account_changes;
 mod admin_cli;
 mod architecture;
@@ -15,6 +16,7 @@ mod client_credentials;
 mod client_ip;
 mod code_flow;
 mod config;
+mod connected_apps;
 mod database_recovery;
 mod databases;
 mod discovery;

@@ -97,6 +97,10 @@ pub enum AuditKind {
     AccountEnabled,
     /// An app refused a back-channel logout, or it could not be delivered in time.
     BackchannelLogoutFailed,
+    /// The person allowed an app on the consent page (the reason lists the scopes remembered).
+    ConsentGranted,
+    /// The person took an app's access back on /account (consent forgotten, families revoked).
+    ConsentRevoked,
 }
 
 impl AuditKind {
@@ -163,6 +167,8 @@ impl AuditKind {
             Self::AccountDisabled => "account_disabled",
             Self::AccountEnabled => "account_enabled",
             Self::BackchannelLogoutFailed => "backchannel_logout_failed",
+            Self::ConsentGranted => "consent_granted",
+            Self::ConsentRevoked => "consent_revoked",
         }
     }
 }

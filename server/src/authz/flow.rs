@@ -374,6 +374,7 @@ pub async fn decide_consent(
     id: &str,
     session_cookie: Option<&str>,
     decision: ConsentDecision,
+    origin: &Origin,
 ) -> Result<Url, AuthorizeError> {
     let pending = Pending::load(state, id).await?;
     let session = session::load(state, session_cookie).await?;
@@ -416,6 +417,11 @@ pub async fn decide_consent(
                     state.now(),
                 )
                 .await?;
+            let event = AuditEvent::new(AuditKind::ConsentGranted, state.now(), origin)
+                .account(&who.account_id)
+                .client(client_id.as_str())
+                .reason(granted.to_string());
+            state.store.audit(event).await?;
             let sid = session.as_ref().and_then(|s| s.sid.as_deref());
             issue::issue_code(state, &req, who, sid).await
         }

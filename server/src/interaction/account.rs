@@ -127,37 +127,7 @@ pub async fn page(
         .await?
         .map(|p| p.email);
     let factors = state.store.factor_summary(&account.id).await?;
-    let when = |t: i64| {
-        chrono::DateTime::from_timestamp(t, 0)
-            .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
-            .unwrap_or_default()
-    };
-    let sessions = state
-        .store
-        .sessions_of(&account.id, state.now())
-        .await?
-        .into_iter()
-        .map(|x| {
-            let mut how: String = x
-                .amr
-                .iter()
-                .map(|a| a.as_str())
-                .collect::<Vec<_>>()
-                .join(" + ");
-            if let Some(n) = x.idp.as_ref().and_then(|i| name_of(state, i.as_str())) {
-                how = format!("{how} ({n})");
-            }
-            pages::SessionRow {
-                this_device: x.id_hash == s.id_hash,
-                device: super::sessions::device_label(x.user_agent.as_deref()),
-                ip: x.ip.clone().unwrap_or_else(|| "-".into()),
-                started: when(x.created_at),
-                last_seen: when(x.last_seen_at),
-                how,
-                id: x.id_hash,
-            }
-        })
-        .collect();
+    let sessions = super::sessions::rows(state, s).await?;
     let day = |t: i64| {
         chrono::DateTime::from_timestamp(t, 0)
             .map(|d| d.format("%Y-%m-%d").to_string())
@@ -199,6 +169,8 @@ pub async fn page(
         passkeys_on: state.passkeys.is_some(),
         passkeys,
         sessions,
+        apps: super::apps::rows(state, &account.id).await?,
+        activity: super::activity::rows(state, &account).await?,
     };
     Ok(with_cookie(pages::render(status, &page), new_cookie))
 }

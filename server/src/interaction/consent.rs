@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::csrf::{self, Purpose};
 use super::{cookie, see_other, with_cookie};
+use crate::audit::Origin;
 use crate::authz::{self, AuthorizeError, ConsentDecision, ConsentView, session};
 use crate::error::PageError;
 use crate::pages;
@@ -74,7 +75,7 @@ pub async fn submit(
         }
     };
     let current = cookie(&req, session::cookie_name(&state));
-    match authz::decide_consent(&state, id, current.as_deref(), decision).await {
+    match authz::decide_consent(&state, id, current.as_deref(), decision, &Origin::of(&req)).await {
         Ok(url) | Err(AuthorizeError::Redirect(url)) => Ok(see_other(&url)),
         Err(AuthorizeError::Page(p)) => Err(p),
     }

@@ -3,6 +3,8 @@
 //! which decides what comes next; pages never issue codes or start sessions themselves.
 
 pub mod account;
+pub mod activity;
+pub mod apps;
 pub mod consent;
 pub mod csrf;
 pub mod dev_outbox;
@@ -97,4 +99,11 @@ pub async fn finish_sign_in(
         Err(AuthorizeError::Redirect(url)) => Ok(see_other(&url)),
         Err(AuthorizeError::Page(p)) => Err(p),
     }
+}
+
+/// A time as the account pages show it ("2026-12-03 05:40 UTC").
+pub fn time_label(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
 }

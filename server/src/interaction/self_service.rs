@@ -43,6 +43,9 @@ pub fn notice_for(done: &str) -> Option<&'static str> {
         "passkey-removed" => "The passkey is removed.",
         "passkey-renamed" => "The passkey is renamed.",
         "session-ended" => "That browser is signed out.",
+        "app-revoked" => {
+            "The app no longer has access to your account. It will ask again if you use it."
+        }
         _ => return None,
     })
 }

@@ -8,13 +8,14 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::account::{account_url, checked_form};
-use super::see_other;
 use super::self_service::{audit, load};
+use super::{see_other, time_label};
 use crate::audit::AuditKind;
 use crate::authz::session;
 use crate::error::PageError;
 use crate::pages;
 use crate::state::AppState;
+use crate::store::BrowserSession;
 
 /// "Firefox on Linux" from a user agent; "Unknown browser" when it says nothing usable.
 pub fn device_label(user_agent: Option<&str>) -> String {
@@ -25,6 +26,38 @@ pub fn device_label(user_agent: Option<&str>) -> String {
         Some(r) if known(r.name) => r.name.to_owned(),
         _ => "Unknown browser".into(),
     }
+}
+
+/// The account's live browser sessions, most recently used first, `s` marked as this browser.
+pub async fn rows(
+    state: &AppState,
+    s: &BrowserSession,
+) -> Result<Vec<pages::SessionRow>, PageError> {
+    let name_of = |id: &str| state.upstreams.get(id).map(|c| c.display_name().to_owned());
+    let sessions = state.store.sessions_of(&s.account_id, state.now()).await?;
+    Ok(sessions
+        .into_iter()
+        .map(|x| {
+            let mut how: String = x
+                .amr
+                .iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join(" + ");
+            if let Some(n) = x.idp.as_ref().and_then(|i| name_of(i.as_str())) {
+                how = format!("{how} ({n})");
+            }
+            pages::SessionRow {
+                this_device: x.id_hash == s.id_hash,
+                device: device_label(x.user_agent.as_deref()),
+                ip: x.ip.clone().unwrap_or_else(|| "-".into()),
+                started: time_label(x.created_at),
+                last_seen: time_label(x.last_seen_at),
+                how,
+                id: x.id_hash,
+            }
+        })
+        .collect())
 }
 
 /// End one session of the account (another browser's, or this one's).

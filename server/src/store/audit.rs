@@ -9,7 +9,7 @@
 
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait as _},
 };
 
@@ -187,6 +187,61 @@ impl Store {
             .into_iter()
             .filter_map(event_of)
             .collect())
+    }
+
+    /// An account's records since `since`, newest first (at most `limit`): those naming the
+    /// account, and the failed and locked password sign-ins tried with its `email`.
+    pub async fn account_activity(
+        &self,
+        account_id: &AccountId,
+        email: Option<&str>,
+        since: i64,
+        limit: u64,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        let mut whose =
+            Condition::any().add(audit_events::Column::AccountId.eq(account_id.as_str()));
+        if let Some(email) = email {
+            whose = whose.add(
+                Condition::all()
+                    .add(audit_events::Column::Email.eq(email))
+                    .add(audit_events::Column::Kind.is_in([
+                        AuditKind::LoginFailed.as_str(),
+                        AuditKind::LoginLocked.as_str(),
+                    ])),
+            );
+        }
+        Ok(audit_events::Entity::find()
+            .filter(whose)
+            .filter(audit_events::Column::At.gte(since))
+            .order_by_desc(audit_events::Column::At)
+            .order_by_desc(audit_events::Column::Id)
+            .limit(limit)
+            .all(&self.read)
+            .await?
+            .into_iter()
+            .filter_map(event_of)
+            .map(|r| r.event)
+            .collect())
+    }
+
+    /// The user agents of an account's last `limit` sign-ins before `before`.
+    pub async fn sign_in_agents_before(
+        &self,
+        account_id: &AccountId,
+        before: i64,
+        limit: u64,
+    ) -> StoreResult<Vec<Option<String>>> {
+        Ok(audit_events::Entity::find()
+            .select_only()
+            .column(audit_events::Column::UserAgent)
+            .filter(audit_events::Column::AccountId.eq(account_id.as_str()))
+            .filter(audit_events::Column::At.lt(before))
+            .filter(audit_events::Column::Kind.eq(AuditKind::LoginSucceeded.as_str()))
+            .order_by_desc(audit_events::Column::At)
+            .limit(limit)
+            .into_tuple()
+            .all(&self.read)
+            .await?)
     }
 
     pub async fn audit_chain_head(&self) -> StoreResult<ChainHead> {

@@ -80,22 +80,9 @@ pub(super) async fn end_sessions(
             .all(db)
             .await?;
         for (client_id, subject, sid) in apps {
-            let Some(sid) = sid else { continue };
-            logout_outbox::Entity::insert(logout_outbox::ActiveModel {
-                id: Set(uuid::Uuid::new_v4().to_string()),
-                client_id: Set(client_id),
-                subject: Set(subject),
-                sid: Set(sid),
-                reason: Set(reason.to_owned()),
-                attempts: Set(0),
-                next_attempt_at: Set(now),
-                lease_until: Set(None),
-                last_error: Set(None),
-                created_at: Set(now),
-                expires_at: Set(now + DELIVERY_WINDOW_SECONDS),
-            })
-            .exec_without_returning(db)
-            .await?;
+            if let Some(sid) = sid {
+                queue(db, client_id, subject, sid, reason, now).await?;
+            }
         }
     }
     let ended = browser_sessions::Entity::delete_many()
@@ -103,6 +90,33 @@ pub(super) async fn end_sessions(
         .exec(db)
         .await?;
     Ok(ended.rows_affected)
+}
+
+/// Queue one logout token: to `client_id`, about session `sid` of `subject`.
+pub(super) async fn queue(
+    db: &DatabaseExecutor<'_>,
+    client_id: String,
+    subject: String,
+    sid: String,
+    reason: &str,
+    now: i64,
+) -> StoreResult<()> {
+    logout_outbox::Entity::insert(logout_outbox::ActiveModel {
+        id: Set(uuid::Uuid::new_v4().to_string()),
+        client_id: Set(client_id),
+        subject: Set(subject),
+        sid: Set(sid),
+        reason: Set(reason.to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        lease_until: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        expires_at: Set(now + DELIVERY_WINDOW_SECONDS),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
 }
 
 /// The sessions of an account but `keep`.

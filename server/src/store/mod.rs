@@ -5,6 +5,7 @@
 
 mod account_changes;
 mod accounts;
+mod apps;
 mod audit;
 mod consents;
 mod entities;
@@ -24,6 +25,7 @@ mod writer;
 
 pub use account_changes::{Confirmed, PasswordChange};
 pub use accounts::{Account, LinkedIdentity, Unlink};
+pub use apps::ConnectedApp;
 pub use audit::{AuditFilter, ChainHead, ChainedRecord};
 pub use factors::{FactorSummary, TotpFactor};
 pub use gc::Collected;
