@@ -187,6 +187,56 @@ client_secret = "s"
 }
 
 #[test]
+fn roles_from_an_upstream_need_an_allow_list_of_role_names_and_a_kind_that_can_carry_them() {
+    let errors = upstream_errors(
+        r#"
+[[upstreams]]
+id = "corp"
+kind = "oidc"
+issuer = "https://sso.example.com"
+display_name = "Corp"
+client_id = "c"
+client_secret = "s"
+roles_from_claim = "groups"
+
+[[upstreams]]
+id = "facebook"
+kind = "facebook"
+client_id = "123"
+client_secret = "s"
+roles_from_claim = "groups"
+roles_allowed = ["admins"]
+
+[[upstreams]]
+id = "corp2"
+kind = "oidc"
+issuer = "https://sso2.example.com"
+display_name = "Corp"
+client_id = "c"
+client_secret = "s"
+roles_from_claim = "groups"
+roles_allowed = ["not a role!"]
+
+[[upstreams]]
+id = "corp3"
+kind = "oidc"
+issuer = "https://sso3.example.com"
+display_name = "Corp"
+client_id = "c"
+client_secret = "s"
+roles_allowed = ["admins"]
+"#,
+        &no_env,
+    );
+    let has = |prefix: &str| errors.iter().any(|e| e.starts_with(prefix));
+    assert!(has("upstreams[0].roles_allowed"), "{errors:?}");
+    assert!(has("upstreams[1].roles_from_claim"), "{errors:?}");
+    assert!(has("upstreams[2].roles_allowed"), "{errors:?}");
+    assert!(has("upstreams[3].roles_allowed"), "{errors:?}");
+    assert_eq!(errors.len(), 4, "{errors:?}");
+}
+
+#[test]
 fn an_apple_key_that_parses_and_signs_passes_check_config() {
     let dir = std::env::temp_dir().join(format!("ostiary-cfg-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -47,4 +47,5 @@ mod sessions;
 mod smtp;
 mod token_authorization_code;
 mod token_refresh_rotation;
+mod upstream_roles;
 mod userinfo_revocation;

@@ -54,14 +54,6 @@ pub fn valid_email(email: &str) -> bool {
         })
 }
 
-/// A role name: 1 to 64 of `A-Z a-z 0-9 : . _ -` (they travel in tokens).
-pub fn valid_role(role: &str) -> bool {
-    (1..=64).contains(&role.len())
-        && role
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'_' | b'-'))
-}
-
 /// A local account to create.
 pub struct NewAccount<'a> {
     pub email: &'a str,

@@ -50,7 +50,7 @@ pub async fn roles(store: &crate::store::Store, action: RolesCommand) -> anyhow:
         }
         return Ok(0);
     };
-    if !crate::accounts::valid_role(role) {
+    if !crate::protocol::vocab::valid_role(role) {
         println!("error: a role is 1 to 64 of A-Z a-z 0-9 : . _ -");
         return Ok(1);
     }

@@ -192,7 +192,7 @@ fn check_client(
         }
     }
     for (j, r) in c.roles.iter().enumerate() {
-        if !crate::accounts::valid_role(r) {
+        if !crate::protocol::vocab::valid_role(r) {
             p.push(Problem::error(
                 &format!("{key}.roles[{j}]"),
                 "must be 1 to 64 of A-Z a-z 0-9 : . _ -",

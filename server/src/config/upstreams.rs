@@ -92,6 +92,12 @@ pub struct UpstreamConfig {
     /// The upstream's `acr` values that mean a multi-factor sign-in.
     #[serde(default)]
     pub mfa_acr_values: Vec<String>,
+    /// The claim (ID token for `oidc`, a path in the profile for `oauth2`) whose values become
+    /// the account's roles from this upstream, synced at each sign-in (`groups`).
+    pub roles_from_claim: Option<String>,
+    /// The values of `roles_from_claim` that may become roles; any other is ignored.
+    #[serde(default)]
+    pub roles_allowed: Vec<String>,
     /// Connect and response time limit for calls to this upstream.
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,

@@ -66,6 +66,7 @@ fn chosen_user(f: &HashMap<String, String>) -> FakeUser {
         name: text("name"),
         private_email,
         amr: text("amr"),
+        groups: text("groups"),
     }
 }
 
@@ -113,6 +114,7 @@ pub(super) fn authorize_step(
                         | "email_verified"
                         | "private_email"
                         | "amr"
+                        | "groups"
                         | "action"
                 )
             })

@@ -90,6 +90,8 @@ pub struct FakeUser {
     pub private_email: bool,
     /// What the ID token's `amr` says (space-separated on the fake's page), if anything.
     pub amr: Option<String>,
+    /// The groups the ID token and the X profile list (space-separated on the fake's page).
+    pub groups: Option<String>,
 }
 
 struct IssuedCode {
@@ -184,6 +186,8 @@ impl FakeProviders {
                 client_secret: Secret::new(self.client_secret.clone()),
                 scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
                 trust_email: true,
+                roles_from_claim: None,
+                roles_allowed: Vec::new(),
                 trust_mfa: false,
                 mfa_acr_values: Vec::new(),
                 http: HttpClient::new(Duration::from_secs(10))?,

@@ -166,7 +166,9 @@ fn x_me(f: &FakeProviders, r: &HttpRequest) -> HttpResponse {
         .unwrap_or("someone")
         .to_lowercase()
         .replace(' ', "_");
-    HttpResponse::Ok().json(json!({
-        "data": {"id": user.sub, "name": user.name.clone().unwrap_or_else(|| username.clone()), "username": username}
-    }))
+    let mut data = json!({"id": user.sub, "name": user.name.clone().unwrap_or_else(|| username.clone()), "username": username});
+    if let Some(groups) = &user.groups {
+        data["groups"] = json!(groups.split(' ').collect::<Vec<_>>());
+    }
+    HttpResponse::Ok().json(json!({ "data": data }))
 }

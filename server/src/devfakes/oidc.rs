@@ -163,6 +163,12 @@ fn id_token(f: &FakeProviders, p: Provider, issued: &IssuedCode) -> anyhow::Resu
     if let Some(amr) = &u.amr {
         c.insert("amr".into(), json!(amr.split(' ').collect::<Vec<_>>()));
     }
+    if let Some(groups) = &u.groups {
+        c.insert(
+            "groups".into(),
+            json!(groups.split(' ').collect::<Vec<_>>()),
+        );
+    }
     let scopes: HashMap<&str, ()> = issued.scope.split(' ').map(|s| (s, ())).collect();
     if let Some(email) = &u.email
         && scopes.contains_key("email")

@@ -25,6 +25,7 @@ use crate::store::PendingUpstreamRow;
 use crate::tokens::opaque;
 use crate::upstream::{
     CallbackContext, PendingUpstreamLogin, UpstreamCallback, UpstreamConnector, UpstreamError,
+    UpstreamIdentity,
 };
 
 /// A pending upstream sign-in lives ten minutes.
@@ -52,6 +53,38 @@ pub fn upstream_event(
     upstream: &UpstreamId,
 ) -> AuditEvent {
     AuditEvent::new(kind, state.now(), &Origin::of(req)).upstream(upstream)
+}
+
+/// Where the upstream gives roles (`roles_from_claim`), make the account's roles from it what
+/// this sign-in says; each change is audited.
+async fn sync_roles(
+    state: &AppState,
+    req: &HttpRequest,
+    connector: &dyn UpstreamConnector,
+    account: &AccountId,
+    identity: &UpstreamIdentity,
+) -> Result<(), PageError> {
+    if connector.common().roles_from_claim.is_none() {
+        return Ok(());
+    }
+    let id = connector.id();
+    let roles = connector.roles(identity);
+    let synced = state
+        .store
+        .sync_upstream_roles(account, id, &roles, state.now())
+        .await?;
+    let changes = synced
+        .added
+        .iter()
+        .map(|r| (AuditKind::RoleGranted, r))
+        .chain(synced.removed.iter().map(|r| (AuditKind::RoleRevoked, r)));
+    for (kind, role) in changes {
+        let event = upstream_event(state, req, kind, id)
+            .account(account)
+            .reason(format!("upstream {id}: {role}"));
+        record(state, event).await?;
+    }
+    Ok(())
 }
 
 /// The page a person sees when an upstream sign-in fails (the cause goes to the audit log).
@@ -403,6 +436,7 @@ async fn sign_in(
         }
         How::Known => {}
     }
+    sync_roles(state, req, connector, &account.id, identity).await?;
     // The upstream's own second factor counts only where it is trusted for it.
     let amr = if connector.vouches_for_mfa(identity) {
         vec![Amr::Fed, Amr::Mfa]

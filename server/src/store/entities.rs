@@ -412,6 +412,8 @@ pub mod account_roles {
         #[sea_orm(primary_key, auto_increment = false)]
         pub role: String,
         pub created_at: i64,
+        /// The upstream that gave it (`roles_from_claim`); none for an administrator's.
+        pub source: Option<String>,
     }
     relation_free!();
 }

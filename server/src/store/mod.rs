@@ -39,6 +39,7 @@ pub use logouts::{DELIVERY_WINDOW_SECONDS, PendingLogout};
 pub use outbox::{NewEmail, OutboxMessage, OutboxState};
 pub use passkeys::{PasskeyUse, StoredPasskey};
 pub use proofs::{NewProof, Proof, ProofPurpose, SendHistory};
+pub use roles::RolesSynced;
 pub use upstream_logins::PendingUpstreamRow;
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, RuntimeErr};

@@ -152,6 +152,8 @@ mod tests {
             trust_email: false,
             trust_mfa: false,
             mfa_acr_values: Vec::new(),
+            roles_from_claim: None,
+            roles_allowed: Vec::new(),
             http: super::super::http::HttpClient::new(std::time::Duration::from_secs(1)).unwrap(),
         };
         let key = AppleKey {

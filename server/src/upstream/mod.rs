@@ -31,6 +31,8 @@ pub struct UpstreamIdentity {
     /// The upstream's `amr` and `acr` (OpenID Connect ID tokens; empty for OAuth 2.0 kinds).
     pub amr: Vec<String>,
     pub acr: Option<String>,
+    /// The values of the upstream's `roles_from_claim` claim (empty when none is configured).
+    pub groups: Vec<String>,
 }
 
 /// What the server keeps between `begin` and `finish` (stored as JSON, found by the state).
@@ -144,6 +146,20 @@ pub trait UpstreamConnector: Send + Sync {
                     .as_ref()
                     .is_some_and(|a| c.mfa_acr_values.contains(a)))
     }
+    /// The roles this identity holds from this upstream: the values of its `roles_from_claim`
+    /// that `roles_allowed` lists, sorted.
+    fn roles(&self, identity: &UpstreamIdentity) -> Vec<String> {
+        let allowed = &self.common().roles_allowed;
+        let mut roles: Vec<String> = identity
+            .groups
+            .iter()
+            .filter(|g| allowed.contains(g))
+            .cloned()
+            .collect();
+        roles.sort();
+        roles.dedup();
+        roles
+    }
     /// The issuer an RFC 9207 `iss` callback parameter must equal (OpenID Connect kinds).
     fn issuer(&self) -> Option<&str> {
         None
@@ -175,7 +191,33 @@ pub struct Common {
     pub trust_email: bool,
     pub trust_mfa: bool,
     pub mfa_acr_values: Vec<String>,
+    /// The claim whose values may become roles, and the values that may.
+    pub roles_from_claim: Option<String>,
+    pub roles_allowed: Vec<String>,
     pub http: http::HttpClient,
+}
+
+/// The value at a dotted `path` of a JSON document (`data.groups`).
+pub(crate) fn lookup<'a>(doc: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+    path.split('.').try_fold(doc, |v, key| v.get(key))
+}
+
+/// The string values of the claim at `path`: an array's strings, or a single string; at most
+/// 100, each at most 256 bytes (anything else is ignored).
+pub fn claim_values(doc: &serde_json::Value, path: &str) -> Vec<String> {
+    use serde_json::Value;
+    let fits = |s: &&str| !s.is_empty() && s.len() <= 256;
+    match lookup(doc, path) {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(fits)
+            .take(100)
+            .map(str::to_owned)
+            .collect(),
+        Some(Value::String(s)) if fits(&s.as_str()) => vec![s.clone()],
+        _ => Vec::new(),
+    }
 }
 
 /// Random URL-safe value for `state` (and nonce): 256 bits.

@@ -14,7 +14,7 @@ use url::Url;
 use super::oidc::token_error;
 use super::{
     Begun, CallbackContext, Common, PendingUpstreamLogin, UpstreamCallback, UpstreamConnector,
-    UpstreamError, UpstreamIdentity, UpstreamKind,
+    UpstreamError, UpstreamIdentity, UpstreamKind, lookup,
 };
 pub use crate::config::upstreams::{ClaimMapping, UpstreamAuthMethod};
 
@@ -129,10 +129,6 @@ impl OAuth2Core {
     }
 }
 
-fn lookup<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.').try_fold(doc, |v, key| v.get(key))
-}
-
 fn text(v: Option<&Value>) -> Option<String> {
     match v? {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
@@ -159,6 +155,7 @@ impl ClaimMapping {
             name: field(&self.name),
             amr: Vec::new(),
             acr: None,
+            groups: Vec::new(),
         })
     }
 }
@@ -193,7 +190,12 @@ impl UpstreamConnector for OAuth2Connector {
         ctx: &CallbackContext<'_>,
     ) -> Result<UpstreamIdentity, UpstreamError> {
         let token = self.core.exchange(&callback, &pending, ctx).await?;
-        self.mapping.apply(&self.core.profile(&token, &[]).await?)
+        let profile = self.core.profile(&token, &[]).await?;
+        let mut identity = self.mapping.apply(&profile)?;
+        if let Some(claim) = &self.core.common.roles_from_claim {
+            identity.groups = super::claim_values(&profile, claim);
+        }
+        Ok(identity)
     }
 }
 

@@ -298,6 +298,15 @@ impl OidcCore {
                     .map(|v| v.iter().map(|a| a.as_str().to_owned()).collect())
                     .unwrap_or_default(),
                 acr: claims.auth_context_ref().map(|a| a.as_str().to_owned()),
+                groups: self
+                    .common
+                    .roles_from_claim
+                    .as_deref()
+                    .map(|c| {
+                        let extra = Value::Object(claims.additional_claims().rest.clone());
+                        super::claim_values(&extra, c)
+                    })
+                    .unwrap_or_default(),
             },
             extra: claims.additional_claims().rest.clone(),
         })

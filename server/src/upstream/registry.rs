@@ -216,6 +216,7 @@ pub fn build(
             Secret::default()
         }
     };
+    roles_problems(c, &mut problems);
     if c.timeout_seconds == 0 || c.timeout_seconds > 60 {
         problems.push(("timeout_seconds", "must be between 1 and 60".into()));
     }
@@ -232,6 +233,8 @@ pub fn build(
         trust_email: c.trust_email,
         trust_mfa: c.trust_mfa,
         mfa_acr_values: c.mfa_acr_values.clone(),
+        roles_from_claim: c.roles_from_claim.clone(),
+        roles_allowed: c.roles_allowed.clone(),
         http,
     };
     let built: Result<Arc<dyn UpstreamConnector>, BuildProblem> = match c.kind {
@@ -352,4 +355,35 @@ fn apple_key(c: &UpstreamConfig) -> Result<AppleKey, BuildProblem> {
         key_id,
         key,
     })
+}
+
+/// `roles_from_claim` needs an allow-list of valid role names, and a kind whose profile can
+/// carry such a claim (not Facebook's or X's fixed profiles).
+fn roles_problems(c: &UpstreamConfig, problems: &mut Vec<BuildProblem>) {
+    match (&c.roles_from_claim, c.roles_allowed.is_empty()) {
+        (Some(_), _) if matches!(c.kind, UpstreamKind::Facebook | UpstreamKind::X) => problems
+            .push((
+                "roles_from_claim",
+                "is for kinds oidc, oauth2, google and apple".into(),
+            )),
+        (Some(claim), _) if claim.is_empty() || claim.split('.').any(str::is_empty) => problems
+            .push((
+                "roles_from_claim",
+                "must name a claim (a.b for nested)".into(),
+            )),
+        (Some(_), true) => problems.push((
+            "roles_allowed",
+            "is required with roles_from_claim: list the values that may become roles".into(),
+        )),
+        (None, false) => problems.push(("roles_allowed", "needs roles_from_claim".into())),
+        _ => {}
+    }
+    for role in &c.roles_allowed {
+        if !crate::protocol::vocab::valid_role(role) {
+            problems.push((
+                "roles_allowed",
+                format!("{role:?} is not a role name (1 to 64 of A-Z a-z 0-9 : . _ -)"),
+            ));
+        }
+    }
 }
