@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
-fn browser_available() -> bool {
+pub(crate) fn browser_available() -> bool {
     if std::path::Path::new(CHROMEDRIVER).exists() && std::path::Path::new(CHROMIUM).exists() {
         return true;
     }
@@ -23,7 +23,7 @@ fn browser_available() -> bool {
 }
 
 /// A stand-in relying-party callback that answers every request with a small page.
-async fn callback_server() -> u16 {
+pub(crate) async fn callback_server() -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
@@ -44,7 +44,7 @@ async fn callback_server() -> u16 {
 }
 
 /// A running chromedriver, and the URL it listens on.
-struct Driver(tokio::process::Child, String);
+pub(crate) struct Driver(tokio::process::Child, String);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -76,7 +76,7 @@ async fn start_chromedriver() -> (Driver, String) {
 }
 
 /// A headless Chromium session (and the chromedriver behind it) with a fresh profile.
-async fn chromium(profile: std::path::PathBuf) -> (Driver, fantoccini::Client) {
+pub(crate) async fn chromium(profile: std::path::PathBuf) -> (Driver, fantoccini::Client) {
     let (driver, driver_url) = start_chromedriver().await;
     let mut caps = serde_json::Map::new();
     caps.insert(
@@ -98,7 +98,7 @@ async fn chromium(profile: std::path::PathBuf) -> (Driver, fantoccini::Client) {
 }
 
 /// An authorization request of `webapp` with PKCE, state `<tag>-state` and nonce `<tag>-nonce`.
-fn webapp_authorize(app: &TestApp, redirect: &str, tag: &str) -> url::Url {
+pub(crate) fn webapp_authorize(app: &TestApp, redirect: &str, tag: &str) -> url::Url {
     let mut start = url::Url::parse(&app.url("/authorize")).unwrap();
     start
         .query_pairs_mut()
@@ -138,7 +138,7 @@ async fn id_token_claims(
 }
 
 /// Click the element with this id and wait until the page has navigated away.
-async fn click_and_wait(browser: &fantoccini::Client, id: &str) -> url::Url {
+pub(crate) async fn click_and_wait(browser: &fantoccini::Client, id: &str) -> url::Url {
     let before = browser.current_url().await.unwrap();
     browser
         .find(Locator::Id(id))
@@ -335,7 +335,7 @@ async fn a_newcomer_follows_the_landing_page_to_the_demo_app_and_sees_a_whole_si
 }
 
 /// Type into the field with this id.
-async fn type_into(browser: &fantoccini::Client, id: &str, text: &str) {
+pub(crate) async fn type_into(browser: &fantoccini::Client, id: &str, text: &str) {
     browser
         .find(Locator::Id(id))
         .await
@@ -538,7 +538,7 @@ async fn text_of(browser: &fantoccini::Client, id: &str) -> String {
 }
 
 /// Sign in with the test account's password from `start` and allow the app.
-async fn sign_in_and_allow(browser: &fantoccini::Client, start: &url::Url) {
+pub(crate) async fn sign_in_and_allow(browser: &fantoccini::Client, start: &url::Url) {
     browser.goto(start.as_str()).await.unwrap();
     type_into(browser, "email", EMAIL).await;
     type_into(browser, "password", PASSWORD).await;

@@ -11,6 +11,7 @@ mod authorize_validation;
 mod backchannel_logout;
 mod bad_input;
 mod browser;
+mod browser_sessions;
 mod cli;
 mod client_credentials;
 mod client_ip;
