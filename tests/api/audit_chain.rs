@@ -166,10 +166,11 @@ async fn audit_list_filters_by_account_email_client_kind_and_time() {
         ..Default::default()
     })
     .await;
-    assert!(
-        mine.iter()
-            .all(|r| r.event.kind == AuditKind::LoginSucceeded)
-            && !mine.is_empty()
+    let kinds: Vec<AuditKind> = mine.iter().map(|r| r.event.kind).collect();
+    assert_eq!(
+        kinds,
+        [AuditKind::LoginSucceeded, AuditKind::ConsentGranted],
+        "the sign-in and the consent are the account's"
     );
     let guesses = all(ostiary::store::AuditFilter {
         email: Some("guess1@example.com".into()),
