@@ -50,3 +50,50 @@ async fn audit_records_are_typed_with_who_which_client_and_where_from() {
     assert_eq!(ok[0].upstream_id, None);
     assert!(!format!("{:?}", ok[0]).contains(PASSWORD));
 }
+
+#[tokio::test]
+async fn a_failed_client_authentication_is_audited_naming_only_a_registered_client() {
+    let app = spawn_app().await;
+    let wrong = app
+        .token(
+            ("webapp", Some("not-the-secret")),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    assert_eq!(wrong.status(), 401);
+    let unknown = app
+        .token(
+            ("made-up-client", Some("whatever")),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    assert_eq!(unknown.status(), 401);
+    let revoke = app
+        .http
+        .post(app.url("/revoke"))
+        .basic_auth("reports-service", Some("wrong"))
+        .form(&[("token", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), 401);
+
+    use ostiary::audit::AuditKind;
+    let failed = app
+        .app_state
+        .store
+        .audit_events(AuditKind::ClientAuthFailed)
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 3, "{failed:?}");
+    assert_eq!(failed[0].client_id.as_deref(), Some("webapp"));
+    assert_eq!(failed[0].reason.as_deref(), Some("POST /token"));
+    assert_eq!(failed[1].client_id, None, "an unknown id is not recorded");
+    assert_eq!(
+        failed[1].reason.as_deref(),
+        Some("POST /token: unknown client")
+    );
+    assert_eq!(failed[2].client_id.as_deref(), Some("reports-service"));
+    assert_eq!(failed[2].reason.as_deref(), Some("POST /revoke"));
+    assert!(failed.iter().all(|e| e.origin.ip.is_some()));
+}

@@ -138,3 +138,24 @@ async fn a_revoked_key_leaves_every_instances_jwks_and_its_tokens_stop_working()
         200
     );
 }
+
+#[tokio::test]
+async fn rotating_and_revoking_keys_on_the_command_line_is_audited() {
+    let app = spawn_app().await;
+    assert_eq!(ostiary_cli(&app, &["keys", "rotate", "--now"]).await, 0);
+    assert_eq!(app.audit("key_rotated").await, 1);
+    let kid = app.app_state.store.signing_keys().await.unwrap()[0]
+        .kid
+        .clone();
+    assert_eq!(ostiary_cli(&app, &["keys", "revoke", &kid]).await, 0);
+    assert_eq!(app.audit("key_revoked").await, 1);
+    assert_eq!(
+        ostiary_cli(&app, &["keys", "revoke", "no-such-kid"]).await,
+        1
+    );
+    assert_eq!(
+        app.audit("key_revoked").await,
+        1,
+        "nothing revoked, nothing recorded"
+    );
+}

@@ -101,6 +101,13 @@ pub enum AuditKind {
     ConsentGranted,
     /// The person took an app's access back on /account (consent forgotten, families revoked).
     ConsentRevoked,
+    /// A client's credentials at /token, /revoke or /introspect were wrong or missing (an
+    /// unregistered client id is not recorded).
+    ClientAuthFailed,
+    /// `ostiary keys rotate` published a new signing key.
+    KeyRotated,
+    /// `ostiary keys revoke` withdrew a signing key.
+    KeyRevoked,
 }
 
 impl AuditKind {
@@ -169,6 +176,9 @@ impl AuditKind {
             Self::BackchannelLogoutFailed => "backchannel_logout_failed",
             Self::ConsentGranted => "consent_granted",
             Self::ConsentRevoked => "consent_revoked",
+            Self::ClientAuthFailed => "client_auth_failed",
+            Self::KeyRotated => "key_rotated",
+            Self::KeyRevoked => "key_revoked",
         }
     }
 }

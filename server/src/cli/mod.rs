@@ -419,8 +419,7 @@ async fn users(path: &std::path::Path, command: UsersCommand) -> anyhow::Result<
 
 async fn keys(path: &std::path::Path, command: KeysCommand) -> anyhow::Result<i32> {
     let settings = load(path)?;
-    let store = open_store(&settings).await?;
-    store.migrate().await?;
+    let (store, _) = open_store_with_audit(&settings).await?;
     let (kek, _) = KeyEncryptionKey::from_settings(&settings)?;
     let now = SystemClock.now();
     match command {
@@ -457,6 +456,7 @@ async fn keys(path: &std::path::Path, command: KeysCommand) -> anyhow::Result<i3
                 crate::keys::ROTATION_DELAY_SECONDS
             };
             let kid = KeySet::rotate(&store, &kek, now, delay).await?;
+            key_audit(&store, crate::audit::AuditKind::KeyRotated, &kid, now).await?;
             println!(
                 "new signing key {kid}: published within {} seconds, signing in {delay} seconds",
                 crate::keys::RELOAD_INTERVAL_SECONDS
@@ -469,6 +469,7 @@ async fn keys(path: &std::path::Path, command: KeysCommand) -> anyhow::Result<i3
         }
         KeysCommand::Revoke { kid } => match KeySet::revoke(&store, &kek, &kid, now).await? {
             crate::keys::Revoked::Revoked { replaced_by } => {
+                key_audit(&store, crate::audit::AuditKind::KeyRevoked, &kid, now).await?;
                 println!(
                     "revoked {kid}: every instance drops it within {} seconds; tokens it signed no longer verify",
                     crate::keys::RELOAD_INTERVAL_SECONDS
@@ -484,4 +485,17 @@ async fn keys(path: &std::path::Path, command: KeysCommand) -> anyhow::Result<i3
         },
     }
     Ok(0)
+}
+
+/// Audit a key command (the key id is public: it is in the JWKS).
+async fn key_audit(
+    store: &crate::store::Store,
+    kind: crate::audit::AuditKind,
+    kid: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    let event = crate::audit::AuditEvent::new(kind, now, &crate::audit::Origin::default())
+        .reason(format!("ostiary keys: {kid}"));
+    store.audit(event).await?;
+    Ok(())
 }

@@ -11,9 +11,9 @@ use base64::engine::general_purpose::STANDARD;
 use futures_util::future::LocalBoxFuture;
 use std::sync::Arc;
 
-use crate::audit::Origin;
+use crate::audit::{AuditEvent, AuditKind, Origin};
 use crate::clients::Client;
-use crate::protocol::error::{Challenge, OAuthError};
+use crate::protocol::error::{Challenge, ErrorCode, OAuthError};
 use crate::protocol::params::Params;
 use crate::protocol::vocab::TokenEndpointAuthMethod;
 use crate::secret::Secret;
@@ -47,13 +47,44 @@ impl FromRequest for AuthenticatedClient {
                 .headers()
                 .get(header::AUTHORIZATION)
                 .map(|h| h.to_str().unwrap_or("\u{0}"));
-            let client = authenticate(state, parse_basic(auth)?, &params)?;
-            Ok(Self {
-                client,
-                params,
-                origin: Origin::of(&req),
-            })
+            let basic = parse_basic(auth)?;
+            let claimed = basic.as_ref().map(|b| b.client_id.clone());
+            let origin = Origin::of(&req);
+            match authenticate(state, basic, &params) {
+                Ok(client) => Ok(Self {
+                    client,
+                    params,
+                    origin,
+                }),
+                Err(e) if e.code == ErrorCode::InvalidClient => {
+                    let claimed = claimed
+                        .or_else(|| params.get("client_id").ok().flatten().map(str::to_owned));
+                    record_failure(state, &req, claimed.as_deref(), &origin).await;
+                    Err(e)
+                }
+                Err(e) => Err(e),
+            }
         })
+    }
+}
+
+/// Audit a failed client authentication: the client when it is registered (an unknown id is
+/// the caller's text, not recorded). A failure to record is logged, and the answer stays
+/// `invalid_client`.
+async fn record_failure(
+    state: &AppState,
+    req: &HttpRequest,
+    claimed: Option<&str>,
+    origin: &Origin,
+) {
+    let mut event = AuditEvent::new(AuditKind::ClientAuthFailed, state.now(), origin)
+        .reason(format!("{} {}", req.method(), req.path()));
+    match claimed.and_then(|id| state.clients.get(id)) {
+        Some(c) => event = event.client(c.id.as_str()),
+        None => event = event.reason(format!("{} {}: unknown client", req.method(), req.path())),
+    }
+    if let Err(e) = state.store.audit(event).await {
+        tracing::error!(error = %e, "could not record a failed client authentication");
     }
 }
 
