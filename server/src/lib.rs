@@ -35,6 +35,8 @@ pub mod keys;
 pub mod limits;
 /// The OAuth 2.0 / OpenID Connect protocol endpoints.
 pub mod oauth;
+/// Operators' endpoints: health, readiness.
+pub mod ops;
 /// One askama template struct per page, and the pages' security headers.
 pub mod pages;
 /// Protocol vocabulary, the OAuth error type and parameter parsing, shared by every layer.

@@ -33,6 +33,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &Arc<HashSet<String
             web::get().to(discovery::discovery),
         )
         .route("/jwks.json", web::get().to(jwks::jwks))
+        // Operators (load balancers, orchestrators).
+        .route("/healthz", web::get().to(crate::ops::health::healthz))
+        .route("/readyz", web::get().to(crate::ops::health::readyz))
         // Front channel (browser).
         .route("/authorize", web::get().to(with_body::authorize))
         .route("/authorize", web::post().to(with_body::authorize))
@@ -149,8 +152,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &Arc<HashSet<String
                 .route(web::post().to(revocation::revoke)),
         )
         .route("/introspect", web::post().to(introspection::introspect))
-        // Operations and assets.
-        .route("/healthz", web::get().to(health))
+        // Assets.
         .route(
             "/static/ostiary.css",
             web::get().to(|| {
@@ -194,14 +196,6 @@ async fn upstream_icon(name: web::Path<String>) -> HttpResponse {
         _ => return not_found().await,
     };
     asset("image/svg+xml", body).await
-}
-
-async fn health(state: web::Data<crate::state::AppState>) -> HttpResponse {
-    match state.store.ping().await {
-        Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ok"})),
-        Err(_) => HttpResponse::ServiceUnavailable()
-            .json(serde_json::json!({"status": "database unavailable"})),
-    }
 }
 
 async fn not_found() -> HttpResponse {

@@ -53,9 +53,10 @@ impl Relay {
     }
 }
 
+/// The readiness check's status (it needs the database; /healthz does not).
 async fn health(app: &TestApp) -> u16 {
     app.http
-        .get(app.url("/healthz"))
+        .get(app.url("/readyz"))
         .send()
         .await
         .unwrap()
@@ -95,6 +96,8 @@ async fn the_server_answers_503_while_postgresql_is_unreachable_and_recovers_whe
 
     // Assert 1: the endpoints that need the database say so, with the protocol's error.
     assert_eq!(health(&app).await, 503);
+    let alive = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(alive.status(), 200, "the process itself is alive");
     let res = app.token(("webapp", Some(WEB_SECRET)), &bogus).await;
     assert_eq!(res.status(), 503);
     let body: serde_json::Value = res.json().await.unwrap();

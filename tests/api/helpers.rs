@@ -132,6 +132,47 @@ pub async fn restart(app: &TestApp, tweak: impl FnOnce(&mut Settings)) -> TestAp
     again
 }
 
+/// `n` instances on one fresh database, as behind a load balancer: one issuer (the first's
+/// address) and the same keys; started at the same time, so they migrate together. The test
+/// account exists; the first instance drops the database at the end.
+pub async fn spawn_cluster(n: usize, tweak: impl Fn(&mut Settings)) -> Vec<TestApp> {
+    let dir = std::env::temp_dir().join(format!("ostiary-test-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (db, drop_database) = crate::databases::database_url(&dir).await;
+    let listeners: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind port 0"))
+        .collect();
+    let issuer = format!(
+        "http://127.0.0.1:{}",
+        listeners[0].local_addr().unwrap().port()
+    );
+    let starts = listeners.into_iter().map(|l| {
+        let (db, dir, issuer, tweak) = (&db, &dir, issuer.clone(), &tweak);
+        async move {
+            start(l, REDIRECT, db, dir, |s| {
+                s.issuer = issuer;
+                tweak(s);
+            })
+            .await
+        }
+    });
+    let mut apps = futures_util::future::join_all(starts).await;
+    let account = ostiary::accounts::create(
+        &apps[0].app_state.store,
+        EMAIL,
+        Some("Alice Liddell".into()),
+        &ostiary::secret::Secret::new(PASSWORD),
+        clock_now(&apps[0].clock),
+    )
+    .await
+    .expect("test account");
+    for app in &mut apps {
+        app.account_id = account.id.to_string();
+    }
+    apps[0].drop_database = drop_database;
+    apps
+}
+
 async fn start(
     listener: TcpListener,
     redirect: &str,

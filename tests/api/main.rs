@@ -36,6 +36,7 @@ mod lockout;
 mod login_consent;
 mod mfa_harness;
 mod mfa_upstreams;
+mod operations;
 mod passkeys;
 mod password_reset;
 mod people;

@@ -57,6 +57,12 @@ pub enum StoreError {
     /// The writer thread is gone or could not run the write (the database failed under it).
     #[error("the database writer did not run the write")]
     WriterGone,
+    /// The database has migrations this build does not know: a newer Ostiary migrated it.
+    #[error(
+        "the database was migrated by a newer Ostiary (unknown migrations: {}); run that version, or restore a backup",
+        .0.join(", ")
+    )]
+    NewerSchema(Vec<String>),
 }
 
 impl StoreError {
@@ -111,6 +117,7 @@ pub struct Store {
     write: writer::Writer,
     /// The audit chain's key (`set_audit_key`), shared by the clones of this store.
     audit_key: std::sync::Arc<std::sync::OnceLock<[u8; 32]>>,
+    backend: Backend,
 }
 
 /// The database behind a URL, as far as pooling is concerned.
@@ -165,6 +172,7 @@ impl Store {
                     read,
                     write,
                     audit_key: Default::default(),
+                    backend,
                 })
             }
             Backend::SqliteMemory | Backend::Postgres => {
@@ -173,16 +181,28 @@ impl Store {
                     read: db.clone(),
                     write: writer::Writer::pool(db),
                     audit_key: Default::default(),
+                    backend,
                 })
             }
         }
     }
 
-    /// Apply pending migrations.
+    /// Apply pending migrations, one instance at a time: instances starting together on one
+    /// database take turns (on PostgreSQL an advisory lock held by the migrating transaction,
+    /// on SQLite the write lock, taken first), so each migration runs once and all of them
+    /// commit together or not at all. A database migrated past what this build knows is refused
+    /// (`StoreError::NewerSchema`) before anything changes.
     pub async fn migrate(&self) -> StoreResult<()> {
-        use migration::MigratorTrait;
+        let backend = self.backend;
         self.write
-            .alone(|db| Box::pin(async move { Ok(migration::Migrator::up(db, None).await?) }))
+            .alone(move |db| Box::pin(migrate_locked(db, backend)))
+            .await
+    }
+
+    /// Migrations this database has that this build does not know (a newer build ran them).
+    pub async fn unknown_migrations(&self) -> StoreResult<Vec<String>> {
+        self.write
+            .alone(|db| Box::pin(async move { unknown_migrations(db).await }))
             .await
     }
 
@@ -217,4 +237,72 @@ impl Store {
             .alone(|db| Box::pin(async move { Ok(db.ping().await?) }))
             .await
     }
+}
+
+/// The names in `seaql_migrations` that `migration::Migrator` does not list.
+async fn unknown_migrations<C: sea_orm::ConnectionTrait>(db: &C) -> StoreResult<Vec<String>> {
+    use migration::MigratorTrait;
+    use sea_orm::Statement;
+    let known: Vec<String> = migration::Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    let table = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            match db.get_database_backend() {
+                sea_orm::DbBackend::Sqlite => {
+                    "SELECT count(*) AS n FROM sqlite_master WHERE name = 'seaql_migrations'"
+                }
+                _ => "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'seaql_migrations' AND table_schema = current_schema()",
+            },
+        ))
+        .await?;
+    let exists = table
+        .and_then(|r| r.try_get::<i64>("", "n").ok())
+        .is_some_and(|n| n > 0);
+    if !exists {
+        return Ok(Vec::new());
+    }
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT version FROM seaql_migrations",
+        ))
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| r.try_get::<String>("", "version").ok())
+        .filter(|v| !known.contains(v))
+        .collect())
+}
+
+async fn migrate_locked(db: &DatabaseConnection, backend: Backend) -> StoreResult<()> {
+    use migration::MigratorTrait;
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let txn = db.begin().await?;
+    match backend {
+        Backend::Postgres => {
+            txn.execute_unprepared("SELECT pg_advisory_xact_lock(7307301)")
+                .await?;
+        }
+        // A write first: the transaction holds SQLite's write lock (waiting for it through the
+        // busy timeout) before it reads which migrations ran.
+        Backend::SqliteFile | Backend::SqliteMemory => {
+            txn.execute_unprepared(
+                "CREATE TABLE IF NOT EXISTS ostiary_migration_lock (id INTEGER PRIMARY KEY)",
+            )
+            .await?;
+            txn.execute_unprepared("INSERT OR REPLACE INTO ostiary_migration_lock VALUES (1)")
+                .await?;
+        }
+    }
+    let newer = unknown_migrations(&txn).await?;
+    if !newer.is_empty() {
+        txn.rollback().await?;
+        return Err(StoreError::NewerSchema(newer));
+    }
+    migration::Migrator::up(&txn, None).await?;
+    txn.commit().await?;
+    Ok(())
 }
