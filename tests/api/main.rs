@@ -43,6 +43,7 @@ mod people;
 mod rate_limits;
 mod remembered_devices;
 mod roles;
+mod scale_out;
 mod second_factors;
 mod self_service;
 mod sessions;

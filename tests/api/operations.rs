@@ -69,7 +69,7 @@ async fn a_database_migrated_by_a_newer_build_is_not_ready_and_refused_at_start(
 }
 
 #[tokio::test]
-async fn three_instances_starting_together_on_a_fresh_database_migrate_it_once() {
+async fn three_instances_starting_together_on_a_fresh_database_migrate_it_once_and_make_one_key() {
     let apps = spawn_cluster(3, |_| {}).await;
     for app in &apps {
         assert_eq!(get_json(app, "/readyz").await.0, 200);
@@ -89,6 +89,8 @@ async fn three_instances_starting_together_on_a_fresh_database_migrate_it_once()
     let all = versions.len();
     versions.dedup();
     assert_eq!(versions.len(), all, "each migration recorded once");
+    let keys = apps[0].app_state.store.signing_keys().await.unwrap();
+    assert_eq!(keys.len(), 1, "one first signing key, not one per instance");
     assert!(
         apps[0]
             .app_state

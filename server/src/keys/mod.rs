@@ -145,10 +145,14 @@ impl KeySet {
         now: i64,
     ) -> Result<Self, KeyError> {
         let mut stored = store.signing_keys().await?;
-        if !stored.iter().any(|k| k.retired_at.is_none()) {
+        if !stored
+            .iter()
+            .any(|k| k.retired_at.is_none() && k.revoked_at.is_none())
+        {
             let k = generate(&kek, now, now)?;
-            store.add_signing_key(&k).await?;
-            tracing::info!(kid = %k.kid, "generated the first signing key");
+            if store.add_first_signing_key(&k).await? {
+                tracing::info!(kid = %k.kid, "generated the first signing key");
+            }
             stored = store.signing_keys().await?;
         }
         let ring = build_ring(&kek, &stored, publish_window, now)?;

@@ -82,6 +82,41 @@ impl Store {
             .await
     }
 
+    /// Add the first signing key unless another instance starting at the same time added one
+    /// (instances take turns through the startup lock); false if it did not go in.
+    pub async fn add_first_signing_key(&self, k: &StoredKey) -> StoreResult<bool> {
+        let am = signing_keys::ActiveModel {
+            kid: Set(k.kid.clone()),
+            public_jwk: Set(k.public_jwk.clone()),
+            private_key_enc: Set(k.private_key_enc.clone()),
+            created_at: Set(k.created_at),
+            retired_at: Set(None),
+            active_from: Set(Some(k.active_from)),
+            revoked_at: Set(None),
+        };
+        let backend = self.backend;
+        self.write
+            .run(move |db| {
+                Box::pin(async move {
+                    super::startup_lock(db, backend).await?;
+                    let live = signing_keys::Entity::find()
+                        .filter(signing_keys::Column::RetiredAt.is_null())
+                        .filter(signing_keys::Column::RevokedAt.is_null())
+                        .one(db)
+                        .await?;
+                    if live.is_some() {
+                        return Ok(false);
+                    }
+                    signing_keys::Entity::insert(am)
+                        .exec_without_returning(db)
+                        .await
+                        .map_err(conflict_or)?;
+                    Ok(true)
+                })
+            })
+            .await
+    }
+
     /// Revoke a key (at `now`, retiring it too if it was not); false if there is no such key
     /// or it was revoked already.
     pub async fn revoke_signing_key(&self, kid: &str, now: i64) -> StoreResult<bool> {

@@ -277,26 +277,33 @@ async fn unknown_migrations<C: sea_orm::ConnectionTrait>(db: &C) -> StoreResult<
         .collect())
 }
 
-async fn migrate_locked(db: &DatabaseConnection, backend: Backend) -> StoreResult<()> {
-    use migration::MigratorTrait;
-    use sea_orm::{ConnectionTrait, TransactionTrait};
-    let txn = db.begin().await?;
+/// Hold the instances' startup lock until the caller's transaction ends: on PostgreSQL a
+/// transaction-scoped advisory lock, on SQLite the write lock, taken by a write first (waiting
+/// for it through the busy timeout) before anything is read. Only startup work takes it
+/// (migrations, the first signing key).
+async fn startup_lock<C: sea_orm::ConnectionTrait>(db: &C, backend: Backend) -> StoreResult<()> {
     match backend {
         Backend::Postgres => {
-            txn.execute_unprepared("SELECT pg_advisory_xact_lock(7307301)")
+            db.execute_unprepared("SELECT pg_advisory_xact_lock(7307301)")
                 .await?;
         }
-        // A write first: the transaction holds SQLite's write lock (waiting for it through the
-        // busy timeout) before it reads which migrations ran.
         Backend::SqliteFile | Backend::SqliteMemory => {
-            txn.execute_unprepared(
-                "CREATE TABLE IF NOT EXISTS ostiary_migration_lock (id INTEGER PRIMARY KEY)",
+            db.execute_unprepared(
+                "CREATE TABLE IF NOT EXISTS ostiary_startup_lock (id INTEGER PRIMARY KEY)",
             )
             .await?;
-            txn.execute_unprepared("INSERT OR REPLACE INTO ostiary_migration_lock VALUES (1)")
+            db.execute_unprepared("INSERT OR REPLACE INTO ostiary_startup_lock VALUES (1)")
                 .await?;
         }
     }
+    Ok(())
+}
+
+async fn migrate_locked(db: &DatabaseConnection, backend: Backend) -> StoreResult<()> {
+    use migration::MigratorTrait;
+    use sea_orm::TransactionTrait;
+    let txn = db.begin().await?;
+    startup_lock(&txn, backend).await?;
     let newer = unknown_migrations(&txn).await?;
     if !newer.is_empty() {
         txn.rollback().await?;
