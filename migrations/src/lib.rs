@@ -21,6 +21,7 @@ mod m20261202_000015_disabled_accounts;
 mod m20261202_000016_backchannel_logout;
 mod m20261203_000017_account_activity;
 mod m20261203_000018_upstream_roles;
+mod m20261203_000019_job_leases;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000016_backchannel_logout::Migration),
             Box::new(m20261203_000017_account_activity::Migration),
             Box::new(m20261203_000018_upstream_roles::Migration),
+            Box::new(m20261203_000019_job_leases::Migration),
         ]
     }
 }

@@ -70,18 +70,6 @@ impl Worker {
     }
 }
 
-/// Run until the process ends.
-pub async fn run(w: Worker) {
-    let mut tick = tokio::time::interval(POLL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        if let Err(e) = deliver_due(&w).await {
-            tracing::warn!(error = %e, "back-channel logout: reading the queue failed");
-        }
-    }
-}
-
 /// One pass over the due logouts; how many were delivered.
 pub async fn deliver_due(w: &Worker) -> Result<usize, StoreError> {
     let now = w.clock.now();

@@ -29,6 +29,8 @@ pub mod email;
 pub mod error;
 /// The human in the loop: login, consent, account and logout pages, CSRF.
 pub mod interaction;
+/// Background jobs (key reload and rotation, GC, email and logout delivery) and their stop.
+pub mod jobs;
 /// Signing keys: generation, encryption at rest, rotation, JWKS.
 pub mod keys;
 /// Per-address rate limits on sign-in, sign-up, reset, codes and the token endpoints.

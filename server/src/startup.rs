@@ -24,6 +24,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    jobs: crate::jobs::Jobs,
 }
 
 /// Create the directory an embedded SQLite file lives in.
@@ -226,14 +227,7 @@ impl Application {
             &data.settings.limits,
             &data.clients,
         ));
-        let idle = limiters.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-            loop {
-                tick.tick().await;
-                idle.forget_idle();
-            }
-        });
+        let limiters_for_jobs = limiters.clone();
         let cors_origins = Arc::new(state.clients.web_origins());
         let http = HttpServer::new(move || {
             let mut headers = DefaultHeaders::new()
@@ -279,34 +273,18 @@ impl Application {
                 })
         })
         .workers(workers)
-        .shutdown_timeout(5);
+        .shutdown_timeout(state.settings.server.shutdown_timeout_seconds);
         let server = match tls {
             Some(cfg) => http.listen_rustls_0_23(listener, cfg)?,
             None => http.listen(listener)?,
         }
         .run();
-        spawn_background_jobs(state.clone());
-        let logouts = crate::backchannel::Worker::new(
-            state.store.clone(),
-            state.clock.clone(),
-            state.keys.clone(),
-            state.clients.clone(),
-            state.issuer().to_owned(),
-        )
-        .map_err(std::io::Error::other)?;
-        tokio::spawn(crate::backchannel::run(logouts));
-        if let Some(t) = state.mailer.transport() {
-            tokio::spawn(crate::email::worker::run(crate::email::worker::Worker {
-                store: state.store.clone(),
-                clock: state.clock.clone(),
-                transport: t.clone(),
-                timeout_seconds: state.settings.email.timeout_seconds,
-            }));
-        }
+        let jobs = crate::jobs::Jobs::start(state.clone(), limiters_for_jobs);
         Ok(Self {
             port,
             server,
             state,
+            jobs,
         })
     }
 
@@ -318,61 +296,22 @@ impl Application {
         self.state.clone()
     }
 
+    /// Serve until SIGTERM or SIGINT (or `handle().stop`): then stop accepting, let requests
+    /// in flight finish (at most `[server] shutdown_timeout_seconds`), stop the background
+    /// jobs after their current pass, and close the database pool.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        tracing::info!("stopping: background jobs, then the database pool");
+        let grace = Duration::from_secs(self.state.settings.server.shutdown_timeout_seconds.max(1));
+        self.jobs.stop(grace).await;
+        self.state.store.close().await;
+        tracing::info!("stopped");
+        served
     }
 
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
     }
-}
-
-fn spawn_background_jobs(state: web::Data<AppState>) {
-    tokio::spawn(async move {
-        let mut keys_tick =
-            tokio::time::interval(Duration::from_secs(crate::keys::RELOAD_INTERVAL_SECONDS));
-        // The first collection one interval after start, not at once: a restart under load
-        // does not begin with a large delete.
-        let gc_every = Duration::from_secs(state.settings.database.gc_interval_seconds);
-        let mut gc_tick =
-            tokio::time::interval_at(tokio::time::Instant::now() + gc_every, gc_every);
-        loop {
-            tokio::select! {
-                _ = keys_tick.tick() => {
-                    if let Err(e) = state.keys.reload(&state.store, state.now()).await {
-                        tracing::warn!(error = %e, "reloading signing keys failed");
-                    }
-                }
-                _ = gc_tick.tick() => {
-                    let started = std::time::Instant::now();
-                    match state.store.collect_garbage(state.now()).await {
-                        Ok(c) if c.rows > 0 => tracing::info!(
-                            rows = c.rows,
-                            seconds = started.elapsed().as_secs_f64(),
-                            longest_batch_ms = c.longest_batch.as_secs_f64() * 1e3,
-                            "expired rows removed"
-                        ),
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "garbage collection failed"),
-                    }
-                    let retention = i64::from(state.settings.audit.retention_days);
-                    if retention > 0 {
-                        let before = state.now() - retention * 86_400;
-                        match state.store.prune_audit(before).await {
-                            Ok(n) if n > 0 => tracing::info!(rows = n, "old audit records pruned"),
-                            Ok(_) => {}
-                            Err(e) => tracing::warn!(error = %e, "pruning the audit log failed"),
-                        }
-                    }
-                    match state.keys.collect(&state.store, state.now()).await {
-                        Ok(n) if n > 0 => tracing::info!(keys = n, "retired signing keys deleted"),
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "deleting retired keys failed"),
-                    }
-                }
-            }
-        }
-    });
 }
 
 fn tls_config(

@@ -32,6 +32,9 @@ pub struct TestApp {
     pub db_url: String,
     /// A PostgreSQL test database to drop when the test ends: (server URL, database name).
     drop_database: Option<(String, String)>,
+    /// The HTTP server (`stop(true)` is what SIGTERM does), and its task.
+    pub server: actix_web::dev::ServerHandle,
+    pub serving: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 /// The client list of the example config, plus a first-party client and a second
@@ -199,7 +202,8 @@ async fn start(
         .await
         .expect("app builds");
     let app_state = app.state();
-    tokio::spawn(app.run_until_stopped());
+    let server = app.handle();
+    let serving = Some(tokio::spawn(app.run_until_stopped()));
     TestApp {
         address,
         clock,
@@ -213,6 +217,8 @@ async fn start(
         account_id: String::new(),
         db_url: db.to_owned(),
         drop_database: None,
+        server,
+        serving,
     }
 }
 

@@ -32,6 +32,7 @@ mod garbage_collection;
 mod helpers;
 mod keys;
 mod landing;
+mod lifecycle;
 mod lockout;
 mod login_consent;
 mod mfa_harness;

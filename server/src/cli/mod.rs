@@ -428,12 +428,14 @@ async fn keys(path: &std::path::Path, command: KeysCommand) -> anyhow::Result<i3
             if stored.is_empty() {
                 println!("no keys yet: the first one is generated when `serve` starts");
             }
+            let at = |t: i64| {
+                chrono::DateTime::from_timestamp(t, 0)
+                    .map(|d| d.to_rfc3339())
+                    .unwrap_or_default()
+            };
+            let days = i64::from(settings.keys.rotate_after_days);
+            let due = KeySet::rotation_due(&stored, days * 86_400, now);
             for k in stored {
-                let at = |t: i64| {
-                    chrono::DateTime::from_timestamp(t, 0)
-                        .map(|d| d.to_rfc3339())
-                        .unwrap_or_default()
-                };
                 let state = if let Some(r) = k.revoked_at {
                     format!("revoked at {} (not published, not trusted)", at(r))
                 } else if k.active_from > now {
@@ -447,6 +449,16 @@ async fn keys(path: &std::path::Path, command: KeysCommand) -> anyhow::Result<i3
                     .map(|d| d.to_rfc3339())
                     .unwrap_or_default();
                 println!("{}\tRS256\tcreated {created}\t{state}", k.kid);
+            }
+            match due {
+                _ if days == 0 => {
+                    println!("scheduled rotation: off ([keys] rotate_after_days = 0)")
+                }
+                Some(t) => println!(
+                    "scheduled rotation: the next key is published at {} (every {days} days), and signs a minute later",
+                    at(t.max(now))
+                ),
+                None => println!("scheduled rotation: a new key is waiting to sign"),
             }
         }
         KeysCommand::Rotate { now: at_once } => {

@@ -64,6 +64,8 @@ pub struct ServerSettings {
     /// Reverse proxies (addresses or CIDR ranges) whose `Forwarded` / `X-Forwarded-For` name
     /// the client; from any other peer those headers are ignored.
     pub trusted_proxies: Vec<String>,
+    /// On SIGTERM or SIGINT: stop accepting, and give requests in flight this long to finish.
+    pub shutdown_timeout_seconds: u64,
 }
 
 impl Default for ServerSettings {
@@ -75,6 +77,7 @@ impl Default for ServerSettings {
             workers: None,
             migrate_on_start: true,
             trusted_proxies: Vec::new(),
+            shutdown_timeout_seconds: 30,
         }
     }
 }
@@ -143,6 +146,8 @@ pub struct KeySettings {
     pub encryption_key_env: String,
     /// File holding the key-encryption key; generated under `server.data_dir` when neither is set.
     pub encryption_key_file: Option<PathBuf>,
+    /// Rotate the signing key when it has signed this long (0: only by hand, `keys rotate`).
+    pub rotate_after_days: u32,
 }
 
 impl Default for KeySettings {
@@ -150,6 +155,7 @@ impl Default for KeySettings {
         Self {
             encryption_key_env: "OSTIARY_KEY_ENCRYPTION_KEY".into(),
             encryption_key_file: None,
+            rotate_after_days: 90,
         }
     }
 }

@@ -99,6 +99,18 @@ pub fn validate(s: &Settings, env: &dyn Fn(&str) -> Option<String>) -> Vec<Probl
             format!("must be at most {}", super::mfa::MAX_REMEMBER_DAYS),
         ));
     }
+    if s.keys.rotate_after_days > 3650 {
+        p.push(Problem::error(
+            "keys.rotate_after_days",
+            "must be at most 3650 (0 turns scheduled rotation off)",
+        ));
+    }
+    if s.server.shutdown_timeout_seconds > 3600 {
+        p.push(Problem::error(
+            "server.shutdown_timeout_seconds",
+            "must be at most 3600",
+        ));
+    }
     if s.database.gc_interval_seconds == 0 {
         p.push(Problem::error(
             "database.gc_interval_seconds",

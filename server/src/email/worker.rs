@@ -30,18 +30,6 @@ pub struct Worker {
     pub timeout_seconds: u64,
 }
 
-/// Run until the process ends.
-pub async fn run(w: Worker) {
-    let mut tick = tokio::time::interval(POLL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        if let Err(e) = deliver_due(&w).await {
-            tracing::warn!(error = %e, "email outbox: reading due messages failed");
-        }
-    }
-}
-
 /// One pass over the due messages; how many were sent.
 pub async fn deliver_due(w: &Worker) -> Result<usize, StoreError> {
     let (store, transport) = (&w.store, &w.transport);

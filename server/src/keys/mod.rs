@@ -214,6 +214,37 @@ impl KeySet {
     }
 }
 
+impl KeySet {
+    /// When the key signing at `now` is due to be replaced (it has signed for `max_age`
+    /// seconds); `None` when a successor is already waiting to sign, or nothing signs.
+    pub fn rotation_due(stored: &[StoredKey], max_age: i64, now: i64) -> Option<i64> {
+        let signing = stored.iter().find(|k| k.signs_at(now))?;
+        let waiting = stored
+            .iter()
+            .any(|k| k.revoked_at.is_none() && k.active_from > now);
+        (!waiting).then_some(signing.active_from + max_age)
+    }
+
+    /// The scheduled rotation (`[keys] rotate_after_days`): when the signing key is due,
+    /// publish its successor now, to sign after `ROTATION_DELAY_SECONDS` (every instance
+    /// publishes it first). The new key's id, if one was made.
+    pub async fn rotate_if_due(
+        &self,
+        store: &Store,
+        max_age: i64,
+        now: i64,
+    ) -> Result<Option<String>, KeyError> {
+        let stored = store.signing_keys().await?;
+        match Self::rotation_due(&stored, max_age, now) {
+            Some(due) if due <= now => {
+                let kid = Self::rotate(store, &self.kek, now, ROTATION_DELAY_SECONDS).await?;
+                Ok(Some(kid))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
 /// What `revoke` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Revoked {

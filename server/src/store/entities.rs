@@ -450,3 +450,16 @@ pub mod logout_outbox {
     }
     relation_free!();
 }
+
+pub mod job_leases {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "job_leases")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub name: String,
+        pub holder: String,
+        pub until: i64,
+    }
+    relation_free!();
+}

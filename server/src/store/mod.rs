@@ -14,6 +14,7 @@ mod gc;
 mod grants;
 mod interactions;
 mod keys;
+mod leases;
 mod login_failures;
 mod logouts;
 mod outbox;
