@@ -101,3 +101,39 @@ async fn three_instances_starting_together_on_a_fresh_database_migrate_it_once_a
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn ostiary_backup_copies_the_sqlite_file_while_it_serves_and_points_postgresql_to_pg_dump() {
+    let app = spawn_app().await;
+    app.webapp_tokens().await;
+    let copy = app.dir.join("backup.db");
+    let copy_arg = copy.to_str().unwrap().to_owned();
+    let code = ostiary_cli(&app, &["backup", "--to", &copy_arg]).await;
+    if app.db_url.starts_with("postgres") {
+        assert_eq!(code, 2, "PostgreSQL is backed up with pg_dump");
+        assert!(!copy.exists());
+        return;
+    }
+    assert_eq!(code, 0);
+    let db = sea_orm::Database::connect(format!("sqlite://{}?mode=ro", copy.display()))
+        .await
+        .unwrap();
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT count(*) AS n FROM accounts",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        row.try_get::<i64>("", "n").unwrap(),
+        1,
+        "the account is in the copy"
+    );
+    assert_eq!(
+        ostiary_cli(&app, &["backup", "--to", &copy_arg]).await,
+        1,
+        "an existing file is not overwritten"
+    );
+}

@@ -70,6 +70,13 @@ pub enum Command {
         #[command(subcommand)]
         command: audit::AuditCommand,
     },
+    /// Copy the embedded SQLite database, consistently, while the server runs (VACUUM INTO).
+    /// For PostgreSQL use pg_dump.
+    Backup {
+        /// The copy to write; it must not exist yet.
+        #[arg(long)]
+        to: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -207,6 +214,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Users { command } => users(&cli.config, command).await,
+        Command::Backup { to } => {
+            let settings = load(&cli.config)?;
+            let store = open_store(&settings).await?;
+            if !store.is_sqlite_file() {
+                eprintln!(
+                    "error: `ostiary backup` copies the embedded SQLite file; back up PostgreSQL with pg_dump (see the README)"
+                );
+                return Ok(2);
+            }
+            if to.exists() {
+                eprintln!("error: {} exists already", to.display());
+                return Ok(1);
+            }
+            store.backup_to(&to).await?;
+            println!("copied the database to {}", to.display());
+            Ok(0)
+        }
         Command::Sessions { command } => {
             let settings = load(&cli.config)?;
             let (store, _) = open_store_with_audit(&settings).await?;

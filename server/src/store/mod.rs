@@ -223,6 +223,25 @@ impl Store {
             .await
     }
 
+    /// Whether this is the embedded SQLite file (the one `backup_to` can copy).
+    pub fn is_sqlite_file(&self) -> bool {
+        self.backend == Backend::SqliteFile
+    }
+
+    /// A consistent copy of the SQLite file at `path` while others read and write it
+    /// (`VACUUM INTO`: one read transaction, so the copy is one moment's state).
+    pub async fn backup_to(&self, path: &std::path::Path) -> StoreResult<()> {
+        use sea_orm::ConnectionTrait;
+        let target = path
+            .to_str()
+            .ok_or_else(|| StoreError::Encoding("the backup path is not UTF-8".into()))?
+            .replace('\'', "''");
+        self.read
+            .execute_unprepared(&format!("VACUUM INTO '{target}'"))
+            .await?;
+        Ok(())
+    }
+
     /// Close every pooled connection; later calls fail as if the database were down.
     pub async fn close(&self) {
         let _ = self
