@@ -4,7 +4,6 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() {
-    ostiary::telemetry::init();
     let cli = ostiary::cli::Cli::parse();
     let code = match ostiary::cli::run(cli).await {
         Ok(code) => code,

@@ -2,7 +2,7 @@
 //! clients, bind the listener (port 0 in tests), start the HTTP server and background jobs.
 
 use actix_web::dev::Server;
-use actix_web::middleware::{DefaultHeaders, Logger};
+use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use std::net::TcpListener;
@@ -25,6 +25,8 @@ pub struct Application {
     server: Server,
     state: web::Data<AppState>,
     jobs: crate::jobs::Jobs,
+    /// The `/metrics` listener (`[metrics] bind`), and its port.
+    metrics: Option<(Server, u16)>,
 }
 
 /// Create the directory an embedded SQLite file lives in.
@@ -203,6 +205,10 @@ impl Application {
         };
         let workers = settings.server.workers.unwrap_or(cores);
         let hsts = tls.is_some();
+        let metrics =
+            Arc::new(crate::ops::metrics::Metrics::new().context("setting up the metrics")?);
+        let observer = metrics.clone();
+        store.observe_audit(Arc::new(move |e| observer.observe_audit(e)));
         let state = web::Data::new(AppState {
             settings: Arc::new(settings),
             store,
@@ -218,6 +224,7 @@ impl Application {
             passkeys,
             discovery,
             mailer,
+            metrics,
         });
         let data = state.clone();
         let proxies = actix_web::web::Data::new(crate::audit::TrustedProxies::new(
@@ -250,8 +257,9 @@ impl Application {
                 .app_data(limiters.clone())
                 .wrap(actix_web::middleware::from_fn(crate::limits::limit))
                 .wrap(headers)
-                // Path only: query strings can carry request ids and must not reach the log.
-                .wrap(Logger::new("%a \"%U\" %s %b %Dms").log_target("ostiary::http"))
+                .wrap(actix_web::middleware::from_fn(
+                    crate::ops::requests::observe,
+                ))
                 .configure(|cfg| {
                     if let Some(f) = fakes {
                         cfg.service(
@@ -280,16 +288,26 @@ impl Application {
         }
         .run();
         let jobs = crate::jobs::Jobs::start(state.clone(), limiters_for_jobs);
+        let metrics = match &state.settings.metrics.bind {
+            Some(bind) => Some(metrics_server(state.clone(), bind)?),
+            None => None,
+        };
         Ok(Self {
             port,
             server,
             state,
             jobs,
+            metrics,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port `/metrics` is served on, when `[metrics] bind` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(_, port)| *port)
     }
 
     pub fn state(&self) -> web::Data<AppState> {
@@ -300,7 +318,15 @@ impl Application {
     /// in flight finish (at most `[server] shutdown_timeout_seconds`), stop the background
     /// jobs after their current pass, and close the database pool.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics.map(|(server, _)| {
+            let handle = server.handle();
+            (tokio::spawn(server), handle)
+        });
         let served = self.server.await;
+        if let Some((task, handle)) = metrics {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
         tracing::info!("stopping: background jobs, then the database pool");
         let grace = Duration::from_secs(self.state.settings.server.shutdown_timeout_seconds.max(1));
         self.jobs.stop(grace).await;
@@ -312,6 +338,24 @@ impl Application {
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
     }
+}
+
+/// The metrics listener: `/metrics` only, apart from the public one (never exposed with it).
+fn metrics_server(state: web::Data<AppState>, bind: &str) -> anyhow::Result<(Server, u16)> {
+    let listener =
+        TcpListener::bind(bind).with_context(|| format!("binding [metrics] bind = {bind}"))?;
+    let port = listener.local_addr()?.port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/metrics", web::get().to(crate::ops::metrics::metrics))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    tracing::info!(port, "metrics are served at /metrics");
+    Ok((server, port))
 }
 
 fn tls_config(

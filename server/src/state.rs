@@ -33,6 +33,8 @@ pub struct AppState {
     pub discovery: Bytes,
     /// Where email goes (the outbox worker sends what pages queue).
     pub mailer: crate::email::Mailer,
+    /// This instance's Prometheus metrics.
+    pub metrics: Arc<crate::ops::metrics::Metrics>,
 }
 
 impl AppState {

@@ -35,6 +35,8 @@ pub struct TestApp {
     /// The HTTP server (`stop(true)` is what SIGTERM does), and its task.
     pub server: actix_web::dev::ServerHandle,
     pub serving: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// `http://127.0.0.1:PORT/metrics` when `[metrics] bind` is set.
+    pub metrics_url: Option<String>,
 }
 
 /// The client list of the example config, plus a first-party client and a second
@@ -203,6 +205,9 @@ async fn start(
         .expect("app builds");
     let app_state = app.state();
     let server = app.handle();
+    let metrics_url = app
+        .metrics_port()
+        .map(|p| format!("http://127.0.0.1:{p}/metrics"));
     let serving = Some(tokio::spawn(app.run_until_stopped()));
     TestApp {
         address,
@@ -219,6 +224,7 @@ async fn start(
         drop_database: None,
         server,
         serving,
+        metrics_url,
     }
 }
 

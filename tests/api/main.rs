@@ -37,6 +37,7 @@ mod lockout;
 mod login_consent;
 mod mfa_harness;
 mod mfa_upstreams;
+mod observability;
 mod operations;
 mod passkeys;
 mod password_reset;

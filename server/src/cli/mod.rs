@@ -193,9 +193,14 @@ fn load(path: &std::path::Path) -> anyhow::Result<Settings> {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    if !matches!(cli.command, Command::Serve { .. }) {
+        crate::telemetry::init(&crate::config::LogSettings::default());
+    }
     match cli.command {
         Command::Serve { no_migrate } => {
-            let mut settings = load(&cli.config)?;
+            let loaded = load(&cli.config);
+            crate::telemetry::init(&loaded.as_ref().map(|s| s.log.clone()).unwrap_or_default());
+            let mut settings = loaded?;
             if no_migrate {
                 settings.server.migrate_on_start = false;
             }

@@ -4,12 +4,14 @@
 
 mod limits;
 mod mfa;
+mod ops;
 mod self_service;
 pub mod upstreams;
 mod validate;
 
 pub use limits::LimitSettings;
 pub use mfa::{AuditSettings, MfaSettings};
+pub use ops::{LogFormat, LogSettings, MetricsSettings};
 pub use self_service::{EmailSettings, PasswordSettings, RegistrationSettings};
 
 pub use upstreams::UpstreamConfig;
@@ -43,6 +45,8 @@ pub struct Settings {
     pub mfa: MfaSettings,
     pub audit: AuditSettings,
     pub limits: LimitSettings,
+    pub log: LogSettings,
+    pub metrics: MetricsSettings,
     pub dev: DevSettings,
     pub clients: Vec<ClientConfig>,
     pub upstreams: Vec<UpstreamConfig>,
@@ -339,6 +343,8 @@ impl Settings {
         let mfa = section(take("mfa"), "mfa", &mut problems);
         let audit = section(take("audit"), "audit", &mut problems);
         let limits = section(take("limits"), "limits", &mut problems);
+        let log = section(take("log"), "log", &mut problems);
+        let metrics = section(take("metrics"), "metrics", &mut problems);
         let dev = section(take("dev"), "dev", &mut problems);
         let mut clients = Vec::new();
         match take("clients") {
@@ -393,6 +399,8 @@ impl Settings {
             mfa,
             audit,
             limits,
+            log,
+            metrics,
             dev,
             clients,
             upstreams,

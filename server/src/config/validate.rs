@@ -99,6 +99,20 @@ pub fn validate(s: &Settings, env: &dyn Fn(&str) -> Option<String>) -> Vec<Probl
             format!("must be at most {}", super::mfa::MAX_REMEMBER_DAYS),
         ));
     }
+    if tracing_subscriber::EnvFilter::try_new(&s.log.filter).is_err() {
+        p.push(Problem::error(
+            "log.filter",
+            "is not a filter (directives such as info,ostiary::http=warn)",
+        ));
+    }
+    if let Some(bind) = &s.metrics.bind
+        && bind.parse::<std::net::SocketAddr>().is_err()
+    {
+        p.push(Problem::error(
+            "metrics.bind",
+            "must be an address and port, such as 127.0.0.1:9464",
+        ));
+    }
     if s.keys.rotate_after_days > 3650 {
         p.push(Problem::error(
             "keys.rotate_after_days",

@@ -341,9 +341,21 @@ pub async fn callback(
         now: state.now(),
     };
     let cb = UpstreamCallback { code, user: f.user };
-    let identity = match connector.finish(cb, pending, &ctx).await {
+    let started = std::time::Instant::now();
+    let finished = connector.finish(cb, pending, &ctx).await;
+    state
+        .metrics
+        .upstream_duration
+        .with_label_values(&[id.as_str()])
+        .observe(started.elapsed().as_secs_f64());
+    let identity = match finished {
         Ok(i) => i,
         Err(e) => {
+            state
+                .metrics
+                .upstream_errors
+                .with_label_values(&[id.as_str(), e.audit_kind().as_str()])
+                .inc();
             let event = upstream_event(&state, &req, e.audit_kind(), &id)
                 .account_opt(row.link_account_id.as_ref())
                 .reason(e.to_string());

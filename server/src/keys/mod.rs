@@ -38,6 +38,8 @@ pub struct KeyRing {
     verifiers: HashMap<String, RsassaJwsVerifier>,
     jwks: Bytes,
     kids: Vec<String>,
+    /// When the signing key started signing.
+    signing_since: i64,
 }
 
 impl KeyRing {
@@ -60,6 +62,7 @@ impl KeyRing {
             verifiers: HashMap::from([(kid.clone(), verifier)]),
             jwks: Bytes::from(jwks),
             kids: vec![kid],
+            signing_since: 0,
         })
     }
 
@@ -69,6 +72,16 @@ impl KeyRing {
 
     pub fn signing_kid(&self) -> &str {
         &self.signing_kid
+    }
+
+    /// When the signing key started signing.
+    pub fn signing_since(&self) -> i64 {
+        self.signing_since
+    }
+
+    /// The key ids published in the JWKS.
+    pub fn published_kids(&self) -> &[String] {
+        &self.kids
     }
 
     /// Sign a JWT with the current key; `typ` is `JWT` for ID tokens, `at+jwt` for access tokens.
@@ -363,5 +376,6 @@ fn build_ring(
         verifiers,
         jwks: Bytes::from(jwks),
         kids,
+        signing_since: active.active_from,
     })
 }

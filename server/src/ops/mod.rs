@@ -1,4 +1,7 @@
 //! What operators and their tooling call: health and readiness (for load balancers and
-//! orchestrators).
+//! orchestrators), Prometheus metrics, and the request middleware (request ids, the access
+//! log, HTTP metrics).
 
 pub mod health;
+pub mod metrics;
+pub mod requests;

@@ -118,6 +118,9 @@ impl Store {
             reason = ?e.reason,
             ip = ?e.origin.ip,
         );
+        if let Some(observe) = self.audit_observer.get() {
+            observe(&e);
+        }
         let key = self.audit_key()?;
         self.write
             .run(move |db| {

@@ -51,7 +51,7 @@ pub enum StoreError {
     #[error("already exists")]
     Conflict,
     #[error("database error: {0}")]
-    Db(#[from] DbErr),
+    Db(DbErr),
     /// A value could not be written or read back (JSON columns).
     #[error("stored value encoding: {0}")]
     Encoding(String),
@@ -85,10 +85,25 @@ impl StoreError {
     }
 }
 
+/// Database errors since the process started (every `StoreError::Db` is counted as it is made;
+/// the metrics report it).
+static DATABASE_ERRORS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub fn database_errors() -> u64 {
+    DATABASE_ERRORS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+impl From<DbErr> for StoreError {
+    fn from(e: DbErr) -> Self {
+        DATABASE_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        StoreError::Db(e)
+    }
+}
+
 fn conflict_or(e: DbErr) -> StoreError {
     match e.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => StoreError::Conflict,
-        _ => StoreError::Db(e),
+        _ => StoreError::from(e),
     }
 }
 
@@ -118,8 +133,13 @@ pub struct Store {
     write: writer::Writer,
     /// The audit chain's key (`set_audit_key`), shared by the clones of this store.
     audit_key: std::sync::Arc<std::sync::OnceLock<[u8; 32]>>,
+    /// Told of every audit record (`observe_audit`).
+    audit_observer: std::sync::Arc<std::sync::OnceLock<AuditObserver>>,
     backend: Backend,
 }
+
+/// What `Store::observe_audit` calls.
+pub type AuditObserver = std::sync::Arc<dyn Fn(&crate::audit::AuditEvent) + Send + Sync>;
 
 /// The database behind a URL, as far as pooling is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,6 +193,7 @@ impl Store {
                     read,
                     write,
                     audit_key: Default::default(),
+                    audit_observer: Default::default(),
                     backend,
                 })
             }
@@ -182,6 +203,7 @@ impl Store {
                     read: db.clone(),
                     write: writer::Writer::pool(db),
                     audit_key: Default::default(),
+                    audit_observer: Default::default(),
                     backend,
                 })
             }
@@ -221,6 +243,38 @@ impl Store {
                 })
             })
             .await
+    }
+
+    /// Messages waiting: (email pending delivery, back-channel logouts).
+    pub async fn queue_depths(&self) -> StoreResult<(u64, u64)> {
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        let email = entities::email_outbox::Entity::find()
+            .filter(entities::email_outbox::Column::State.eq("pending"))
+            .count(&self.read)
+            .await?;
+        let logouts = entities::logout_outbox::Entity::find()
+            .count(&self.read)
+            .await?;
+        Ok((email, logouts))
+    }
+
+    /// The read pool's connections: (open, idle).
+    pub fn pool_stats(&self) -> (u32, usize) {
+        match self.backend {
+            Backend::Postgres => {
+                let p = self.read.get_postgres_connection_pool();
+                (p.size(), p.num_idle())
+            }
+            Backend::SqliteFile | Backend::SqliteMemory => {
+                let p = self.read.get_sqlite_connection_pool();
+                (p.size(), p.num_idle())
+            }
+        }
+    }
+
+    /// Call `observer` with every audit record written (the metrics count them).
+    pub fn observe_audit(&self, observer: AuditObserver) {
+        let _ = self.audit_observer.set(observer);
     }
 
     /// Whether this is the embedded SQLite file (the one `backup_to` can copy).

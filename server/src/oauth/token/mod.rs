@@ -66,6 +66,12 @@ pub async fn token(
         return Ok(crate::limits::too_many(crate::limits::Bucket::Token, wait));
     }
     let response = exchange(&state, &client, &params, &origin).await?;
+    let grant = params.get("grant_type").ok().flatten().unwrap_or_default();
+    state
+        .metrics
+        .tokens_issued
+        .with_label_values(&[grant, client.id.as_str()])
+        .inc();
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
