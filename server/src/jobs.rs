@@ -15,8 +15,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::audit::{AuditEvent, AuditKind, Origin};
-use crate::limits::Limiters;
-use crate::state::AppState;
+use crate::state::{AppState, Live};
 
 const GC: &str = "gc";
 const ROTATION: &str = "key-rotation";
@@ -25,7 +24,7 @@ const ROTATION: &str = "key-rotation";
 pub struct Jobs {
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
-    state: web::Data<AppState>,
+    live: web::Data<Live>,
     instance: String,
 }
 
@@ -50,32 +49,38 @@ async fn every<F, Fut>(
 }
 
 impl Jobs {
-    pub fn start(state: web::Data<AppState>, limiters: web::Data<Limiters>) -> Self {
+    /// Start the loops; each pass works on the state current then (a config reload reaches
+    /// the next pass).
+    pub fn start(live: web::Data<Live>) -> Self {
+        let state = live.current();
         let (stop, watching) = watch::channel(false);
         let instance = uuid::Uuid::new_v4().to_string();
         let mut tasks = JoinSet::new();
 
-        let s = state.clone();
+        let l = live.clone();
         let me = instance.clone();
         let reload = Duration::from_secs(crate::keys::RELOAD_INTERVAL_SECONDS);
         tasks.spawn(every(reload, reload, watching.clone(), move || {
-            let (s, me) = (s.clone(), me.clone());
+            let (s, me) = (l.current(), me.clone());
             async move { keys_pass(&s, &me).await }
         }));
 
+        let l = live.clone();
         let s = state.clone();
         let me = instance.clone();
         // The first collection one interval after start, not at once: a restart under load
         // does not begin with a large delete.
         let gc = Duration::from_secs(s.settings.database.gc_interval_seconds);
+        drop(s);
         tasks.spawn(every(gc, gc, watching.clone(), move || {
-            let (s, me) = (s.clone(), me.clone());
+            let (s, me) = (l.current(), me.clone());
             async move { gc_pass(&s, &me).await }
         }));
 
         let minute = Duration::from_secs(60);
+        let l = live.clone();
         tasks.spawn(every(minute, minute, watching.clone(), move || {
-            limiters.forget_idle();
+            l.current().limiters.forget_idle();
             async {}
         }));
 
@@ -86,11 +91,13 @@ impl Jobs {
             state.clients.clone(),
             state.issuer().to_owned(),
         ) {
-            Ok(w) => {
-                let w = std::sync::Arc::new(w);
+            Ok(base) => {
+                let l = live.clone();
                 let poll = crate::backchannel::POLL;
                 tasks.spawn(every(poll, poll, watching.clone(), move || {
-                    let w = w.clone();
+                    // The clients as configured now.
+                    let mut w = base.clone();
+                    w.clients = l.current().clients.clone();
                     async move {
                         if let Err(e) = crate::backchannel::deliver_due(&w).await {
                             tracing::warn!(error = %e, "back-channel logout: reading the queue failed");
@@ -121,7 +128,7 @@ impl Jobs {
         Self {
             stop,
             tasks,
-            state,
+            live,
             instance,
         }
     }
@@ -134,14 +141,10 @@ impl Jobs {
             tracing::warn!("background jobs did not stop in time; abandoning them");
             self.tasks.abort_all();
         }
-        let now = self.state.now();
+        let state = self.live.current();
+        let now = state.now();
         for job in [GC, ROTATION] {
-            if let Err(e) = self
-                .state
-                .store
-                .release_lease(job, &self.instance, now)
-                .await
-            {
+            if let Err(e) = state.store.release_lease(job, &self.instance, now).await {
                 tracing::warn!(error = %e, job, "giving up a job lease failed");
             }
         }

@@ -35,14 +35,18 @@ pub mod jobs;
 pub mod keys;
 /// Per-address rate limits on sign-in, sign-up, reset, codes and the token endpoints.
 pub mod limits;
+/// Prometheus metrics of one instance.
+pub mod metrics;
 /// The OAuth 2.0 / OpenID Connect protocol endpoints.
 pub mod oauth;
-/// Operators' endpoints: health, readiness.
+/// Operators' endpoints: health, readiness, metrics, the request middleware.
 pub mod ops;
 /// One askama template struct per page, and the pages' security headers.
 pub mod pages;
 /// Protocol vocabulary, the OAuth error type and parameter parsing, shared by every layer.
 pub mod protocol;
+/// Config hot reload on SIGHUP.
+pub mod reload;
 /// The single route table.
 pub mod routes;
 /// Redacting secret types compared in constant time.

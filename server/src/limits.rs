@@ -5,11 +5,11 @@
 //! refusal of an address in a minute goes to the audit log. This slows password spraying (one
 //! address, many emails) without locking the accounts it tries. Limits are per instance.
 
+use actix_web::HttpResponse;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, web};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use std::net::IpAddr;
@@ -17,7 +17,7 @@ use std::num::NonZeroU32;
 
 use crate::audit::{AuditEvent, AuditKind, Origin};
 use crate::config::LimitSettings;
-use crate::state::AppState;
+use crate::state::State;
 
 /// The kinds of request with a bucket of their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -184,14 +184,14 @@ pub async fn limit(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let bucket = Bucket::of(req.method(), req.path());
-    let limiters = req.app_data::<web::Data<Limiters>>().cloned();
+    let limiters = State::of(req.request()).map(|s| s.limiters.clone());
     if let (Some(bucket), Some(limiters)) = (bucket, limiters) {
         let origin = Origin::of(req.request());
         if let Some(ip) = origin.ip
             && let Some(wait) = limiters.check(bucket, ip)
         {
             if limiters.audit_gate.check_key(&(ip, bucket)).is_ok()
-                && let Some(state) = req.app_data::<web::Data<AppState>>()
+                && let Some(state) = State::of(req.request())
             {
                 let event = AuditEvent::new(AuditKind::RateLimited, state.now(), &origin)
                     .reason(bucket.as_str());

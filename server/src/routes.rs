@@ -214,12 +214,12 @@ mod with_body {
     };
     use crate::oauth::authorize as a;
     use crate::protocol::params::read_body;
-    use crate::state::AppState;
+    use crate::state::State;
 
     macro_rules! page {
         ($name:ident, $target:path) => {
             pub async fn $name(
-                state: web::Data<AppState>,
+                state: State,
                 req: HttpRequest,
                 payload: web::Payload,
             ) -> HttpResponse {
@@ -234,11 +234,7 @@ mod with_body {
         };
     }
 
-    pub async fn authorize(
-        state: web::Data<AppState>,
-        req: HttpRequest,
-        payload: web::Payload,
-    ) -> HttpResponse {
+    pub async fn authorize(state: State, req: HttpRequest, payload: web::Payload) -> HttpResponse {
         match read_body(payload).await {
             Ok(body) => a::authorize(state, req, body).await,
             Err(err) => PageError::from(err).error_response(),

@@ -17,13 +17,13 @@ use crate::keys::{KeyEncryptionKey, KeySet};
 use crate::oauth::discovery;
 use crate::routes;
 use crate::secret::Secret;
-use crate::state::AppState;
+use crate::state::{AppState, Live, State};
 use crate::store::Store;
 
 pub struct Application {
     port: u16,
     server: Server,
-    state: web::Data<AppState>,
+    live: web::Data<Live>,
     jobs: crate::jobs::Jobs,
     /// The `/metrics` listener (`[metrics] bind`), and its port.
     metrics: Option<(Server, u16)>,
@@ -178,19 +178,7 @@ impl Application {
         if settings.dev.demo_account {
             create_demo_account(&store, now).await?;
         }
-        let custom_scopes = settings
-            .clients
-            .iter()
-            .flat_map(|c| {
-                c.scope
-                    .as_deref()
-                    .unwrap_or("")
-                    .split(' ')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-            })
-            .collect();
-        let discovery = discovery::document(&settings, custom_scopes);
+        let discovery = discovery_document(&settings);
         let passkeys = crate::accounts::factors::passkeys::Passkeys::for_issuer(
             &settings.issuer,
             mailer.site(),
@@ -205,11 +193,11 @@ impl Application {
         };
         let workers = settings.server.workers.unwrap_or(cores);
         let hsts = tls.is_some();
-        let metrics =
-            Arc::new(crate::ops::metrics::Metrics::new().context("setting up the metrics")?);
+        let metrics = Arc::new(crate::metrics::Metrics::new().context("setting up the metrics")?);
         let observer = metrics.clone();
         store.observe_audit(Arc::new(move |e| observer.observe_audit(e)));
-        let state = web::Data::new(AppState {
+        let limiters = Arc::new(crate::limits::Limiters::new(&settings.limits, &clients));
+        let live = web::Data::new(Live::new(AppState {
             settings: Arc::new(settings),
             store,
             keys,
@@ -220,21 +208,19 @@ impl Application {
             login_gate: Default::default(),
             csrf_key,
             refresh_key,
-            factor_keys,
-            passkeys,
+            factor_keys: Arc::new(factor_keys),
+            passkeys: passkeys.map(Arc::new),
             discovery,
             mailer,
             metrics,
-        });
-        let data = state.clone();
+            limiters,
+        }));
+        let state = live.current();
+        let data = live.clone();
         let proxies = actix_web::web::Data::new(crate::audit::TrustedProxies::new(
-            &data.settings.server.trusted_proxies,
+            &state.settings.server.trusted_proxies,
         ));
-        let limiters = actix_web::web::Data::new(crate::limits::Limiters::new(
-            &data.settings.limits,
-            &data.clients,
-        ));
-        let limiters_for_jobs = limiters.clone();
+        let dev_outbox = state.mailer.holds_messages();
         let cors_origins = Arc::new(state.clients.web_origins());
         let http = HttpServer::new(move || {
             let mut headers = DefaultHeaders::new()
@@ -250,11 +236,9 @@ impl Application {
             }
             let fakes = fakes.clone();
             let demo = demo.clone();
-            let dev_outbox = data.mailer.holds_messages();
             App::new()
                 .app_data(data.clone())
                 .app_data(proxies.clone())
-                .app_data(limiters.clone())
                 .wrap(actix_web::middleware::from_fn(crate::limits::limit))
                 .wrap(headers)
                 .wrap(actix_web::middleware::from_fn(
@@ -287,15 +271,15 @@ impl Application {
             None => http.listen(listener)?,
         }
         .run();
-        let jobs = crate::jobs::Jobs::start(state.clone(), limiters_for_jobs);
+        let jobs = crate::jobs::Jobs::start(live.clone());
         let metrics = match &state.settings.metrics.bind {
-            Some(bind) => Some(metrics_server(state.clone(), bind)?),
+            Some(bind) => Some(metrics_server(live.clone(), bind)?),
             None => None,
         };
         Ok(Self {
             port,
             server,
-            state,
+            live,
             jobs,
             metrics,
         })
@@ -310,8 +294,14 @@ impl Application {
         self.metrics.as_ref().map(|(_, port)| *port)
     }
 
-    pub fn state(&self) -> web::Data<AppState> {
-        self.state.clone()
+    /// The current state (a snapshot: a reload replaces it).
+    pub fn state(&self) -> State {
+        self.live.current()
+    }
+
+    /// The holder of the current state, which a reload swaps.
+    pub fn live(&self) -> web::Data<Live> {
+        self.live.clone()
     }
 
     /// Serve until SIGTERM or SIGINT (or `handle().stop`): then stop accepting, let requests
@@ -322,15 +312,20 @@ impl Application {
             let handle = server.handle();
             (tokio::spawn(server), handle)
         });
+        #[cfg(unix)]
+        let hangups = tokio::spawn(crate::reload::on_sighup(self.live.clone()));
         let served = self.server.await;
+        #[cfg(unix)]
+        hangups.abort();
         if let Some((task, handle)) = metrics {
             handle.stop(true).await;
             let _ = task.await;
         }
         tracing::info!("stopping: background jobs, then the database pool");
-        let grace = Duration::from_secs(self.state.settings.server.shutdown_timeout_seconds.max(1));
+        let state = self.live.current();
+        let grace = Duration::from_secs(state.settings.server.shutdown_timeout_seconds.max(1));
         self.jobs.stop(grace).await;
-        self.state.store.close().await;
+        state.store.close().await;
         tracing::info!("stopped");
         served
     }
@@ -341,13 +336,13 @@ impl Application {
 }
 
 /// The metrics listener: `/metrics` only, apart from the public one (never exposed with it).
-fn metrics_server(state: web::Data<AppState>, bind: &str) -> anyhow::Result<(Server, u16)> {
+fn metrics_server(live: web::Data<Live>, bind: &str) -> anyhow::Result<(Server, u16)> {
     let listener =
         TcpListener::bind(bind).with_context(|| format!("binding [metrics] bind = {bind}"))?;
     let port = listener.local_addr()?.port();
     let server = HttpServer::new(move || {
         App::new()
-            .app_data(state.clone())
+            .app_data(live.clone())
             .route("/metrics", web::get().to(crate::ops::metrics::metrics))
     })
     .workers(1)
@@ -374,6 +369,23 @@ fn tls_config(
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .context("building the TLS configuration")
+}
+
+/// The discovery document for these settings (the scopes the clients declare included).
+pub fn discovery_document(settings: &Settings) -> actix_web::web::Bytes {
+    let custom_scopes = settings
+        .clients
+        .iter()
+        .flat_map(|c| {
+            c.scope
+                .as_deref()
+                .unwrap_or("")
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        })
+        .collect();
+    discovery::document(settings, custom_scopes)
 }
 
 pub const DEMO_EMAIL: &str = "demo@example.com";

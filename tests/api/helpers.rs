@@ -21,7 +21,9 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub struct TestApp {
     pub address: String,
     pub clock: ManualClock,
-    pub app_state: actix_web::web::Data<ostiary::state::AppState>,
+    pub app_state: ostiary::state::State,
+    /// What a config reload swaps (`app_state` is the snapshot from the start).
+    pub live: actix_web::web::Data<ostiary::state::Live>,
     pub dir: PathBuf,
     /// A browser: cookies kept, redirects not followed.
     pub browser: reqwest::Client,
@@ -204,6 +206,7 @@ async fn start(
         .await
         .expect("app builds");
     let app_state = app.state();
+    let live = app.live();
     let server = app.handle();
     let metrics_url = app
         .metrics_port()
@@ -213,6 +216,7 @@ async fn start(
         address,
         clock,
         app_state,
+        live,
         dir: dir.to_owned(),
         browser: browser(),
         http: reqwest::Client::builder()

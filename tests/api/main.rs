@@ -17,6 +17,7 @@ mod client_credentials;
 mod client_ip;
 mod code_flow;
 mod config;
+mod config_reload;
 mod connected_apps;
 mod database_recovery;
 mod databases;

@@ -108,6 +108,11 @@ pub enum AuditKind {
     KeyRotated,
     /// `ostiary keys revoke` withdrew a signing key.
     KeyRevoked,
+    /// The configuration was reloaded (SIGHUP); the reason names what needs a restart.
+    ConfigReloaded,
+    /// A reload was refused: the new file had problems (the reason names their keys); the
+    /// running configuration stays.
+    ConfigReloadFailed,
 }
 
 impl AuditKind {
@@ -179,6 +184,8 @@ impl AuditKind {
             Self::ClientAuthFailed => "client_auth_failed",
             Self::KeyRotated => "key_rotated",
             Self::KeyRevoked => "key_revoked",
+            Self::ConfigReloaded => "config_reloaded",
+            Self::ConfigReloadFailed => "config_reload_failed",
         }
     }
 }

@@ -18,7 +18,7 @@ use crate::error::PageError;
 use crate::pages;
 use crate::protocol::ids::{AccountId, UpstreamId};
 use crate::protocol::params::Params;
-use crate::state::AppState;
+use crate::state::{AppState, State};
 use crate::store::{BrowserSession, Unlink};
 use crate::upstream::{UpstreamConnector, UpstreamIdentity};
 
@@ -50,7 +50,7 @@ fn name_of(state: &AppState, upstream_id: &str) -> Option<String> {
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
+pub async fn show(state: State, req: HttpRequest) -> Result<HttpResponse, PageError> {
     let s = signed_in(&state, &req).await?;
     let query = Params::parse(req.query_string().as_bytes()).map_err(PageError::from)?;
     let q = |k: &str| query.get(k).ok().flatten().and_then(|v| name_of(&state, v));
@@ -195,7 +195,7 @@ pub async fn checked_form(
 /// POST /account/link — go to the upstream to link it.
 #[tracing::instrument(skip_all)]
 pub async fn link(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
@@ -218,7 +218,7 @@ pub async fn link(
 /// POST /account/unlink — remove a linked upstream unless it is the last way to sign in.
 #[tracing::instrument(skip_all)]
 pub async fn unlink(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {

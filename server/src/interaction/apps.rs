@@ -12,7 +12,7 @@ use crate::audit::AuditKind;
 use crate::error::PageError;
 use crate::pages;
 use crate::protocol::ids::AccountId;
-use crate::state::AppState;
+use crate::state::{AppState, State};
 
 /// The account's connected apps, most recently used first.
 pub async fn rows(state: &AppState, account: &AccountId) -> Result<Vec<pages::AppRow>, PageError> {
@@ -45,7 +45,7 @@ pub async fn rows(state: &AppState, account: &AccountId) -> Result<Vec<pages::Ap
 /// Take one app's access back.
 #[tracing::instrument(skip_all)]
 pub async fn revoke(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {

@@ -13,10 +13,10 @@ use crate::authz::{self, AuthorizeError, ConsentDecision, ConsentView, session};
 use crate::error::PageError;
 use crate::pages;
 use crate::protocol::params::Params;
-use crate::state::AppState;
+use crate::state::State;
 
 #[tracing::instrument(skip_all)]
-pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
+pub async fn show(state: State, req: HttpRequest) -> Result<HttpResponse, PageError> {
     let params = Params::parse(req.query_string().as_bytes()).map_err(PageError::from)?;
     let id = params
         .get("req")
@@ -54,7 +54,7 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
 
 #[tracing::instrument(skip_all)]
 pub async fn submit(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {

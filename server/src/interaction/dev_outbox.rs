@@ -1,14 +1,14 @@
 //! GET /dev/outbox — development only (`[email] dev_outbox`, refused by check-config off a
 //! loopback issuer): the messages Ostiary would have sent, newest first, with their links.
 
+use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
 
 use crate::error::PageError;
 use crate::pages;
-use crate::state::AppState;
+use crate::state::State;
 
-pub async fn show(state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+pub async fn show(state: State) -> Result<HttpResponse, PageError> {
     let messages = state
         .store
         .recent_emails(50)

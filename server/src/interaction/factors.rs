@@ -18,7 +18,7 @@ use crate::authz::second_factor::{self, notify};
 use crate::error::PageError;
 use crate::pages::{self, FactorMode};
 use crate::protocol::params::Params;
-use crate::state::AppState;
+use crate::state::{AppState, State};
 use crate::store::Account;
 
 /// An account-page step of managing a factor (enrolment, recovery codes, a passkey).
@@ -103,7 +103,7 @@ async fn fresh_code(
 /// Start adding an authenticator app: the QR code and the secret.
 #[tracing::instrument(skip_all)]
 pub async fn begin(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
@@ -138,7 +138,7 @@ pub async fn begin(
 /// The first code of the new app: it is on, and the recovery codes are shown once.
 #[tracing::instrument(skip_all)]
 pub async fn confirm(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
@@ -179,7 +179,7 @@ pub async fn confirm(
 /// A new set of recovery codes (the old set stops working), after a fresh code.
 #[tracing::instrument(skip_all)]
 pub async fn regenerate(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
@@ -214,7 +214,7 @@ pub async fn regenerate(
 /// the provider requires one.
 #[tracing::instrument(skip_all)]
 pub async fn remove(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {

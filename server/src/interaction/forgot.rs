@@ -20,7 +20,7 @@ use crate::error::PageError;
 use crate::pages;
 use crate::protocol::params::Params;
 use crate::secret::Secret;
-use crate::state::AppState;
+use crate::state::{AppState, State};
 use crate::store::{PasswordChange, Proof, ProofPurpose};
 use crate::tokens::opaque;
 
@@ -64,7 +64,7 @@ fn forgot_page(
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
+pub async fn show(state: State, req: HttpRequest) -> Result<HttpResponse, PageError> {
     available(&state)?;
     let params = Params::parse(req.query_string().as_bytes()).map_err(PageError::from)?;
     let id = request_id(&state, params.get("req").ok().flatten().unwrap_or_default()).await;
@@ -73,7 +73,7 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
 
 #[tracing::instrument(skip_all)]
 pub async fn submit(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
@@ -146,10 +146,7 @@ fn reset_page(
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn show_reset(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> Result<HttpResponse, PageError> {
+pub async fn show_reset(state: State, req: HttpRequest) -> Result<HttpResponse, PageError> {
     available(&state)?;
     let params = Params::parse(req.query_string().as_bytes()).map_err(PageError::from)?;
     let token = params.get("token").ok().flatten().unwrap_or_default();
@@ -165,7 +162,7 @@ pub async fn show_reset(
 
 #[tracing::instrument(skip_all)]
 pub async fn submit_reset(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {

@@ -2,14 +2,14 @@
 //! documents are; in a development config with `[dev] demo_app`, a link to the demo app.
 //! Nothing about clients or configuration.
 
+use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
 
 use crate::pages;
-use crate::state::AppState;
+use crate::state::State;
 
 #[tracing::instrument(skip_all)]
-pub async fn show(state: web::Data<AppState>) -> HttpResponse {
+pub async fn show(state: State) -> HttpResponse {
     pages::render(
         StatusCode::OK,
         &pages::HomePage {

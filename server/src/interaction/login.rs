@@ -17,7 +17,7 @@ use crate::pages;
 use crate::protocol::params::Params;
 use crate::protocol::vocab::Amr;
 use crate::secret::Secret;
-use crate::state::AppState;
+use crate::state::{AppState, State};
 
 const FAILED: &str = "Incorrect email or password.";
 
@@ -69,7 +69,7 @@ fn login_page(
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
+pub async fn show(state: State, req: HttpRequest) -> Result<HttpResponse, PageError> {
     let params = Params::parse(req.query_string().as_bytes()).map_err(PageError::from)?;
     let id = params
         .get("req")
@@ -124,7 +124,7 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
 
 #[tracing::instrument(skip_all)]
 pub async fn submit(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
@@ -180,7 +180,7 @@ pub async fn submit(
 /// POST /login/passkey — a passkey answered the login page's ceremony: a passwordless sign-in.
 #[tracing::instrument(skip_all)]
 pub async fn passkey(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {

@@ -13,7 +13,7 @@ use crate::authz::session;
 use crate::error::PageError;
 use crate::pages;
 use crate::protocol::params::Params;
-use crate::state::AppState;
+use crate::state::{AppState, State};
 use crate::tokens::id_token;
 
 /// What a logout request asks for, once checked.
@@ -97,7 +97,7 @@ async fn sign_out(
 
 #[tracing::instrument(skip_all)]
 pub async fn end_session(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
@@ -135,7 +135,7 @@ pub async fn end_session(
 /// POST /logout/confirm — the person confirmed on our page; the redirect is checked again.
 #[tracing::instrument(skip_all)]
 pub async fn confirm(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {

@@ -17,7 +17,7 @@ use crate::audit::AuditKind;
 use crate::authz::second_factor::notify;
 use crate::error::PageError;
 use crate::pages::{FactorMode, PasskeyCeremony};
-use crate::state::AppState;
+use crate::state::{AppState, State};
 use crate::store::Account;
 
 fn unavailable() -> PageError {
@@ -58,7 +58,7 @@ async fn ceremony_page(
 /// Start adding a passkey: the proof, then the page that runs the browser's ceremony.
 #[tracing::instrument(skip_all)]
 pub async fn begin(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
@@ -73,7 +73,7 @@ pub async fn begin(
 /// The browser's answer: the new passkey is saved (and, for a first factor, recovery codes).
 #[tracing::instrument(skip_all)]
 pub async fn finish(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
@@ -156,7 +156,7 @@ fn clean_name(raw: &str) -> String {
 
 #[tracing::instrument(skip_all)]
 pub async fn rename(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
@@ -179,7 +179,7 @@ pub async fn rename(
 /// Remove a passkey, after the proof; never the last factor while the provider requires one.
 #[tracing::instrument(skip_all)]
 pub async fn remove(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {

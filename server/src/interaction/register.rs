@@ -18,7 +18,7 @@ use crate::pages;
 use crate::protocol::params::Params;
 use crate::protocol::vocab::Amr;
 use crate::secret::Secret;
-use crate::state::AppState;
+use crate::state::{AppState, State};
 
 fn open(state: &AppState) -> Result<(), PageError> {
     if state.settings.registration.enabled && state.settings.login.password {
@@ -63,7 +63,7 @@ fn page(
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
+pub async fn show(state: State, req: HttpRequest) -> Result<HttpResponse, PageError> {
     open(&state)?;
     let params = Params::parse(req.query_string().as_bytes()).map_err(PageError::from)?;
     let id = params
@@ -82,7 +82,7 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
 
 #[tracing::instrument(skip_all)]
 pub async fn submit(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {

@@ -14,7 +14,7 @@ use crate::authz::session;
 use crate::error::PageError;
 use crate::pages::{self, FactorMode, PasskeyCeremony};
 use crate::protocol::params::Params;
-use crate::state::AppState;
+use crate::state::{AppState, State};
 
 /// What names the calling browser, read once from the request: its binding cookie's id, its
 /// session cookie and its remembered-browser cookie.
@@ -121,7 +121,7 @@ fn answer(
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
+pub async fn show(state: State, req: HttpRequest) -> Result<HttpResponse, PageError> {
     let params = Params::parse(req.query_string().as_bytes()).map_err(PageError::from)?;
     let id = params
         .get("req")
@@ -135,7 +135,7 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
 
 #[tracing::instrument(skip_all)]
 pub async fn submit(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
@@ -149,7 +149,7 @@ pub async fn submit(
 
 #[tracing::instrument(skip_all)]
 pub async fn proceed(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
@@ -162,7 +162,7 @@ pub async fn proceed(
 
 #[tracing::instrument(skip_all)]
 pub async fn passkey(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {

@@ -24,7 +24,7 @@ use crate::error::PageError;
 use crate::pages;
 use crate::protocol::params::Params;
 use crate::secret::Secret;
-use crate::state::AppState;
+use crate::state::{AppState, State};
 use crate::store::{Account, BrowserSession, Confirmed, PasswordChange, ProofPurpose};
 
 /// How recent a sign-in must be to delete an account that has no password.
@@ -182,7 +182,7 @@ async fn first_factor_again(
 
 #[tracing::instrument(skip_all)]
 pub async fn profile(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
@@ -208,7 +208,7 @@ pub async fn profile(
 
 #[tracing::instrument(skip_all)]
 pub async fn password(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
@@ -249,7 +249,7 @@ pub async fn password(
 
 #[tracing::instrument(skip_all)]
 pub async fn email(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
@@ -301,7 +301,7 @@ pub async fn email(
 
 #[tracing::instrument(skip_all)]
 pub async fn email_confirm(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
@@ -359,7 +359,7 @@ pub async fn email_confirm(
 
 #[tracing::instrument(skip_all)]
 pub async fn delete(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {

@@ -14,7 +14,7 @@ use crate::audit::AuditKind;
 use crate::authz::session;
 use crate::error::PageError;
 use crate::pages;
-use crate::state::AppState;
+use crate::state::{AppState, State};
 use crate::store::BrowserSession;
 
 /// "Firefox on Linux" from a user agent; "Unknown browser" when it says nothing usable.
@@ -63,7 +63,7 @@ pub async fn rows(
 /// End one session of the account (another browser's, or this one's).
 #[tracing::instrument(skip_all)]
 pub async fn end(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
@@ -94,7 +94,7 @@ pub async fn end(
 /// Sign out everywhere: every session and refresh-token family of the account.
 #[tracing::instrument(skip_all)]
 pub async fn end_all(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {

@@ -20,7 +20,7 @@ use crate::error::PageError;
 use crate::protocol::ids::{AccountId, UpstreamId};
 use crate::protocol::params::Params;
 use crate::protocol::vocab::Amr;
-use crate::state::AppState;
+use crate::state::{AppState, State};
 use crate::store::PendingUpstreamRow;
 use crate::tokens::opaque;
 use crate::upstream::{
@@ -183,7 +183,7 @@ pub async fn begin(
 /// POST /login/upstream — a button on the login page.
 #[tracing::instrument(skip_all)]
 pub async fn start(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
@@ -236,7 +236,7 @@ fn fields(p: &Params) -> CallbackFields {
 /// pending sign-in, then continue with a same-site GET that carries our cookies.
 #[tracing::instrument(skip_all)]
 pub async fn callback_post(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
@@ -282,10 +282,7 @@ pub async fn callback_post(
 
 /// GET /upstream/{id}/callback — finish the sign-in (or the linking) the state names.
 #[tracing::instrument(skip_all)]
-pub async fn callback(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> Result<HttpResponse, PageError> {
+pub async fn callback(state: State, req: HttpRequest) -> Result<HttpResponse, PageError> {
     let connector = known_upstream(&state, &req)?;
     let id = connector.id().to_owned();
     let query = Params::parse(req.query_string().as_bytes()).map_err(PageError::from)?;

@@ -13,7 +13,7 @@ use crate::authz::verify::{self, LinkOutcome, Verified, VerifyView};
 use crate::error::PageError;
 use crate::pages;
 use crate::protocol::params::Params;
-use crate::state::AppState;
+use crate::state::{AppState, State};
 
 fn page(
     state: &AppState,
@@ -54,7 +54,7 @@ fn answer(
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
+pub async fn show(state: State, req: HttpRequest) -> Result<HttpResponse, PageError> {
     let params = Params::parse(req.query_string().as_bytes()).map_err(PageError::from)?;
     let id = params
         .get("req")
@@ -68,7 +68,7 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
 
 #[tracing::instrument(skip_all)]
 pub async fn submit(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
@@ -84,7 +84,7 @@ pub async fn submit(
 
 #[tracing::instrument(skip_all)]
 pub async fn resend(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
@@ -96,7 +96,7 @@ pub async fn resend(
 
 /// The link in the message: confirms the address, then back to the sign-in it belongs to.
 #[tracing::instrument(skip_all)]
-pub async fn link(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
+pub async fn link(state: State, req: HttpRequest) -> Result<HttpResponse, PageError> {
     let params = Params::parse(req.query_string().as_bytes()).map_err(PageError::from)?;
     let token = params
         .get("token")

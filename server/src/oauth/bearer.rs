@@ -36,6 +36,10 @@ pub async fn check(
     ) else {
         return Ok(None);
     };
+    // A client removed from the configuration (a reload) takes its tokens with it.
+    if state.clients.get(&at.client_id).is_none() {
+        return Ok(None);
+    }
     let revoked = state
         .store
         .access_token_revoked(&at.jti, at.grant().as_ref())

@@ -17,7 +17,7 @@ use crate::protocol::error::{Challenge, ErrorCode, OAuthError};
 use crate::protocol::params::Params;
 use crate::protocol::vocab::TokenEndpointAuthMethod;
 use crate::secret::Secret;
-use crate::state::AppState;
+use crate::state::{AppState, State};
 
 /// A back-channel request from an authenticated client: its form parameters, and who it is.
 pub struct AuthenticatedClient {
@@ -40,9 +40,9 @@ impl FromRequest for AuthenticatedClient {
                 .await
                 .map_err(|_| OAuthError::invalid_request("the request body could not be read"))?;
             let params = Params::parse(&crate::protocol::params::read_body(body).await?)?;
-            let state = req
-                .app_data::<web::Data<AppState>>()
+            let state = State::of(&req)
                 .ok_or_else(|| OAuthError::server_error(anyhow::anyhow!("no application state")))?;
+            let state = &state;
             let auth = req
                 .headers()
                 .get(header::AUTHORIZATION)

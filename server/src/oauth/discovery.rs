@@ -1,14 +1,14 @@
 //! GET /.well-known/openid-configuration — OpenID Connect Discovery 1.0 §3-§4; RFC 8414;
 //! RFC 9207 §3. Built once from the settings and the vocabulary; every value is true.
 
+use actix_web::HttpResponse;
 use actix_web::http::header;
 use actix_web::web::Bytes;
-use actix_web::{HttpResponse, web};
 use serde_json::json;
 
 use crate::config::Settings;
 use crate::protocol::vocab::STANDARD_SCOPES;
-use crate::state::AppState;
+use crate::state::State;
 use crate::tokens::claims::SUPPORTED_CLAIMS;
 
 pub fn document(s: &Settings, custom_scopes: Vec<String>) -> Bytes {
@@ -52,7 +52,7 @@ pub fn document(s: &Settings, custom_scopes: Vec<String>) -> Bytes {
     Bytes::from(serde_json::to_vec(&doc).unwrap_or_default())
 }
 
-pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
+pub async fn discovery(state: State) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))

@@ -4,20 +4,20 @@
 //! to whom). Refresh tokens are described only to their own client. Everything else is
 //! `{"active": false}`.
 
+use actix_web::HttpResponse;
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::bearer;
 use super::client_auth::AuthenticatedClient;
 use crate::clients::Client;
 use crate::protocol::error::{ErrorCode, OAuthError};
-use crate::state::AppState;
+use crate::state::{AppState, State};
 use crate::tokens::opaque;
 
 #[tracing::instrument(skip_all, fields(client_id))]
 pub async fn introspect(
-    state: web::Data<AppState>,
+    state: State,
     auth: AuthenticatedClient,
 ) -> Result<HttpResponse, OAuthError> {
     let AuthenticatedClient { client, params, .. } = auth;
@@ -44,6 +44,7 @@ async fn describe(state: &AppState, client: &Client, token: &str) -> Result<Valu
     if let Some(rt) = state.store.refresh_token(&opaque::hash(token)).await? {
         let grant = state.store.grant(&rt.grant_id).await?;
         let live = rt.client_id == client.id.as_str()
+            && state.clients.get(&rt.client_id).is_some()
             && rt.rotated_at.is_none()
             && rt.expires_at > now
             && grant.as_ref().is_some_and(|g| g.revoked_at.is_none());

@@ -2,21 +2,18 @@
 //! refused; an unknown token still gets 200. Revoking a refresh token revokes its grant, so the
 //! access tokens of the same grant stop working too (§2.1).
 
+use actix_web::HttpResponse;
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
 
 use super::client_auth::AuthenticatedClient;
 use crate::audit::{AuditEvent, AuditKind, Origin};
 use crate::clients::Client;
 use crate::protocol::error::{ErrorCode, OAuthError};
-use crate::state::AppState;
+use crate::state::{AppState, State};
 use crate::tokens::{access_token, opaque};
 
 #[tracing::instrument(skip_all, fields(client_id))]
-pub async fn revoke(
-    state: web::Data<AppState>,
-    auth: AuthenticatedClient,
-) -> Result<HttpResponse, OAuthError> {
+pub async fn revoke(state: State, auth: AuthenticatedClient) -> Result<HttpResponse, OAuthError> {
     let AuthenticatedClient {
         client,
         params,

@@ -2,20 +2,17 @@
 //! or revoked token gets 401 with `WWW-Authenticate: Bearer error="invalid_token"`.
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::bearer;
 use crate::protocol::error::{Challenge, ErrorCode, OAuthError};
 use crate::protocol::vocab::OPENID;
-use crate::state::AppState;
+use crate::state::State;
 use crate::tokens::claims;
 
 #[tracing::instrument(skip_all)]
-pub async fn userinfo(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> Result<HttpResponse, OAuthError> {
+pub async fn userinfo(state: State, req: HttpRequest) -> Result<HttpResponse, OAuthError> {
     let auth = req
         .headers()
         .get(header::AUTHORIZATION)

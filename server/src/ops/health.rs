@@ -3,11 +3,11 @@
 //! database answers, its migrations are exactly the ones this build knows, and a signing key
 //! is loaded; 503 with the failing checks otherwise. Both are cheap and never cached.
 
+use actix_web::HttpResponse;
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
 use serde_json::{Map, Value, json};
 
-use crate::state::AppState;
+use crate::state::{AppState, State};
 
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok()
@@ -15,7 +15,7 @@ pub async fn healthz() -> HttpResponse {
         .json(json!({"status": "alive"}))
 }
 
-pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+pub async fn readyz(state: State) -> HttpResponse {
     let mut checks = Map::new();
     let mut ready = true;
     let mut check = |name: &str, outcome: Result<(), String>| {

@@ -8,11 +8,10 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::web;
 use std::time::Instant;
 use tracing::Instrument;
 
-use crate::state::AppState;
+use crate::state::State;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -34,9 +33,7 @@ pub async fn observe(
         .filter(|v| usable(v))
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-    let metrics = req
-        .app_data::<web::Data<AppState>>()
-        .map(|s| s.metrics.clone());
+    let metrics = State::of(req.request()).map(|s| s.metrics.clone());
     let peer = req
         .peer_addr()
         .map(|a| a.ip().to_string())

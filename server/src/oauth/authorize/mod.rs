@@ -12,15 +12,11 @@ use crate::clients::Client;
 use crate::error::PageError;
 use crate::interaction::{cookie, see_other};
 use crate::protocol::params::Params;
-use crate::state::AppState;
+use crate::state::{AppState, State};
 use checks::*;
 
 #[tracing::instrument(skip_all, fields(method = %req.method()))]
-pub async fn authorize(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Bytes,
-) -> HttpResponse {
+pub async fn authorize(state: State, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let raw: &[u8] = if req.method() == actix_web::http::Method::POST {
         &body
     } else {

@@ -6,8 +6,8 @@ mod authorization_code;
 mod client_credentials;
 mod refresh_token;
 
+use actix_web::HttpResponse;
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
 use super::client_auth::AuthenticatedClient;
@@ -17,7 +17,7 @@ use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::ids::GrantId;
 use crate::protocol::params::Params;
 use crate::protocol::vocab::{GrantType, OPENID, Scopes};
-use crate::state::AppState;
+use crate::state::{AppState, State};
 use crate::store::{Account, Grant, NewRefreshToken};
 use crate::tokens::{access_token, claims, id_token};
 
@@ -34,11 +34,7 @@ pub struct TokenResponse {
 }
 
 #[tracing::instrument(skip_all, fields(grant_type, client_id))]
-pub async fn token(
-    state: web::Data<AppState>,
-    limiters: Option<web::Data<crate::limits::Limiters>>,
-    auth: AuthenticatedClient,
-) -> Result<HttpResponse, OAuthError> {
+pub async fn token(state: State, auth: AuthenticatedClient) -> Result<HttpResponse, OAuthError> {
     let AuthenticatedClient {
         client,
         params,
@@ -56,7 +52,7 @@ pub async fn token(
             "token requests for this client are not accepted from this address",
         ));
     }
-    if let Some((wait, first)) = limiters.and_then(|l| l.check_client(client.id.as_str())) {
+    if let Some((wait, first)) = state.limiters.check_client(client.id.as_str()) {
         if first {
             let event = AuditEvent::new(AuditKind::RateLimited, state.now(), &origin)
                 .client(client.id.as_str())
