@@ -6,18 +6,13 @@
 //! address, many emails) without locking the accounts it tries. Limits are per instance.
 
 use actix_web::HttpResponse;
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode, header};
-use actix_web::middleware::Next;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 
-use crate::audit::{AuditEvent, AuditKind, Origin};
 use crate::config::LimitSettings;
-use crate::state::State;
 
 /// The kinds of request with a bucket of their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -80,6 +75,12 @@ pub struct Limiters {
 }
 
 impl Limiters {
+    /// Whether a refusal for this address and bucket is the first this minute (the one to
+    /// audit).
+    pub fn first_refusal(&self, ip: IpAddr, bucket: Bucket) -> bool {
+        self.audit_gate.check_key(&(ip, bucket)).is_ok()
+    }
+
     pub fn new(s: &LimitSettings, clients: &crate::clients::ClientRegistry) -> Self {
         let per_minute = [
             (Bucket::SignIn, s.sign_in_per_minute),
@@ -176,35 +177,6 @@ pub fn too_many(bucket: Bucket, retry_after: u64) -> HttpResponse {
         res.headers_mut().insert(header::RETRY_AFTER, v);
     }
     res
-}
-
-/// The middleware: count the request in its bucket, or answer 429.
-pub async fn limit(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let bucket = Bucket::of(req.method(), req.path());
-    let limiters = State::of(req.request()).map(|s| s.limiters.clone());
-    if let (Some(bucket), Some(limiters)) = (bucket, limiters) {
-        let origin = Origin::of(req.request());
-        if let Some(ip) = origin.ip
-            && let Some(wait) = limiters.check(bucket, ip)
-        {
-            if limiters.audit_gate.check_key(&(ip, bucket)).is_ok()
-                && let Some(state) = State::of(req.request())
-            {
-                let event = AuditEvent::new(AuditKind::RateLimited, state.now(), &origin)
-                    .reason(bucket.as_str());
-                if let Err(e) = state.store.audit(event).await {
-                    tracing::warn!(error = %e, "recording a rate limit failed");
-                }
-            }
-            return Ok(req
-                .into_response(too_many(bucket, wait))
-                .map_into_right_body());
-        }
-    }
-    Ok(next.call(req).await?.map_into_left_body())
 }
 
 #[cfg(test)]

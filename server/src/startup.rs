@@ -239,7 +239,9 @@ impl Application {
             App::new()
                 .app_data(data.clone())
                 .app_data(proxies.clone())
-                .wrap(actix_web::middleware::from_fn(crate::limits::limit))
+                .wrap(actix_web::middleware::from_fn(
+                    crate::ops::rate_limit::limit,
+                ))
                 .wrap(headers)
                 .wrap(actix_web::middleware::from_fn(
                     crate::ops::requests::observe,
@@ -312,11 +314,7 @@ impl Application {
             let handle = server.handle();
             (tokio::spawn(server), handle)
         });
-        #[cfg(unix)]
-        let hangups = tokio::spawn(crate::reload::on_sighup(self.live.clone()));
         let served = self.server.await;
-        #[cfg(unix)]
-        hangups.abort();
         if let Some((task, handle)) = metrics {
             handle.stop(true).await;
             let _ = task.await;

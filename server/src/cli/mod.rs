@@ -206,7 +206,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             let app = Application::build(settings, Arc::new(SystemClock)).await?;
             tracing::info!(port = app.port(), "ostiary is listening");
+            #[cfg(unix)]
+            let hangups = tokio::spawn(crate::reload::on_sighup(app.live()));
             app.run_until_stopped().await?;
+            #[cfg(unix)]
+            hangups.abort();
             Ok(0)
         }
         Command::CheckConfig => Ok(check_config(&cli.config)),

@@ -4,4 +4,5 @@
 
 pub mod health;
 pub mod metrics;
+pub mod rate_limit;
 pub mod requests;

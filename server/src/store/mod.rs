@@ -187,7 +187,18 @@ impl Store {
         match backend {
             Backend::SqliteFile => {
                 // The writer first: it creates the file (mode=rwc) and switches it to WAL.
-                let write = writer::Writer::thread(pool(1, false)).await?;
+                // Switching takes the file's lock without waiting for it: when several
+                // processes open a new file at once, the others try again shortly.
+                let mut tries = 0;
+                let write = loop {
+                    match writer::Writer::thread(pool(1, false)).await {
+                        Err(e) if tries < 50 && e.to_string().contains("database is locked") => {
+                            tries += 1;
+                            tokio::time::sleep(Duration::from_millis(50 + 20 * tries)).await;
+                        }
+                        other => break other?,
+                    }
+                };
                 let read = Database::connect(pool(max_connections, true)).await?;
                 Ok(Self {
                     read,
