@@ -59,6 +59,8 @@ pub mod state;
 pub mod store;
 /// Log setup.
 pub mod telemetry;
+/// HTTPS served directly, with the certificate reloaded when its files change.
+pub mod tls;
 /// Minting and verifying ID and access tokens; opaque codes and refresh tokens.
 pub mod tokens;
 /// Upstream federation: Google, Apple, Facebook, X and generic OIDC / OAuth 2.0 connectors.

@@ -27,6 +27,8 @@ pub struct Application {
     jobs: crate::jobs::Jobs,
     /// The `/metrics` listener (`[metrics] bind`), and its port.
     metrics: Option<(Server, u16)>,
+    /// The task that reloads a renewed TLS certificate.
+    certificate_watch: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Create the directory an embedded SQLite file lives in.
@@ -187,10 +189,13 @@ impl Application {
             tracing::info!("passkeys are off: the issuer's host is not a domain name");
         }
         let port = listener.local_addr()?.port();
-        let tls = match &settings.server.tls {
-            Some(t) => Some(tls_config(&t.cert, &t.key)?),
+        let certificate = match &settings.server.tls {
+            Some(t) => Some(crate::tls::ReloadingCert::new(&t.cert, &t.key)?),
             None => None,
         };
+        let tls = certificate
+            .as_ref()
+            .map(|c| crate::tls::server_config(c.clone()));
         let workers = settings.server.workers.unwrap_or(cores);
         let hsts = tls.is_some();
         let metrics = Arc::new(crate::metrics::Metrics::new().context("setting up the metrics")?);
@@ -284,6 +289,7 @@ impl Application {
             live,
             jobs,
             metrics,
+            certificate_watch: certificate.map(|c| tokio::spawn(c.watch())),
         })
     }
 
@@ -315,6 +321,9 @@ impl Application {
             (tokio::spawn(server), handle)
         });
         let served = self.server.await;
+        if let Some(watch) = self.certificate_watch {
+            watch.abort();
+        }
         if let Some((task, handle)) = metrics {
             handle.stop(true).await;
             let _ = task.await;
@@ -349,24 +358,6 @@ fn metrics_server(live: web::Data<Live>, bind: &str) -> anyhow::Result<(Server, 
     .run();
     tracing::info!(port, "metrics are served at /metrics");
     Ok((server, port))
-}
-
-fn tls_config(
-    cert: &std::path::Path,
-    key: &std::path::Path,
-) -> anyhow::Result<rustls::ServerConfig> {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-    let certs = CertificateDer::pem_file_iter(cert)
-        .with_context(|| format!("reading {}", cert.display()))?
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("parsing {}", cert.display()))?;
-    let key =
-        PrivateKeyDer::from_pem_file(key).with_context(|| format!("reading {}", key.display()))?;
-    rustls::ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .context("building the TLS configuration")
 }
 
 /// The discovery document for these settings (the scopes the clients declare included).

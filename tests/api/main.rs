@@ -51,6 +51,7 @@ mod second_factors;
 mod self_service;
 mod sessions;
 mod smtp;
+mod tls;
 mod token_authorization_code;
 mod token_refresh_rotation;
 mod upstream_roles;
