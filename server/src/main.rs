@@ -5,6 +5,7 @@ use clap::Parser;
 #[tokio::main]
 async fn main() {
     let cli = ostiary::cli::Cli::parse();
+    ostiary::cli::init_logs(&cli);
     let code = match ostiary::cli::run(cli).await {
         Ok(code) => code,
         Err(e) => {

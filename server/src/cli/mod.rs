@@ -192,15 +192,22 @@ fn load(path: &std::path::Path) -> anyhow::Result<Settings> {
     Settings::load(path).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
+/// Set up logging for this command: `serve` logs as its `[log]` section says, every other
+/// command (and a config that does not load) as the defaults say.
+pub fn init_logs(cli: &Cli) {
+    let log = match cli.command {
+        Command::Serve { .. } => Settings::load(&cli.config)
+            .map(|s| s.log)
+            .unwrap_or_default(),
+        _ => crate::config::LogSettings::default(),
+    };
+    crate::telemetry::init(&log);
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
-    if !matches!(cli.command, Command::Serve { .. }) {
-        crate::telemetry::init(&crate::config::LogSettings::default());
-    }
     match cli.command {
         Command::Serve { no_migrate } => {
-            let loaded = load(&cli.config);
-            crate::telemetry::init(&loaded.as_ref().map(|s| s.log.clone()).unwrap_or_default());
-            let mut settings = loaded?;
+            let mut settings = load(&cli.config)?;
             if no_migrate {
                 settings.server.migrate_on_start = false;
             }
