@@ -146,17 +146,21 @@ pub async fn from_file(live: &Live, path: &Path) -> Reloaded {
     }
 }
 
-/// Reload on every SIGHUP until the task is dropped.
+/// Watch SIGHUP from now on (the handler is installed before this returns, so a SIGHUP sent
+/// once the server says it is listening never takes the default action, which would end the
+/// process) and reload on each one until the returned task is aborted.
 #[cfg(unix)]
-pub async fn on_sighup(live: actix_web::web::Data<Live>) {
+pub fn watch_sighup(live: actix_web::web::Data<Live>) -> Option<tokio::task::JoinHandle<()>> {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut hangups) = signal(SignalKind::hangup()) else {
         tracing::warn!("SIGHUP cannot be watched: config reload is off");
-        return;
+        return None;
     };
-    while hangups.recv().await.is_some() {
-        let path = live.current().settings.source.clone();
-        tracing::info!(path = %path.display(), "SIGHUP: reloading the configuration");
-        from_file(&live, &path).await;
-    }
+    Some(tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            let path = live.current().settings.source.clone();
+            tracing::info!(path = %path.display(), "SIGHUP: reloading the configuration");
+            from_file(&live, &path).await;
+        }
+    }))
 }

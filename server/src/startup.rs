@@ -272,6 +272,9 @@ impl Application {
                 })
         })
         .workers(workers)
+        // SIGTERM and SIGINT are ours (`stop_on_signals`), installed before `serve` says it
+        // listens; actix would install its handlers only once the server is first polled.
+        .disable_signals()
         .shutdown_timeout(state.settings.server.shutdown_timeout_seconds);
         let server = match tls {
             Some(cfg) => http.listen_rustls_0_23(listener, cfg)?,
@@ -312,7 +315,7 @@ impl Application {
         self.live.clone()
     }
 
-    /// Serve until SIGTERM or SIGINT (or `handle().stop`): then stop accepting, let requests
+    /// Serve until `handle().stop` (what `stop_on_signals` calls): then stop accepting, let requests
     /// in flight finish (at most `[server] shutdown_timeout_seconds`), stop the background
     /// jobs after their current pass, and close the database pool.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
@@ -339,6 +342,37 @@ impl Application {
 
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
+    }
+
+    /// Stop gracefully on SIGTERM or SIGINT (as `handle().stop(true)`): the handlers are in
+    /// place when this returns, so a signal sent once the server is listening is never met by
+    /// the default action, which would end the process with requests half-answered.
+    pub fn stop_on_signals(&self) -> std::io::Result<tokio::task::JoinHandle<()>> {
+        let handle = self.handle();
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut term = signal(SignalKind::terminate())?;
+            let mut int = signal(SignalKind::interrupt())?;
+            Ok(tokio::spawn(async move {
+                let name = tokio::select! {
+                    _ = term.recv() => "SIGTERM",
+                    _ = int.recv() => "SIGINT",
+                };
+                tracing::info!(
+                    signal = name,
+                    "stopping: no new connections, requests in flight finish"
+                );
+                handle.stop(true).await;
+            }))
+        }
+        #[cfg(not(unix))]
+        Ok(tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                tracing::info!("stopping: no new connections, requests in flight finish");
+                handle.stop(true).await;
+            }
+        }))
     }
 }
 

@@ -212,12 +212,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 settings.server.migrate_on_start = false;
             }
             let app = Application::build(settings, Arc::new(SystemClock)).await?;
+            #[cfg(unix)]
+            let hangups = crate::reload::watch_sighup(app.live());
+            let signals = app.stop_on_signals()?;
             tracing::info!(port = app.port(), "ostiary is listening");
-            #[cfg(unix)]
-            let hangups = tokio::spawn(crate::reload::on_sighup(app.live()));
             app.run_until_stopped().await?;
+            signals.abort();
             #[cfg(unix)]
-            hangups.abort();
+            if let Some(task) = hangups {
+                task.abort();
+            }
             Ok(0)
         }
         Command::CheckConfig => Ok(check_config(&cli.config)),

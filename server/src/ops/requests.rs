@@ -47,7 +47,7 @@ pub async fn observe(
     let status = res.status().as_u16();
     {
         let _in = span.enter();
-        tracing::info!(target: "ostiary::http", %peer, %path, status, ms = seconds * 1e3);
+        tracing::info!(target: "ostiary::http", %peer, %path, status, ms = seconds * 1e3, "answered");
     }
     if let Some(m) = metrics {
         let route = res
