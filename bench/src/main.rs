@@ -3,7 +3,10 @@
 //! (login form, remembered consent, code exchange). Also measures the argon2id ceiling.
 //!
 //! `ostiary-bench exchange|signin|argon2 --base URL [--seconds N] [--connections N]`; prints
-//! bare figures for bench/run.sh to lay out.
+//! bare figures for bench/run.sh to lay out. `ostiary-bench soak … --every N --pid PID` runs
+//! bench/soak.sh's mixed load (see `soak`).
+
+mod soak;
 
 use anyhow::{Context, bail};
 use reqwest::redirect::Policy;
@@ -26,16 +29,22 @@ struct Args {
     base: String,
     seconds: u64,
     connections: usize,
+    every: u64,
+    pid: u32,
 }
 
 fn args() -> anyhow::Result<Args> {
     let mut it = std::env::args().skip(1);
-    let mode = it.next().context("mode: exchange | signin | argon2")?;
+    let mode = it
+        .next()
+        .context("mode: exchange | signin | soak | argon2")?;
     let mut a = Args {
         mode,
         base: "http://127.0.0.1:8080".into(),
         seconds: 10,
         connections: 64,
+        every: 60,
+        pid: 0,
     };
     while let Some(flag) = it.next() {
         let v = it.next().with_context(|| format!("{flag} needs a value"))?;
@@ -43,6 +52,8 @@ fn args() -> anyhow::Result<Args> {
             "--base" => a.base = v,
             "--seconds" => a.seconds = v.parse()?,
             "--connections" => a.connections = v.parse()?,
+            "--every" => a.every = v.parse()?,
+            "--pid" => a.pid = v.parse()?,
             _ => bail!("unknown flag {flag}"),
         }
     }
@@ -169,6 +180,15 @@ async fn sign_in(
 }
 
 async fn exchange(http: &reqwest::Client, base: &str, code: &str) -> anyhow::Result<()> {
+    exchange_for_token(http, base, code).await.map(drop)
+}
+
+/// The code exchange; the token response.
+async fn exchange_for_token(
+    http: &reqwest::Client,
+    base: &str,
+    code: &str,
+) -> anyhow::Result<serde_json::Value> {
     let res = http
         .post(format!("{base}/token"))
         .basic_auth(CLIENT, Some(SECRET))
@@ -182,8 +202,7 @@ async fn exchange(http: &reqwest::Client, base: &str, code: &str) -> anyhow::Res
     if res.status() != 200 {
         bail!("token endpoint answered {}", res.status());
     }
-    res.bytes().await?;
-    Ok(())
+    Ok(res.json().await?)
 }
 
 /// One iteration of a scenario, on a worker's own browser.
@@ -314,6 +333,7 @@ async fn main() -> anyhow::Result<()> {
     let a = args()?;
     match a.mode.as_str() {
         "argon2" => argon2_ceiling(),
+        "soak" => soak::soak(&a.base, a.seconds, a.connections, a.every, a.pid).await,
         _ => load(&a).await,
     }
 }

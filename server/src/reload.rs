@@ -27,7 +27,7 @@ fn keep_restart_only(running: &Settings, new: &mut Settings) -> Vec<&'static str
     let mut changed = Vec::new();
     macro_rules! keep {
         ($key:literal, $($field:ident).+) => {
-            if format!("{:?}", running.$($field).+) != format!("{:?}", new.$($field).+) {
+            if running.$($field).+ != new.$($field).+ {
                 changed.push($key);
                 new.$($field).+ = running.$($field).+.clone();
             }

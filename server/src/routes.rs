@@ -4,20 +4,24 @@
 use actix_cors::Cors;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
-use std::collections::HashSet;
-use std::sync::Arc;
 
 use crate::interaction::{
     account, consent, forgot, home, login, register, second_factor, upstream, verify,
 };
 use crate::oauth::{discovery, introspection, jwks, revocation, token, userinfo};
+use crate::state::Live;
 
 /// CORS for the back-channel endpoints a single-page app calls (never for /authorize, RFC 9700
-/// §2.6): only the origins of registered redirect URIs.
-fn cors(origins: &Arc<HashSet<String>>) -> Cors {
-    let origins = origins.clone();
+/// §2.6): only the origins of registered redirect URIs, as the request's configuration has
+/// them (a reloaded client list applies at once).
+fn cors(live: &web::Data<Live>) -> Cors {
+    let live = live.clone();
     Cors::default()
-        .allowed_origin_fn(move |origin, _| origin.to_str().is_ok_and(|o| origins.contains(o)))
+        .allowed_origin_fn(move |origin, _| {
+            origin
+                .to_str()
+                .is_ok_and(|o| live.current().clients.is_web_origin(o))
+        })
         .allowed_methods(["GET", "POST"])
         .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .max_age(600)
@@ -26,7 +30,7 @@ fn cors(origins: &Arc<HashSet<String>>) -> Cors {
 /// Every route. A development config adds two scopes in `startup` when switched on: the fake
 /// providers under /dev/fake (`[dev] fake_upstreams`, `devfakes::configure`) and the demo app
 /// under /dev/demo (`[dev] demo_app`, `devdemo::configure`).
-pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &Arc<HashSet<String>>) {
+pub fn configure(cfg: &mut web::ServiceConfig, live: &web::Data<Live>) {
     cfg.route("/", web::get().to(home::show))
         .route(
             "/.well-known/openid-configuration",
@@ -137,18 +141,18 @@ pub fn configure(cfg: &mut web::ServiceConfig, cors_origins: &Arc<HashSet<String
         // Back channel (clients and APIs).
         .service(
             web::resource("/token")
-                .wrap(cors(cors_origins))
+                .wrap(cors(live))
                 .route(web::post().to(token::token)),
         )
         .service(
             web::resource("/userinfo")
-                .wrap(cors(cors_origins))
+                .wrap(cors(live))
                 .route(web::get().to(userinfo::userinfo))
                 .route(web::post().to(userinfo::userinfo)),
         )
         .service(
             web::resource("/revoke")
-                .wrap(cors(cors_origins))
+                .wrap(cors(live))
                 .route(web::post().to(revocation::revoke)),
         )
         .route("/introspect", web::post().to(introspection::introspect))

@@ -226,7 +226,6 @@ impl Application {
             &state.settings.server.trusted_proxies,
         ));
         let dev_outbox = state.mailer.holds_messages();
-        let cors_origins = Arc::new(state.clients.web_origins());
         let http = HttpServer::new(move || {
             let mut headers = DefaultHeaders::new()
                 .add(("X-Content-Type-Options", "nosniff"))
@@ -268,7 +267,7 @@ impl Application {
                             web::scope("/dev/demo").configure(|c| crate::devdemo::configure(c, d)),
                         );
                     }
-                    routes::configure(cfg, &cors_origins)
+                    routes::configure(cfg, &data)
                 })
         })
         .workers(workers)

@@ -143,3 +143,48 @@ async fn a_missing_or_broken_file_is_refused() {
     assert!(matches!(outcome, Reloaded::Refused(_)), "{outcome:?}");
     assert_eq!(app.audit("config_reload_failed").await, 2);
 }
+
+#[tokio::test]
+async fn a_reloaded_clients_web_origin_may_call_the_token_endpoint_at_once() {
+    let app = spawn_app().await;
+    let preflight = || {
+        app.http
+            .request(reqwest::Method::OPTIONS, app.url("/token"))
+            .header("origin", "https://spa.example")
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let before = preflight().await.unwrap();
+    assert!(
+        before
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+
+    let mut new = running(&app);
+    let mut spa = new.clients[0].clone();
+    spa.client_id = "new-spa".into();
+    spa.redirect_uris = vec!["https://spa.example/callback".into()];
+    new.clients.push(spa);
+    let outcome = apply(&app.live, new, &no_env).await;
+    assert!(matches!(outcome, Reloaded::Applied { .. }), "{outcome:?}");
+    let after = preflight().await.unwrap();
+    assert_eq!(
+        after.headers()["access-control-allow-origin"],
+        "https://spa.example"
+    );
+}
+
+#[tokio::test]
+async fn a_changed_mail_server_password_variable_is_reported_as_needing_a_restart() {
+    let app = spawn_app().await;
+    let mut new = running(&app);
+    new.email.password_env = Some("OTHER_SMTP_PASSWORD".into());
+    let Reloaded::Applied { needs_restart } = apply(&app.live, new, &no_env).await else {
+        panic!("refused");
+    };
+    assert_eq!(needs_restart, ["email"]);
+    assert_eq!(app.live.current().settings.email.password_env, None);
+}

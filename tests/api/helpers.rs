@@ -566,6 +566,18 @@ pub fn kid_of(token: &str) -> String {
         .to_owned()
 }
 
+/// The `kid` that signs a client_credentials token for `reports-service` right now.
+pub async fn service_token_kid(app: &TestApp) -> String {
+    let res = app
+        .token(
+            ("reports-service", Some(REPORTS_SECRET)),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    let body: serde_json::Value = res.json().await.unwrap();
+    kid_of(body["access_token"].as_str().unwrap())
+}
+
 /// Run the `ostiary` command line on this app's database and data folder (its key-encryption
 /// key); the exit code.
 pub async fn ostiary_cli(app: &TestApp, args: &[&str]) -> i32 {

@@ -5,17 +5,6 @@ use crate::helpers::*;
 use ostiary::clock::Clock;
 use serde_json::{Value, json};
 
-async fn service_token_kid(app: &TestApp) -> String {
-    let res = app
-        .token(
-            ("reports-service", Some(REPORTS_SECRET)),
-            &[("grant_type", "client_credentials")],
-        )
-        .await;
-    let body: serde_json::Value = res.json().await.unwrap();
-    kid_of(body["access_token"].as_str().unwrap())
-}
-
 #[tokio::test]
 async fn after_rotation_the_new_key_is_published_first_then_signs_and_the_old_one_stays() {
     let app = spawn_app().await;

@@ -225,18 +225,7 @@ async fn a_key_rotated_on_the_command_line_is_published_by_every_instance_before
     };
     assert_eq!(published, [2, 2], "the next key is on every JWKS");
     for app in &apps {
-        let t = app
-            .token(
-                ("reports-service", Some(REPORTS_SECRET)),
-                &[("grant_type", "client_credentials")],
-            )
-            .await;
-        let body: serde_json::Value = t.json().await.unwrap();
-        assert_eq!(
-            kid_of(body["access_token"].as_str().unwrap()),
-            old,
-            "not signing yet"
-        );
+        assert_eq!(service_token_kid(app).await, old, "not signing yet");
     }
     for app in &apps {
         // (The command line stamps the real time; the instances' clocks started a little earlier.)
@@ -244,17 +233,6 @@ async fn a_key_rotated_on_the_command_line_is_published_by_every_instance_before
             .advance(ostiary::keys::ROTATION_DELAY_SECONDS + 30);
         let s = &app.app_state;
         s.keys.reload(&s.store, app.clock.now()).await.unwrap();
-        let t = app
-            .token(
-                ("reports-service", Some(REPORTS_SECRET)),
-                &[("grant_type", "client_credentials")],
-            )
-            .await;
-        let body: serde_json::Value = t.json().await.unwrap();
-        assert_ne!(
-            kid_of(body["access_token"].as_str().unwrap()),
-            old,
-            "the new key signs"
-        );
+        assert_ne!(service_token_kid(app).await, old, "the new key signs");
     }
 }

@@ -158,9 +158,12 @@ impl Client {
 #[error("{}", .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
 pub struct ClientLoadError(pub Vec<crate::config::Problem>);
 
-/// Every client, by id.
+/// Every client, by id, and the web origins of their redirect URIs.
 #[derive(Clone, Default)]
-pub struct ClientRegistry(Arc<HashMap<String, Arc<Client>>>);
+pub struct ClientRegistry {
+    by_id: Arc<HashMap<String, Arc<Client>>>,
+    origins: Arc<std::collections::HashSet<String>>,
+}
 
 impl ClientRegistry {
     /// Build the registry from a clients section that passes `validate` (the one place the
@@ -186,36 +189,40 @@ impl ClientRegistry {
             })?;
             map.insert(c.client_id.clone(), Arc::new(client));
         }
-        Ok(Self(Arc::new(map)))
-    }
-
-    pub fn get(&self, id: &str) -> Option<Arc<Client>> {
-        self.0.get(id).cloned()
-    }
-
-    /// Web origins of every registered redirect URI: the browsers allowed to call the token,
-    /// revocation and userinfo endpoints cross-origin (single-page apps).
-    pub fn web_origins(&self) -> std::collections::HashSet<String> {
-        self.0
+        let origins = map
             .values()
             .flat_map(|c| c.redirect_uris.iter())
             .filter_map(|r| url::Url::parse(&r.to_string()).ok())
             .filter(|u| matches!(u.scheme(), "http" | "https"))
             .map(|u| u.origin().ascii_serialization())
-            .collect()
+            .collect();
+        Ok(Self {
+            by_id: Arc::new(map),
+            origins: Arc::new(origins),
+        })
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<Client>> {
+        self.by_id.get(id).cloned()
+    }
+
+    /// `origin` is the web origin of a registered redirect URI: a browser app allowed to call
+    /// the token, revocation and userinfo endpoints cross-origin (single-page apps).
+    pub fn is_web_origin(&self, origin: &str) -> bool {
+        self.origins.contains(origin)
     }
 
     /// Every client, in no particular order.
     pub fn all(&self) -> Vec<Arc<Client>> {
-        self.0.values().cloned().collect()
+        self.by_id.values().cloned().collect()
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.by_id.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.by_id.is_empty()
     }
 }
 

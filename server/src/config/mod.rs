@@ -52,7 +52,7 @@ pub struct Settings {
     pub upstreams: Vec<UpstreamConfig>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerSettings {
     /// Address to listen on, `host:port`. Port 0 picks a free port.
@@ -86,14 +86,14 @@ impl Default for ServerSettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TlsSettings {
     pub cert: PathBuf,
     pub key: PathBuf,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseSettings {
     /// `sqlite://data/ostiary.db?mode=rwc` or `postgres://user:pass@host/db`.
@@ -215,7 +215,7 @@ impl Default for LoginSettings {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DevSettings {
     /// Development only: create `demo@example.com` with a random password printed once at start.

@@ -52,7 +52,7 @@ impl Default for PasswordSettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct EmailSettings {
     /// `smtps://user@smtp.example.com:465` (TLS), `smtp://user@host:587` (STARTTLS, required),
