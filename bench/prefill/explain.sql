@@ -26,3 +26,4 @@ EXPLAIN DELETE FROM auth_codes WHERE code_hash IN (SELECT code_hash FROM auth_co
 EXPLAIN DELETE FROM browser_sessions WHERE id_hash IN (SELECT id_hash FROM browser_sessions WHERE expires_at < 1 LIMIT 500);
 EXPLAIN DELETE FROM auth_requests WHERE id IN (SELECT id FROM auth_requests WHERE expires_at < 1 LIMIT 500);
 EXPLAIN DELETE FROM grants WHERE id IN (SELECT id FROM grants WHERE expires_at < 1 LIMIT 500);
+EXPLAIN DELETE FROM login_failures WHERE key_hash IN (SELECT key_hash FROM login_failures WHERE window_start < 1 LIMIT 500);

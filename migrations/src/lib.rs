@@ -22,6 +22,7 @@ mod m20261202_000016_backchannel_logout;
 mod m20261203_000017_account_activity;
 mod m20261203_000018_upstream_roles;
 mod m20261203_000019_job_leases;
+mod m20261203_000020_login_failure_expiry;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000017_account_activity::Migration),
             Box::new(m20261203_000018_upstream_roles::Migration),
             Box::new(m20261203_000019_job_leases::Migration),
+            Box::new(m20261203_000020_login_failure_expiry::Migration),
         ]
     }
 }

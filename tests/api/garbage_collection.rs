@@ -4,7 +4,7 @@
 use crate::helpers::*;
 use ostiary::clock::Clock as _;
 use ostiary::protocol::ids::{AccountId, GrantId};
-use ostiary::store::{NewCode, NewGrant};
+use ostiary::store::{FailureState, LOGIN_FAILURES_KEPT, NewCode, NewGrant};
 
 /// More than two of the collector's batches (500 rows each).
 const EXPIRED: usize = 1201;
@@ -70,4 +70,46 @@ async fn expired_codes_are_deleted_in_batches_while_a_live_code_still_redeems() 
         .exchange(("webapp", Some(WEB_SECRET)), &live, Some(VERIFIER))
         .await;
     assert_eq!(res.status(), 200, "the live code still redeems");
+}
+
+#[tokio::test]
+async fn login_failure_counters_are_deleted_a_day_after_their_window_started_and_not_before() {
+    let app = spawn_app().await;
+    let store = &app.app_state.store;
+    let failed = |now: i64| {
+        move |_: &FailureState| {
+            let s = FailureState {
+                failures: 3,
+                window_start: now,
+                lockouts: 1,
+                locked_until: None,
+            };
+            (s, ())
+        }
+    };
+    let start = app.clock.now();
+    store
+        .record_login_attempt("old-key", start, failed(start))
+        .await
+        .unwrap();
+    app.clock.advance(LOGIN_FAILURES_KEPT - 10);
+    let later = app.clock.now();
+    store
+        .record_login_attempt("recent-key", later, failed(later))
+        .await
+        .unwrap();
+    store.collect_garbage(app.clock.now()).await.unwrap();
+    assert_eq!(store.login_failures("old-key").await.unwrap().failures, 3);
+
+    app.clock.advance(11);
+    store.collect_garbage(app.clock.now()).await.unwrap();
+    assert_eq!(
+        store.login_failures("old-key").await.unwrap(),
+        FailureState::default(),
+        "a day old: spent"
+    );
+    assert_eq!(
+        store.login_failures("recent-key").await.unwrap().failures,
+        3
+    );
 }

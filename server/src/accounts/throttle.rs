@@ -44,7 +44,7 @@ impl Gate {
 }
 
 /// After this long without a failure, earlier lockouts no longer make the next one longer.
-const FORGET_AFTER: i64 = 24 * 3600;
+const FORGET_AFTER: i64 = crate::store::LOGIN_FAILURES_KEPT;
 
 impl Throttle {
     pub fn from_settings(s: &LoginSettings) -> Self {

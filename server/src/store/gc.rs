@@ -7,13 +7,17 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 
 use super::entities::{
     access_tokens, auth_codes, auth_requests, browser_sessions, email_outbox, email_proofs, grants,
-    refresh_tokens, remembered_devices, upstream_logins, used_challenges,
+    login_failures, refresh_tokens, remembered_devices, upstream_logins, used_challenges,
 };
 use super::{Store, StoreResult};
 
 /// Rows deleted per statement: small enough that a batch holds the writer for milliseconds
 /// even when its rows are scattered over a large database.
 const BATCH: u64 = 100;
+
+/// How long a login failure counter is kept after its window started (the longest window or
+/// lockout the config allows, and `accounts::throttle`'s time to forget earlier lockouts).
+pub const LOGIN_FAILURES_KEPT: i64 = 86_400;
 
 /// What one collection did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -70,6 +74,16 @@ impl Store {
             .await?;
         n += self
             .delete_expired::<grants::Entity>(grants::Column::Id, grants::Column::ExpiresAt, now)
+            .await?;
+        // A failure counter whose window started a day ago is spent: windows and lockouts last
+        // at most a day (config validation), and a day without failures forgets earlier
+        // lockouts (`accounts::throttle`); its next failure would start from nothing anyway.
+        n += self
+            .delete_expired::<login_failures::Entity>(
+                login_failures::Column::KeyHash,
+                login_failures::Column::WindowStart,
+                now - LOGIN_FAILURES_KEPT,
+            )
             .await?;
         // Kept a day past expiry: the sending limits look back an hour.
         n += self

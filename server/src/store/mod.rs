@@ -29,7 +29,7 @@ pub use accounts::{Account, LinkedIdentity, Unlink};
 pub use apps::ConnectedApp;
 pub use audit::{AuditFilter, ChainHead, ChainedRecord};
 pub use factors::{FactorSummary, TotpFactor};
-pub use gc::Collected;
+pub use gc::{Collected, LOGIN_FAILURES_KEPT};
 pub use grants::{
     CodeRecord, Grant, NewCode, NewGrant, NewRefreshToken, Redeemable, RefreshRecord,
 };
