@@ -79,14 +79,16 @@ async fn drop_expired(store: &Store, m: &OutboxMessage, now: i64) -> Result<(), 
             .map(|e| format!("; last error: {e}"))
             .unwrap_or_default()
     );
-    store
-        .finish_email(&m.id, OutboxState::Dropped, Some(&reason), now)
-        .await?;
-    tracing::warn!(kind = %m.kind, id = %m.id, "email dropped: {reason}");
+    // Recorded first: a message seen dropped always has its record (a crash in between
+    // records it twice, on the next pass, rather than never).
     let event = AuditEvent::new(AuditKind::EmailDropped, now, &Origin::new(None, None))
         .email(m.recipient.clone())
-        .reason(reason);
-    store.audit(event).await
+        .reason(reason.clone());
+    store.audit(event).await?;
+    tracing::warn!(kind = %m.kind, id = %m.id, "email dropped: {reason}");
+    store
+        .finish_email(&m.id, OutboxState::Dropped, Some(&reason), now)
+        .await
 }
 
 #[cfg(test)]

@@ -10,9 +10,8 @@
 //!   instance or another, delivers it too. A row is deleted once delivered or given up on.
 
 use sea_orm::{
-    ActiveValue::Set,
-    ColumnTrait, Condition, DatabaseExecutor, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, ExprTrait as _},
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseExecutor, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, sea_query::Expr,
 };
 
 use super::entities::{browser_sessions, grants, logout_outbox};
@@ -183,21 +182,20 @@ impl Store {
         error: &str,
         next_attempt_at: i64,
     ) -> StoreResult<()> {
-        let update = logout_outbox::Entity::update_many()
-            .col_expr(
-                logout_outbox::Column::Attempts,
-                Expr::col(logout_outbox::Column::Attempts).add(1),
-            )
-            .col_expr(
-                logout_outbox::Column::NextAttemptAt,
-                Expr::value(next_attempt_at),
-            )
-            .col_expr(logout_outbox::Column::LeaseUntil, Expr::value(None::<i64>))
-            .col_expr(
-                logout_outbox::Column::LastError,
-                Expr::value(error.to_owned()),
-            )
-            .filter(logout_outbox::Column::Id.eq(id));
+        use logout_outbox::Column as C;
+        let columns = super::outbox::QueueColumns {
+            id: C::Id,
+            attempts: C::Attempts,
+            next_attempt_at: C::NextAttemptAt,
+            lease_until: C::LeaseUntil,
+            last_error: C::LastError,
+        };
+        let update = super::outbox::retry_later::<logout_outbox::Entity>(
+            columns,
+            id,
+            error,
+            next_attempt_at,
+        );
         self.write.update(update).await?;
         Ok(())
     }

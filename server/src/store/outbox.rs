@@ -17,6 +17,31 @@ use sea_orm::{
 use super::entities::email_outbox;
 use super::{Store, StoreResult};
 
+/// The columns of a delivery queue (this outbox, and the back-channel logouts').
+pub(super) struct QueueColumns<C> {
+    pub id: C,
+    pub attempts: C,
+    pub next_attempt_at: C,
+    pub lease_until: C,
+    pub last_error: C,
+}
+
+/// A failed delivery of queue row `id`: one more attempt counted, the error kept, the lease
+/// given back, and the next attempt at `next_attempt_at`.
+pub(super) fn retry_later<E: EntityTrait>(
+    c: QueueColumns<E::Column>,
+    id: &str,
+    error: &str,
+    next_attempt_at: i64,
+) -> sea_orm::UpdateMany<E> {
+    E::update_many()
+        .col_expr(c.attempts, Expr::col(c.attempts).add(1))
+        .col_expr(c.next_attempt_at, Expr::value(next_attempt_at))
+        .col_expr(c.lease_until, Expr::value(None::<i64>))
+        .col_expr(c.last_error, Expr::value(error.to_owned()))
+        .filter(c.id.eq(id))
+}
+
 /// Where a message is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutboxState {
@@ -208,22 +233,22 @@ impl Store {
         error: &str,
         next_attempt_at: i64,
     ) -> StoreResult<()> {
-        let update = email_outbox::Entity::update_many()
-            .col_expr(
-                email_outbox::Column::Attempts,
-                Expr::col(email_outbox::Column::Attempts).add(1),
-            )
-            .col_expr(
-                email_outbox::Column::NextAttemptAt,
-                Expr::value(next_attempt_at),
-            )
-            .col_expr(email_outbox::Column::LeaseUntil, Expr::value(None::<i64>))
-            .col_expr(
-                email_outbox::Column::LastError,
-                Expr::value(error.to_owned()),
-            )
-            .filter(email_outbox::Column::Id.eq(id));
-        self.write.update(update).await?;
+        use email_outbox::Column as C;
+        let columns = QueueColumns {
+            id: C::Id,
+            attempts: C::Attempts,
+            next_attempt_at: C::NextAttemptAt,
+            lease_until: C::LeaseUntil,
+            last_error: C::LastError,
+        };
+        self.write
+            .update(retry_later::<email_outbox::Entity>(
+                columns,
+                id,
+                error,
+                next_attempt_at,
+            ))
+            .await?;
         Ok(())
     }
 
