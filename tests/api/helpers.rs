@@ -566,16 +566,22 @@ pub fn kid_of(token: &str) -> String {
         .to_owned()
 }
 
-/// The `kid` that signs a client_credentials token for `reports-service` right now.
-pub async fn service_token_kid(app: &TestApp) -> String {
+/// A client_credentials access token for `reports-service`.
+pub async fn service_access_token(app: &TestApp) -> String {
     let res = app
         .token(
             ("reports-service", Some(REPORTS_SECRET)),
             &[("grant_type", "client_credentials")],
         )
         .await;
+    assert_eq!(res.status(), 200);
     let body: serde_json::Value = res.json().await.unwrap();
-    kid_of(body["access_token"].as_str().unwrap())
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// The `kid` that signs a client_credentials token for `reports-service` right now.
+pub async fn service_token_kid(app: &TestApp) -> String {
+    kid_of(&service_access_token(app).await)
 }
 
 /// Run the `ostiary` command line on this app's database and data folder (its key-encryption

@@ -87,13 +87,6 @@ async fn a_client_that_may_not_see_roles_cannot_ask_for_them_and_a_service_carri
         query(&location(&res), "error").as_deref(),
         Some("invalid_scope")
     );
-    let res = app
-        .token(
-            ("reports-service", Some(REPORTS_SECRET)),
-            &[("grant_type", "client_credentials")],
-        )
-        .await;
-    let body: serde_json::Value = res.json().await.unwrap();
-    let (at, _) = app.verify_jwt(body["access_token"].as_str().unwrap()).await;
+    let (at, _) = app.verify_jwt(&service_access_token(&app).await).await;
     assert_eq!(at["roles"], serde_json::json!(["reports:read"]));
 }

@@ -71,14 +71,7 @@ async fn userinfo_refuses_missing_malformed_tampered_and_expired_tokens() {
 #[tokio::test]
 async fn a_client_credentials_token_cannot_read_userinfo() {
     let app = spawn_app().await;
-    let res = app
-        .token(
-            ("reports-service", Some(REPORTS_SECRET)),
-            &[("grant_type", "client_credentials")],
-        )
-        .await;
-    let body: serde_json::Value = res.json().await.unwrap();
-    let res = app.userinfo(body["access_token"].as_str().unwrap()).await;
+    let res = app.userinfo(&service_access_token(&app).await).await;
     assert_eq!(res.status(), 403);
 }
 
