@@ -88,7 +88,8 @@ for i in $(seq 0 $((CONNS - 1))); do
 done
 
 start_server() {
-  RUST_LOG=warn,ostiary::startup=info "$bin" --config "$work/bench.toml" serve >>"$work/server.log" 2>&1 &
+  # ostiary::jobs at info: run.sh --prefill waits for the collector's "expired rows removed".
+  RUST_LOG=warn,ostiary::startup=info,ostiary::jobs=info "$bin" --config "$work/bench.toml" serve >>"$work/server.log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do curl -sf "$base/healthz" >/dev/null && return; sleep 0.1; done
   echo "the server did not start:" >&2; cat "$work/server.log" >&2; exit 1
