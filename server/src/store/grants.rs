@@ -8,8 +8,12 @@
 //! - A revoked grant invalidates every refresh and access token that references it, including
 //!   tokens inserted after the revocation (the grant row exists from code issuance on).
 
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    sea_query::Expr,
+};
 
+use super::direct::model_from_row;
 use super::entities::{access_tokens, accounts, auth_codes, grants, refresh_tokens};
 use super::{Account, Store, StoreResult};
 use crate::protocol::ids::{AccountId, GrantId, UpstreamId};
@@ -113,6 +117,73 @@ fn code_from(m: auth_codes::Model) -> CodeRecord {
     }
 }
 
+/// The code of a joined row (`A_` columns, `direct`).
+fn code_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<auth_codes::Model> {
+    Ok(model_from_row!(
+        row,
+        "A_",
+        auth_codes::Model {
+            code_hash,
+            grant_id,
+            client_id,
+            account_id,
+            redirect_uri,
+            scope,
+            nonce,
+            pkce_challenge,
+            auth_time,
+            created_at,
+            expires_at,
+            consumed_at,
+        }
+    ))
+}
+
+/// The grant of a joined row (`B_` columns), if the join found one.
+fn grant_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<grants::Model>> {
+    if row.get::<_, Option<String>>("B_id")?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(model_from_row!(
+        row,
+        "B_",
+        grants::Model {
+            id,
+            client_id,
+            account_id,
+            scope,
+            auth_time,
+            amr,
+            idp,
+            created_at,
+            expires_at,
+            revoked_at,
+            revoked_reason,
+            acr,
+            sid,
+        }
+    )))
+}
+
+/// The account of a joined row (`C_` columns), if the join found one.
+fn account_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<accounts::Model>> {
+    if row.get::<_, Option<String>>("C_id")?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(model_from_row!(
+        row,
+        "C_",
+        accounts::Model {
+            id,
+            email,
+            email_verified,
+            name,
+            password_hash,
+            created_at,
+        }
+    )))
+}
+
 fn grant_from(m: grants::Model) -> Grant {
     Grant {
         id: GrantId::new(m.id),
@@ -179,16 +250,20 @@ impl Store {
     /// A code with its grant and the grant's account, in one read (the token endpoint needs
     /// all three; either of the last two is `None` once deleted).
     pub async fn code_to_redeem(&self, code_hash: &str) -> StoreResult<Option<Redeemable>> {
-        Ok(auth_codes::Entity::find_by_id(code_hash.to_owned())
+        let select = auth_codes::Entity::find_by_id(code_hash.to_owned())
             .find_also_related(grants::Entity)
-            .and_also_related(accounts::Entity)
-            .one(&self.read)
-            .await?
-            .map(|(code, grant, account)| Redeemable {
-                code: code_from(code),
-                grant: grant.map(grant_from),
-                account: account.map(Into::into),
-            }))
+            .and_also_related(accounts::Entity);
+        let found = match &self.direct {
+            Some(direct) => direct.one(select.limit(1).build(DbBackend::Sqlite), |row| {
+                Ok((code_row(row)?, grant_row(row)?, account_row(row)?))
+            })?,
+            None => select.one(&self.read).await?,
+        };
+        Ok(found.map(|(code, grant, account)| Redeemable {
+            code: code_from(code),
+            grant: grant.map(grant_from),
+            account: account.map(Into::into),
+        }))
     }
 
     /// Mark a code used. True for exactly one caller; false if it was already used.

@@ -3,9 +3,11 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition, JoinType};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
 };
 
+use super::direct::model_from_row;
 use super::entities::browser_sessions::Column;
 use super::entities::{auth_requests, browser_sessions, consents};
 use super::{Store, StoreResult, logouts};
@@ -262,13 +264,38 @@ impl Store {
                     .into_condition()
             })
             .into();
-        Ok(browser_sessions::Entity::find_by_id(id_hash.to_owned())
+        let select = browser_sessions::Entity::find_by_id(id_hash.to_owned())
             .filter(browser_sessions::Column::ExpiresAt.gt(now))
             .select_also(consents::Entity)
-            .join(JoinType::LeftJoin, consent_of_client)
-            .one(&self.read)
-            .await?
-            .map(|(s, c)| (session_from(s), c.map(|c| c.scope))))
+            .join(JoinType::LeftJoin, consent_of_client);
+        let found = match &self.direct {
+            Some(direct) => direct.one(select.limit(1).build(DbBackend::Sqlite), |row| {
+                let session = model_from_row!(
+                    row,
+                    "A_",
+                    browser_sessions::Model {
+                        id_hash,
+                        account_id,
+                        auth_time,
+                        amr,
+                        idp,
+                        created_at,
+                        expires_at,
+                        ip,
+                        user_agent,
+                        last_seen_at,
+                        sid,
+                    }
+                );
+                let scope: Option<String> = row.get("B_scope")?;
+                Ok((session, scope))
+            })?,
+            None => select
+                .one(&self.read)
+                .await?
+                .map(|(s, c)| (s, c.map(|c| c.scope))),
+        };
+        Ok(found.map(|(s, scope)| (session_from(s), scope)))
     }
 
     /// Forget a session that ran out (idle too long): nothing is sent to its apps.

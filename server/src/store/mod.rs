@@ -8,6 +8,7 @@ mod accounts;
 mod apps;
 mod audit;
 mod consents;
+mod direct;
 mod entities;
 mod factors;
 mod gc;
@@ -135,6 +136,8 @@ pub struct Store {
     audit_key: std::sync::Arc<std::sync::OnceLock<[u8; 32]>>,
     /// Told of every audit record (`observe_audit`).
     audit_observer: std::sync::Arc<std::sync::OnceLock<AuditObserver>>,
+    /// On a SQLite file, the hot reads' direct connections (`direct`).
+    direct: Option<std::sync::Arc<direct::Reads>>,
     backend: Backend,
 }
 
@@ -200,11 +203,13 @@ impl Store {
                     }
                 };
                 let read = Database::connect(pool(max_connections, true)).await?;
+                let direct = direct::Reads::new(direct::file_of(url)?);
                 Ok(Self {
                     read,
                     write,
                     audit_key: Default::default(),
                     audit_observer: Default::default(),
+                    direct: Some(std::sync::Arc::new(direct)),
                     backend,
                 })
             }
@@ -215,6 +220,7 @@ impl Store {
                     write: writer::Writer::pool(db),
                     audit_key: Default::default(),
                     audit_observer: Default::default(),
+                    direct: None,
                     backend,
                 })
             }
@@ -314,6 +320,9 @@ impl Store {
             .alone(|db| Box::pin(async move { Ok(db.close_by_ref().await?) }))
             .await;
         let _ = self.read.close_by_ref().await;
+        if let Some(direct) = &self.direct {
+            direct.close();
+        }
     }
 
     pub async fn ping(&self) -> StoreResult<()> {

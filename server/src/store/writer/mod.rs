@@ -1,0 +1,311 @@
+//! Where writes run. On an embedded SQLite file, one thread of its own holds the only writing
+//! connection; every write is a job queued to it. The jobs waiting when the thread comes free
+//! run together in one transaction, each in a savepoint of its own (a job that fails is undone
+//! alone), and each caller is answered only once that transaction has committed (group commit).
+//! So a write never holds the database while its task waits for a busy HTTP worker, and N
+//! concurrent writes cost one commit, not N. On PostgreSQL (and an in-memory SQLite) a job runs
+//! in the caller's task on the pool, in a transaction of its own unless it is one statement:
+//! the server there queues and commits concurrently itself.
+//!
+//! On the file, one-statement writes and pairs of inserts skip sqlx's driver: the thread runs
+//! their sea-orm-built SQL on a rusqlite connection of its own (`direct`), in a transaction of
+//! their own beside the sea-orm jobs' (both on this one thread, one after the other).
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use sea_orm::{
+    ActiveModelTrait, ConnectOptions, Database, DatabaseConnection, DatabaseExecutor,
+    DatabaseTransaction, DbBackend, DbErr, DeleteMany, EntityTrait, Insert, QueryTrait, Statement,
+    UpdateMany,
+};
+use std::panic::AssertUnwindSafe;
+use tokio::sync::{mpsc, oneshot};
+
+mod batch;
+
+use super::{StoreError, StoreResult, direct};
+use batch::{custom, in_savepoint, in_transaction, ran, serve};
+
+/// Jobs committed together at most.
+const MAX_BATCH: usize = 256;
+/// Jobs waiting at most; beyond it callers wait to queue (back-pressure).
+const QUEUE: usize = 4096;
+
+/// A write: statements on the executor it is given. `Writer::run` makes it atomic (a savepoint
+/// of the batch, or a transaction on the pool), so a job never opens a transaction itself.
+pub(super) type WriteFuture<'c, T> = BoxFuture<'c, StoreResult<T>>;
+
+/// Tells a job's caller its result once the batch's commit is known.
+type Answer = Box<dyn FnOnce(Result<(), &DbErr>) + Send>;
+
+/// What a job leaves once it ran: its answer, and whether the batch must be rolled back (the
+/// job's savepoint could not be undone).
+struct Ran {
+    answer: Answer,
+    poisoned: bool,
+}
+
+type InBatch = Box<dyn for<'c> FnOnce(&'c DatabaseTransaction) -> BoxFuture<'c, Ran> + Send>;
+type Alone = Box<dyn for<'c> FnOnce(&'c DatabaseConnection) -> BoxFuture<'c, ()> + Send>;
+type Direct = Box<dyn FnOnce(&rusqlite::Connection) -> Ran + Send>;
+
+enum Job {
+    /// Runs inside the batch's transaction.
+    InBatch(InBatch),
+    /// Runs inside the direct connection's transaction of the batch.
+    Direct(Direct),
+    /// Runs on the connection itself, between batches (migrations, ping, close).
+    Alone(Alone),
+}
+
+#[derive(Clone, Copy)]
+enum Isolation {
+    /// The job may run several statements: undo it as a whole if it fails.
+    Savepoint,
+    /// The job is one statement, atomic by itself.
+    Statement,
+}
+
+#[derive(Clone)]
+pub(super) struct Writer(Inner);
+
+#[derive(Clone)]
+enum Inner {
+    Pool(DatabaseConnection),
+    Thread(mpsc::Sender<Job>),
+}
+
+impl Writer {
+    /// Writes in the caller's task, on `db`.
+    pub(super) fn pool(db: DatabaseConnection) -> Self {
+        Writer(Inner::Pool(db))
+    }
+
+    /// Start the writer thread, which opens its connection with `opts` (a pool of one), then
+    /// its direct connection to the same file.
+    pub(super) async fn thread(opts: ConnectOptions) -> StoreResult<Self> {
+        let file = direct::file_of(opts.get_url())?;
+        let (ready_tx, ready_rx) = oneshot::channel::<StoreResult<()>>();
+        let (tx, rx) = mpsc::channel(QUEUE);
+        std::thread::Builder::new()
+            .name("ostiary-writer".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(custom(e)));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let opened = match Database::connect(opts).await {
+                        Ok(db) => direct::open_writer(&file).map(|conn| (db, conn)),
+                        Err(e) => Err(e.into()),
+                    };
+                    match opened {
+                        Ok((db, conn)) => {
+                            let _ = ready_tx.send(Ok(()));
+                            serve(db, conn, rx).await;
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                        }
+                    }
+                });
+            })
+            .map_err(custom)?;
+        ready_rx.await.map_err(|_| StoreError::WriterGone)??;
+        Ok(Writer(Inner::Thread(tx)))
+    }
+
+    /// Run one write job atomically (in a savepoint of the writer's batch, or a transaction on
+    /// the pool) and return its result once it is durable.
+    pub(super) async fn run<T, F>(&self, job: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c DatabaseExecutor<'c>) -> WriteFuture<'c, T> + Send + 'static,
+    {
+        self.queue(job, Isolation::Savepoint).await
+    }
+
+    /// Run a job of exactly one statement: SQLite undoes a failed statement by itself and
+    /// leaves the transaction as it was, so it needs no savepoint of its own.
+    pub(super) async fn run_statement<T, F>(&self, job: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c DatabaseExecutor<'c>) -> WriteFuture<'c, T> + Send + 'static,
+    {
+        self.queue(job, Isolation::Statement).await
+    }
+
+    async fn queue<T, F>(&self, job: F, isolation: Isolation) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c DatabaseExecutor<'c>) -> WriteFuture<'c, T> + Send + 'static,
+    {
+        let tx = match (&self.0, isolation) {
+            (Inner::Pool(db), Isolation::Statement) => {
+                return job(&DatabaseExecutor::Connection(db)).await;
+            }
+            (Inner::Pool(db), Isolation::Savepoint) => return in_transaction(db, job).await,
+            (Inner::Thread(tx), _) => tx,
+        };
+        let (reply, answer) = oneshot::channel::<StoreResult<T>>();
+        let job: InBatch = Box::new(move |txn| {
+            Box::pin(async move {
+                let (result, poisoned) = match isolation {
+                    Isolation::Savepoint => in_savepoint(txn, job).await,
+                    Isolation::Statement => {
+                        let ex = DatabaseExecutor::Transaction(txn);
+                        match AssertUnwindSafe(job(&ex)).catch_unwind().await {
+                            Ok(result) => (result, false),
+                            Err(_) => (Err(custom("the write failed")), true),
+                        }
+                    }
+                };
+                ran(reply, result, poisoned)
+            })
+        });
+        tx.send(Job::InBatch(job))
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        answer.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Run sea-orm-built `statements` on the thread's direct connection, in the batch's
+    /// direct transaction (all or none with `Isolation::Savepoint`); rows changed by each.
+    async fn direct(
+        tx: &mpsc::Sender<Job>,
+        statements: Vec<Statement>,
+        isolation: Isolation,
+    ) -> StoreResult<Vec<u64>> {
+        let (reply, answer) = oneshot::channel::<StoreResult<Vec<u64>>>();
+        let savepoint = matches!(isolation, Isolation::Savepoint);
+        let job: Direct = Box::new(move |conn| {
+            let (result, poisoned) = match std::panic::catch_unwind(AssertUnwindSafe(|| {
+                direct::execute(conn, &statements, savepoint)
+            })) {
+                Ok(r) => r,
+                Err(_) => (Err(custom("the write failed")), true),
+            };
+            ran(reply, result, poisoned)
+        });
+        tx.send(Job::Direct(job))
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        answer.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Run `job` on the writing connection outside any transaction.
+    pub(super) async fn alone<T, F>(&self, job: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c DatabaseConnection) -> WriteFuture<'c, T> + Send + 'static,
+    {
+        let tx = match &self.0 {
+            Inner::Pool(db) => return job(db).await,
+            Inner::Thread(tx) => tx,
+        };
+        let (reply, answer) = oneshot::channel::<StoreResult<T>>();
+        let job: Alone = Box::new(move |db| {
+            Box::pin(async move {
+                let _ = reply.send(job(db).await);
+            })
+        });
+        tx.send(Job::Alone(job))
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        answer.await.map_err(|_| StoreError::WriterGone)?
+    }
+}
+
+/// One-statement writes, the common case.
+impl Writer {
+    /// One INSERT; `StoreError::Conflict` when it would duplicate a unique key.
+    pub(super) async fn insert<A>(&self, insert: Insert<A>) -> StoreResult<()>
+    where
+        A: ActiveModelTrait + Send + 'static,
+    {
+        if let Inner::Thread(tx) = &self.0 {
+            let statement = insert.build(DbBackend::Sqlite);
+            return Self::direct(tx, vec![statement], Isolation::Statement)
+                .await
+                .map(drop);
+        }
+        self.run_statement(move |db| {
+            Box::pin(async move {
+                insert
+                    .exec_without_returning(db)
+                    .await
+                    .map_err(super::conflict_or)?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Two INSERTs, both or neither.
+    pub(super) async fn insert_both<A, B>(
+        &self,
+        first: Insert<A>,
+        second: Insert<B>,
+    ) -> StoreResult<()>
+    where
+        A: ActiveModelTrait + Send + 'static,
+        B: ActiveModelTrait + Send + 'static,
+    {
+        if let Inner::Thread(tx) = &self.0 {
+            let statements = vec![
+                first.build(DbBackend::Sqlite),
+                second.build(DbBackend::Sqlite),
+            ];
+            return Self::direct(tx, statements, Isolation::Savepoint)
+                .await
+                .map(drop);
+        }
+        self.run(move |db| {
+            Box::pin(async move {
+                first
+                    .exec_without_returning(db)
+                    .await
+                    .map_err(super::conflict_or)?;
+                second
+                    .exec_without_returning(db)
+                    .await
+                    .map_err(super::conflict_or)?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// One UPDATE: how many rows it changed.
+    pub(super) async fn update<E: EntityTrait>(&self, update: UpdateMany<E>) -> StoreResult<u64> {
+        if let Inner::Thread(tx) = &self.0 {
+            let statement = update.build(DbBackend::Sqlite);
+            return Ok(Self::direct(tx, vec![statement], Isolation::Statement).await?[0]);
+        }
+        self.run_statement(move |db| {
+            Box::pin(async move { Ok(update.exec(db).await?.rows_affected) })
+        })
+        .await
+    }
+
+    /// One DELETE: how many rows it removed.
+    pub(super) async fn delete<E: EntityTrait>(&self, delete: DeleteMany<E>) -> StoreResult<u64> {
+        if let Inner::Thread(tx) = &self.0 {
+            let statement = delete.build(DbBackend::Sqlite);
+            return Ok(Self::direct(tx, vec![statement], Isolation::Statement).await?[0]);
+        }
+        self.run_statement(move |db| {
+            Box::pin(async move { Ok(delete.exec(db).await?.rows_affected) })
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests;
