@@ -22,6 +22,7 @@ mod outbox;
 mod passkeys;
 mod proofs;
 mod roles;
+mod sockets;
 mod upstream_logins;
 mod writer;
 
@@ -130,7 +131,7 @@ impl From<StoreError> for crate::protocol::error::OAuthError {
 /// Every statement that writes, and every transaction, is a job on `write`.
 #[derive(Clone)]
 pub struct Store {
-    read: DatabaseConnection,
+    read: sockets::Db,
     write: writer::Writer,
     /// The audit chain's key (`set_audit_key`), shared by the clones of this store.
     audit_key: std::sync::Arc<std::sync::OnceLock<[u8; 32]>>,
@@ -202,7 +203,8 @@ impl Store {
                         other => break other?,
                     }
                 };
-                let read = Database::connect(pool(max_connections, true)).await?;
+                let read =
+                    sockets::Db::new(Database::connect(pool(max_connections, true)).await?, None);
                 let direct = direct::Reads::new(direct::file_of(url)?);
                 Ok(Self {
                     read,
@@ -214,10 +216,18 @@ impl Store {
                 })
             }
             Backend::SqliteMemory | Backend::Postgres => {
-                let db = Database::connect(pool(max_connections, false)).await?;
+                let sockets = match backend {
+                    Backend::Postgres => Some(
+                        sockets::Sockets::start()
+                            .map_err(|e| StoreError::Db(DbErr::Custom(e.to_string())))?,
+                    ),
+                    _ => None,
+                };
+                let opened = Database::connect(pool(max_connections, false));
+                let db = sockets::within(sockets.as_ref(), opened).await?;
                 Ok(Self {
-                    read: db.clone(),
-                    write: writer::Writer::pool(db),
+                    read: sockets::Db::new(db.clone(), sockets.clone()),
+                    write: writer::Writer::pool(db, sockets),
                     audit_key: Default::default(),
                     audit_observer: Default::default(),
                     direct: None,
@@ -279,11 +289,11 @@ impl Store {
     pub fn pool_stats(&self) -> (u32, usize) {
         match self.backend {
             Backend::Postgres => {
-                let p = self.read.get_postgres_connection_pool();
+                let p = self.read.conn().get_postgres_connection_pool();
                 (p.size(), p.num_idle())
             }
             Backend::SqliteFile | Backend::SqliteMemory => {
-                let p = self.read.get_sqlite_connection_pool();
+                let p = self.read.conn().get_sqlite_connection_pool();
                 (p.size(), p.num_idle())
             }
         }
@@ -319,7 +329,7 @@ impl Store {
             .write
             .alone(|db| Box::pin(async move { Ok(db.close_by_ref().await?) }))
             .await;
-        let _ = self.read.close_by_ref().await;
+        let _ = self.read.close().await;
         if let Some(direct) = &self.direct {
             direct.close();
         }

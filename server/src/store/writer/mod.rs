@@ -23,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 
 mod batch;
 
+use super::sockets::{Sockets, within};
 use super::{StoreError, StoreResult, direct};
 use batch::{custom, in_savepoint, in_transaction, ran, serve};
 
@@ -71,14 +72,14 @@ pub(super) struct Writer(Inner);
 
 #[derive(Clone)]
 enum Inner {
-    Pool(DatabaseConnection),
+    Pool(DatabaseConnection, Option<Sockets>),
     Thread(mpsc::Sender<Job>),
 }
 
 impl Writer {
-    /// Writes in the caller's task, on `db`.
-    pub(super) fn pool(db: DatabaseConnection) -> Self {
-        Writer(Inner::Pool(db))
+    /// Writes in the caller's task, on `db` (polled `within` its `sockets`).
+    pub(super) fn pool(db: DatabaseConnection, sockets: Option<Sockets>) -> Self {
+        Writer(Inner::Pool(db, sockets))
     }
 
     /// Start the writer thread, which opens its connection with `opts` (a pool of one), then
@@ -147,10 +148,13 @@ impl Writer {
         F: for<'c> FnOnce(&'c DatabaseExecutor<'c>) -> WriteFuture<'c, T> + Send + 'static,
     {
         let tx = match (&self.0, isolation) {
-            (Inner::Pool(db), Isolation::Statement) => {
-                return job(&DatabaseExecutor::Connection(db)).await;
+            (Inner::Pool(db, sockets), Isolation::Statement) => {
+                let ex = DatabaseExecutor::Connection(db);
+                return within(sockets.as_ref(), job(&ex)).await;
             }
-            (Inner::Pool(db), Isolation::Savepoint) => return in_transaction(db, job).await,
+            (Inner::Pool(db, sockets), Isolation::Savepoint) => {
+                return within(sockets.as_ref(), in_transaction(db, job)).await;
+            }
             (Inner::Thread(tx), _) => tx,
         };
         let (reply, answer) = oneshot::channel::<StoreResult<T>>();
@@ -206,7 +210,7 @@ impl Writer {
         F: for<'c> FnOnce(&'c DatabaseConnection) -> WriteFuture<'c, T> + Send + 'static,
     {
         let tx = match &self.0 {
-            Inner::Pool(db) => return job(db).await,
+            Inner::Pool(db, sockets) => return within(sockets.as_ref(), job(db)).await,
             Inner::Thread(tx) => tx,
         };
         let (reply, answer) = oneshot::channel::<StoreResult<T>>();
