@@ -2,6 +2,12 @@
 
 use clap::Parser;
 
+/// mimalloc rather than glibc's allocator: under load the actix workers, the SQLite writer and
+/// the argon2 threads allocate and free across threads, and glibc's arenas (locks,
+/// `malloc_consolidate`) cost a fifth of the code exchange's throughput (bench/run.sh).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     let cli = ostiary::cli::Cli::parse();

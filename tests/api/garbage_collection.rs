@@ -2,9 +2,9 @@
 //! live goes with them.
 
 use crate::helpers::*;
+use crate::rows;
 use ostiary::clock::Clock as _;
-use ostiary::protocol::ids::{AccountId, GrantId};
-use ostiary::store::{FailureState, LOGIN_FAILURES_KEPT, NewCode, NewGrant};
+use ostiary::store::{FailureState, LOGIN_FAILURES_KEPT};
 
 /// More than two of the collector's batches (500 rows each).
 const EXPIRED: usize = 1201;
@@ -15,25 +15,8 @@ async fn expired_codes_are_deleted_in_batches_while_a_live_code_still_redeems() 
     let store = &app.app_state.store;
     let now = app.clock.now();
     for i in 0..EXPIRED {
-        let grant = NewGrant {
-            id: GrantId::new(format!("old-grant-{i}")),
-            client_id: "webapp".into(),
-            account_id: AccountId::new(app.account_id.clone()),
-            scope: "openid".into(),
-            auth_time: now,
-            amr: vec![],
-            idp: None,
-            acr: None,
-            sid: None,
-            expires_at: now + 600,
-        };
-        let code = NewCode {
-            code_hash: format!("old-code-{i}"),
-            redirect_uri: REDIRECT.into(),
-            nonce: None,
-            pkce_challenge: None,
-            expires_at: now + 60,
-        };
+        let grant = rows::grant(&app.account_id, &format!("old-grant-{i}"), now);
+        let code = rows::code(&format!("old-code-{i}"), now);
         store
             .create_grant_with_code(&grant, &code, now)
             .await

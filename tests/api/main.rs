@@ -46,6 +46,7 @@ mod people;
 mod rate_limits;
 mod remembered_devices;
 mod roles;
+mod rows;
 mod scale_out;
 mod second_factors;
 mod self_service;

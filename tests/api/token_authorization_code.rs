@@ -322,3 +322,39 @@ async fn a_code_replayed_after_its_expiry_still_revokes_its_grant() {
     assert_eq!(app.audit("authorization_code_reuse").await, 1);
     assert_eq!(app.userinfo(at).await.status(), 401);
 }
+
+#[tokio::test]
+async fn a_grant_whose_code_cannot_be_stored_is_not_stored_either() {
+    use crate::rows;
+    use ostiary::clock::Clock as _;
+    use ostiary::protocol::ids::GrantId;
+    use ostiary::store::StoreError;
+    let app = spawn_app().await;
+    let store = &app.app_state.store;
+    let now = app.clock.now();
+    let grant = |id: &str| rows::grant(&app.account_id, id, now);
+    let code = rows::code("the-same-code-hash", now);
+    store
+        .create_grant_with_code(&grant("first-grant"), &code, now)
+        .await
+        .unwrap();
+
+    // Act: a second grant whose code collides with the first one's.
+    let second = store
+        .create_grant_with_code(&grant("second-grant"), &code, now)
+        .await;
+
+    // Assert: refused as a conflict, and neither row of the pair written.
+    assert!(matches!(second, Err(StoreError::Conflict)), "{second:?}");
+    let id = GrantId::new("second-grant".to_owned());
+    assert!(store.grant(&id).await.unwrap().is_none());
+    assert!(
+        store
+            .grant(&GrantId::new("first-grant".to_owned()))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let kept = store.code("the-same-code-hash").await.unwrap().unwrap();
+    assert_eq!(kept.grant_id.as_str(), "first-grant");
+}

@@ -66,7 +66,6 @@ impl Workspace {
         let password = &normalise(password);
         let fail = |e: &dyn std::fmt::Display| AccountError::Hash(e.to_string());
         let salt_bytes: [u8; 16] = rand::random();
-        let salt = Salt::new(&salt_bytes).map_err(|e| fail(&e))?;
         let mut out = [0u8; 32];
         self.compute(
             Algorithm::Argon2id,
@@ -77,14 +76,7 @@ impl Workspace {
             &mut out,
         )
         .map_err(|e| fail(&e))?;
-        let phc = PasswordHash {
-            algorithm: ARGON2ID_IDENT,
-            version: Some(Version::V0x13.into()),
-            params: ParamsString::try_from(&params()).map_err(|e| fail(&e))?,
-            salt: Some(salt),
-            hash: Some(Output::new(&out).map_err(|e| fail(&e))?),
-        };
-        Ok(phc.to_string())
+        phc(&salt_bytes, &out)
     }
 
     /// Whether `password` matches the PHC string `stored`: its NFKC form (how hashes are made
@@ -127,6 +119,29 @@ impl Workspace {
     }
 }
 
+/// The PHC string of an argon2id `output` under the default parameters and `salt`.
+fn phc(salt: &[u8], output: &[u8]) -> Result<String, AccountError> {
+    let fail = |e: &dyn std::fmt::Display| AccountError::Hash(e.to_string());
+    let phc = PasswordHash {
+        algorithm: ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params()).map_err(|e| fail(&e))?,
+        salt: Some(Salt::new(salt).map_err(|e| fail(&e))?),
+        hash: Some(Output::new(output).map_err(|e| fail(&e))?),
+    };
+    Ok(phc.to_string())
+}
+
+/// What a sign-in for an unknown email is verified against: a well-formed argon2id hash with
+/// the default parameters, a random salt and a random output that no password produces
+/// (verifying it costs one hash, like a real one; making it costs none, so no working
+/// memory is touched at startup).
+fn dummy_hash() -> Result<String, AccountError> {
+    let salt: [u8; 16] = rand::random();
+    let output: [u8; 32] = rand::random();
+    phc(&salt, &output)
+}
+
 /// A hash for a new password, on a blocking thread with working memory of its own (account
 /// creation is rare; sign-ins use the pool).
 pub async fn hash_blocking(password: Secret) -> Result<String, AccountError> {
@@ -151,7 +166,7 @@ pub struct PasswordVerifierPool {
 
 impl PasswordVerifierPool {
     pub fn new(threads: usize) -> Result<Self, AccountError> {
-        let dummy = Workspace::new().hash(&Secret::new(crate::tokens::opaque::random_id()))?;
+        let dummy = dummy_hash()?;
         let (tx, rx) = tokio::sync::mpsc::channel::<Job>(1024);
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..threads.max(1) {
@@ -214,6 +229,16 @@ mod tests {
             .hash(&Secret::new("correct horse"))
             .unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+    }
+
+    #[test]
+    fn the_dummy_hash_is_a_default_argon2id_hash_no_password_matches() {
+        let h = dummy_hash().unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert_ne!(h, dummy_hash().unwrap(), "salt and output are random");
+        let mut w = Workspace::new();
+        assert!(!w.verify(&Secret::new(""), &h));
+        assert_eq!(w.blocks.len(), params().block_count(), "verified in full");
     }
 
     #[test]

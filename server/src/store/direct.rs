@@ -112,6 +112,12 @@ fn query_one<T>(
     }
 }
 
+/// A transaction-control statement (`BEGIN IMMEDIATE`, `SAVEPOINT job` …), parsed once per
+/// connection.
+pub(super) fn control(conn: &Connection, sql: &str) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql).and_then(|mut s| s.execute([]))
+}
+
 /// Run `statements` in order; how many rows each changed. With `savepoint`, all or none.
 /// The second value is true when a failure could not be undone (the batch must roll back).
 pub(super) fn execute(
@@ -131,7 +137,7 @@ pub(super) fn execute(
     if !savepoint {
         return (run().map_err(error), false);
     }
-    let control = |sql: &str| conn.prepare_cached(sql).and_then(|mut s| s.execute([]));
+    let control = |sql: &str| control(conn, sql);
     if let Err(e) = control("SAVEPOINT job") {
         return (Err(error(e)), true);
     }

@@ -178,6 +178,10 @@ impl Store {
                 .min_connections(1)
                 .acquire_timeout(Duration::from_secs(3))
                 .connect_timeout(Duration::from_secs(3))
+                // A connection in use is known to work: only one idle long enough for a
+                // server, proxy or firewall to have dropped it is pinged before it is handed
+                // out (sqlx pings every one by default: a round trip more per statement).
+                .test_before_acquire_if_idle_for(Duration::from_secs(30))
                 .sqlx_logging(false)
                 .map_sqlx_sqlite_opts(move |o| {
                     o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)

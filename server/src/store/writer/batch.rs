@@ -116,7 +116,7 @@ fn commit_direct(conn: &rusqlite::Connection, batch: Vec<Direct>) {
     if batch.is_empty() {
         return;
     }
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(e) = direct::control(conn, "BEGIN IMMEDIATE") {
         tracing::error!(error = %e, jobs = batch.len(), "the writer could not begin a transaction");
         return;
     }
@@ -133,12 +133,12 @@ fn commit_direct(conn: &rusqlite::Connection, batch: Vec<Direct>) {
     }
     let committed = if poisoned || conn.is_autocommit() {
         tracing::error!("a write could not be undone; the whole batch is rolled back");
-        let _ = conn.execute_batch("ROLLBACK");
+        let _ = direct::control(conn, "ROLLBACK");
         Err(DbErr::Custom("the batch was rolled back".into()))
     } else {
-        conn.execute_batch("COMMIT").map_err(|e| {
+        direct::control(conn, "COMMIT").map_err(|e| {
             if !conn.is_autocommit() {
-                let _ = conn.execute_batch("ROLLBACK");
+                let _ = direct::control(conn, "ROLLBACK");
             }
             direct::db_err(e)
         })

@@ -14,9 +14,9 @@
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use sea_orm::{
-    ActiveModelTrait, ConnectOptions, Database, DatabaseConnection, DatabaseExecutor,
-    DatabaseTransaction, DbBackend, DbErr, DeleteMany, EntityTrait, Insert, QueryTrait, Statement,
-    UpdateMany,
+    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseExecutor, DatabaseTransaction, DbBackend, DbErr, DeleteMany, EntityTrait, Insert,
+    QueryTrait, Statement, UpdateMany,
 };
 use std::panic::AssertUnwindSafe;
 use tokio::sync::{mpsc, oneshot};
@@ -270,6 +270,14 @@ impl Writer {
                 .await
                 .map(drop);
         }
+        if let Inner::Pool(db, sockets) = &self.0
+            && db.get_database_backend() == DbBackend::Postgres
+        {
+            // One statement, atomic by itself: a round trip, not a transaction's four.
+            let statement = DbBackend::Postgres.build(&both(first, second));
+            let run = async move { db.execute_raw(statement).await.map_err(super::conflict_or) };
+            return within(sockets.as_ref(), run).await.map(drop);
+        }
         self.run(move |db| {
             Box::pin(async move {
                 first
@@ -309,6 +317,24 @@ impl Writer {
         })
         .await
     }
+}
+
+/// PostgreSQL: two INSERTs as one statement, the first a data-modifying CTE of the second
+/// (`WITH "first" AS (INSERT …) INSERT …`). Both run, or neither; foreign keys from the
+/// second to the first are checked at the statement's end, when both rows exist.
+fn both<A, B>(first: Insert<A>, second: Insert<B>) -> sea_orm::sea_query::InsertStatement
+where
+    A: ActiveModelTrait,
+    B: ActiveModelTrait,
+{
+    use sea_orm::sea_query::{CommonTableExpression, WithClause};
+    let cte = CommonTableExpression::new()
+        .query(first.into_query())
+        .table_name("first")
+        .to_owned();
+    let mut statement = second.into_query();
+    statement.with_cte(WithClause::new().cte(cte).to_owned());
+    statement
 }
 
 #[cfg(test)]
