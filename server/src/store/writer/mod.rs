@@ -5,7 +5,9 @@
 //! So a write never holds the database while its task waits for a busy HTTP worker, and N
 //! concurrent writes cost one commit, not N. On PostgreSQL (and an in-memory SQLite) a job runs
 //! in the caller's task on the pool, in a transaction of its own unless it is one statement:
-//! the server there queues and commits concurrently itself.
+//! the server there queues and commits concurrently itself. One-statement writes and pairs of
+//! inserts are built as statements for their database and run through one path
+//! (`Writer::statements`); on PostgreSQL a pair is one statement (a data-modifying CTE).
 //!
 //! On the file, one-statement writes and pairs of inserts skip sqlx's driver: the thread runs
 //! their sea-orm-built SQL on a rusqlite connection of its own (`direct`), in a transaction of
@@ -226,29 +228,47 @@ impl Writer {
     }
 }
 
-/// One-statement writes, the common case.
+/// One-statement writes and pairs of inserts, the common case: built by sea-orm for the
+/// database they run on, then run as statements (on a SQLite file, by the thread's direct
+/// connection).
 impl Writer {
+    fn backend(&self) -> DbBackend {
+        match &self.0 {
+            Inner::Pool(db, _) => db.get_database_backend(),
+            Inner::Thread(_) => DbBackend::Sqlite,
+        }
+    }
+
+    /// Run built `statements` (all or none with `Isolation::Savepoint`): the rows each
+    /// changed; `StoreError::Conflict` when one would duplicate a unique key.
+    async fn statements(
+        &self,
+        statements: Vec<Statement>,
+        isolation: Isolation,
+    ) -> StoreResult<Vec<u64>> {
+        match &self.0 {
+            Inner::Thread(tx) => Self::direct(tx, statements, isolation).await,
+            Inner::Pool(..) => {
+                self.queue(move |db| execute_all(db, statements), isolation)
+                    .await
+            }
+        }
+    }
+
+    /// One statement: the rows it changed.
+    async fn statement(&self, statement: Statement) -> StoreResult<u64> {
+        let changed = self
+            .statements(vec![statement], Isolation::Statement)
+            .await?;
+        Ok(changed.into_iter().next().unwrap_or_default())
+    }
+
     /// One INSERT; `StoreError::Conflict` when it would duplicate a unique key.
     pub(super) async fn insert<A>(&self, insert: Insert<A>) -> StoreResult<()>
     where
         A: ActiveModelTrait + Send + 'static,
     {
-        if let Inner::Thread(tx) = &self.0 {
-            let statement = insert.build(DbBackend::Sqlite);
-            return Self::direct(tx, vec![statement], Isolation::Statement)
-                .await
-                .map(drop);
-        }
-        self.run_statement(move |db| {
-            Box::pin(async move {
-                insert
-                    .exec_without_returning(db)
-                    .await
-                    .map_err(super::conflict_or)?;
-                Ok(())
-            })
-        })
-        .await
+        self.statement(insert.build(self.backend())).await.map(drop)
     }
 
     /// Two INSERTs, both or neither.
@@ -261,62 +281,47 @@ impl Writer {
         A: ActiveModelTrait + Send + 'static,
         B: ActiveModelTrait + Send + 'static,
     {
-        if let Inner::Thread(tx) = &self.0 {
-            let statements = vec![
-                first.build(DbBackend::Sqlite),
-                second.build(DbBackend::Sqlite),
-            ];
-            return Self::direct(tx, statements, Isolation::Savepoint)
+        let backend = self.backend();
+        if backend == DbBackend::Postgres {
+            // One statement, atomic by itself: a round trip, not a transaction's four.
+            return self
+                .statement(backend.build(&both(first, second)))
                 .await
                 .map(drop);
         }
-        if let Inner::Pool(db, sockets) = &self.0
-            && db.get_database_backend() == DbBackend::Postgres
-        {
-            // One statement, atomic by itself: a round trip, not a transaction's four.
-            let statement = DbBackend::Postgres.build(&both(first, second));
-            let run = async move { db.execute_raw(statement).await.map_err(super::conflict_or) };
-            return within(sockets.as_ref(), run).await.map(drop);
-        }
-        self.run(move |db| {
-            Box::pin(async move {
-                first
-                    .exec_without_returning(db)
-                    .await
-                    .map_err(super::conflict_or)?;
-                second
-                    .exec_without_returning(db)
-                    .await
-                    .map_err(super::conflict_or)?;
-                Ok(())
-            })
-        })
-        .await
+        let statements = vec![first.build(backend), second.build(backend)];
+        self.statements(statements, Isolation::Savepoint)
+            .await
+            .map(drop)
     }
 
     /// One UPDATE: how many rows it changed.
     pub(super) async fn update<E: EntityTrait>(&self, update: UpdateMany<E>) -> StoreResult<u64> {
-        if let Inner::Thread(tx) = &self.0 {
-            let statement = update.build(DbBackend::Sqlite);
-            return Ok(Self::direct(tx, vec![statement], Isolation::Statement).await?[0]);
-        }
-        self.run_statement(move |db| {
-            Box::pin(async move { Ok(update.exec(db).await?.rows_affected) })
-        })
-        .await
+        self.statement(update.build(self.backend())).await
     }
 
     /// One DELETE: how many rows it removed.
     pub(super) async fn delete<E: EntityTrait>(&self, delete: DeleteMany<E>) -> StoreResult<u64> {
-        if let Inner::Thread(tx) = &self.0 {
-            let statement = delete.build(DbBackend::Sqlite);
-            return Ok(Self::direct(tx, vec![statement], Isolation::Statement).await?[0]);
-        }
-        self.run_statement(move |db| {
-            Box::pin(async move { Ok(delete.exec(db).await?.rows_affected) })
-        })
-        .await
+        self.statement(delete.build(self.backend())).await
     }
+}
+
+/// Run `statements` in order on `db`: the rows each changed.
+fn execute_all<'c>(
+    db: &'c DatabaseExecutor<'c>,
+    statements: Vec<Statement>,
+) -> WriteFuture<'c, Vec<u64>> {
+    Box::pin(async move {
+        let mut changed = Vec::with_capacity(statements.len());
+        for statement in statements {
+            let done = db
+                .execute_raw(statement)
+                .await
+                .map_err(super::conflict_or)?;
+            changed.push(done.rows_affected());
+        }
+        Ok(changed)
+    })
 }
 
 /// PostgreSQL: two INSERTs as one statement, the first a data-modifying CTE of the second
