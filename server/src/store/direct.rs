@@ -137,17 +137,17 @@ pub(super) fn execute(
     if !savepoint {
         return (run().map_err(error), false);
     }
-    let control = |sql: &str| control(conn, sql);
-    if let Err(e) = control("SAVEPOINT job") {
+    if let Err(e) = control(conn, "SAVEPOINT job") {
         return (Err(error(e)), true);
     }
     match run() {
-        Ok(changed) => match control("RELEASE job") {
+        Ok(changed) => match control(conn, "RELEASE job") {
             Ok(_) => (Ok(changed), false),
             Err(e) => (Err(error(e)), true),
         },
         Err(e) => {
-            let undone = control("ROLLBACK TO job").and_then(|_| control("RELEASE job"));
+            let undone =
+                control(conn, "ROLLBACK TO job").and_then(|_| control(conn, "RELEASE job"));
             (Err(error(e)), undone.is_err())
         }
     }
