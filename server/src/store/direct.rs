@@ -26,6 +26,11 @@ const STATEMENT_CACHE: usize = 64;
 const IDLE_READERS: usize = 8;
 /// How long a statement waits for another process's lock (the CLI writing the same file).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// WAL pages written before the committing connection copies them into the file (a
+/// checkpoint, with two fsyncs that hold up every write for a few milliseconds). SQLite's
+/// default, 1,000, made a dozen such stalls a second under sign-in load; at 4,000 (a WAL of up
+/// to 16 MiB) code exchanges ran 3.5% faster, the p99 a few milliseconds longer.
+pub(super) const WAL_CHECKPOINT_PAGES: u32 = 4000;
 
 /// The file a `sqlite:` URL names, as sqlx reads it.
 pub(super) fn file_of(url: &str) -> StoreResult<PathBuf> {
@@ -49,11 +54,14 @@ fn open(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
 }
 
 /// The writer thread's own connection to a file the writer's sea-orm connection created and
-/// put in WAL mode: the same durability (`synchronous=NORMAL`) and foreign keys.
+/// put in WAL mode: the same durability (`synchronous=NORMAL`), foreign keys and checkpoints.
 pub(super) fn open_writer(path: &Path) -> StoreResult<Connection> {
     let conn = open(path, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(error)?;
-    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
-        .map_err(error)?;
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES};"
+    ))
+    .map_err(error)?;
     Ok(conn)
 }
 
@@ -340,6 +348,17 @@ mod tests {
             .expect("the reader went back idle");
         let cached = lent.prepare_cached(sql).unwrap();
         assert_eq!(cached.get_status(rusqlite::StatementStatus::RePrepare), 0);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn the_writer_checkpoints_the_wal_every_few_thousand_pages_not_every_thousand() {
+        let (_conn, dir) = scratch();
+        let writer = open_writer(&dir.join("d.db")).unwrap();
+        let pages: u32 = writer
+            .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(pages, WAL_CHECKPOINT_PAGES);
         std::fs::remove_dir_all(dir).ok();
     }
 

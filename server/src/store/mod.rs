@@ -188,6 +188,10 @@ impl Store {
                         .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                         .busy_timeout(Duration::from_secs(10))
                         .foreign_keys(true)
+                        .pragma(
+                            "wal_autocheckpoint",
+                            direct::WAL_CHECKPOINT_PAGES.to_string(),
+                        )
                         .read_only(read_only)
                 });
             opts
