@@ -365,16 +365,21 @@ fn argon2_ceiling() -> anyhow::Result<()> {
         .unwrap_or(1);
     let n = 30;
     let single = hash_n(n)?.as_secs_f64() / f64::from(n);
-    let t = Instant::now();
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..cores).map(|_| s.spawn(|| hash_n(n))).collect();
-        handles.into_iter().try_for_each(|h| {
-            h.join()
-                .map_err(|_| anyhow::anyhow!("hash thread panicked"))?
-                .map(|_| ())
-        })
-    })?;
-    let parallel = (cores as f64 * f64::from(n)) / t.elapsed().as_secs_f64();
+    // The best of three rounds: a neighbour on a shared machine can only slow a round down,
+    // and a ceiling taken low would flatter the sign-ins measured against it.
+    let mut parallel = 0f64;
+    for _ in 0..3 {
+        let t = Instant::now();
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..cores).map(|_| s.spawn(|| hash_n(n))).collect();
+            handles.into_iter().try_for_each(|h| {
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("hash thread panicked"))?
+                    .map(|_| ())
+            })
+        })?;
+        parallel = parallel.max((cores as f64 * f64::from(n)) / t.elapsed().as_secs_f64());
+    }
     // For bench/run.sh: the ceiling per second, and one hash alone in ms.
     println!("{parallel:.1} {:.1}", single * 1e3);
     Ok(())
