@@ -103,7 +103,7 @@ report() { # $1: pass name
 echo "Ostiary benchmark: $(nproc) cores, $CONNS connections, ${SECONDS_EACH}s per scenario"
 echo "database: $db_label, pool of $db_pool connections"
 printf '%-28s %10.1f /s   (openssl speed -multi %s rsa2048)\n' "RSA-2048 signing rate" "$sign" "$(nproc)"
-printf '%-28s %10.1f /s   (argon2id m=19456 t=2 p=1, %s cores hashing at once, best of 3 rounds; one alone: %s ms per hash)\n' \
+printf '%-28s %10.1f /s   (argon2id m=19456 t=2 p=1, %s cores hashing at once, median of 5 rounds; one alone: %s ms per hash)\n' \
   "argon2id ceiling" "$argon" "$(nproc)" "$argon_single"
 echo
 run_pass empty
