@@ -117,9 +117,6 @@ pub async fn apply(
 
 async fn refused(live: &Live, problems: Vec<Problem>) -> Reloaded {
     let state = live.current();
-    for p in &problems {
-        tracing::error!("reload refused: {p}");
-    }
     let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
     let event = AuditEvent::new(
         AuditKind::ConfigReloadFailed,
@@ -135,6 +132,11 @@ async fn refused(live: &Live, problems: Vec<Problem>) -> Reloaded {
         .config_reloads
         .with_label_values(&["refused"])
         .inc();
+    // Logged once recorded and counted, like a reload applied: whoever reads the log line
+    // finds the refusal in the audit log and /metrics.
+    for p in &problems {
+        tracing::error!("reload refused: {p}");
+    }
     Reloaded::Refused(problems)
 }
 

@@ -28,7 +28,7 @@ const IDLE_READERS: usize = 8;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// WAL pages written before the committing connection copies them into the file (a
 /// checkpoint, with two fsyncs that hold up every write for a few milliseconds). SQLite's
-/// default, 1,000, made a dozen such stalls a second under sign-in load; at 4,000 (a WAL of up
+/// default, 1,000, made a dozen such stalls a second under code-exchange load; at 4,000 (a WAL of up
 /// to 16 MiB) code exchanges ran 3.5% faster, the p99 a few milliseconds longer.
 pub(super) const WAL_CHECKPOINT_PAGES: u32 = 4000;
 
