@@ -242,8 +242,8 @@ impl Store {
 
     pub async fn account_disabled(&self, id: &AccountId) -> StoreResult<bool> {
         use super::entities::disabled_accounts as d;
-        Ok(d::Entity::find_by_id(id.to_string())
-            .one(&self.read)
+        Ok(self
+            .first(d::Entity::find_by_id(id.to_string()))
             .await?
             .is_some())
     }

@@ -114,16 +114,15 @@ impl Store {
 
     /// Emails are stored lower-cased; look up with a lower-cased address.
     pub async fn account_by_email(&self, email: &str) -> StoreResult<Option<Account>> {
-        Ok(accounts::Entity::find()
-            .filter(accounts::Column::Email.eq(email))
-            .one(&self.read)
+        Ok(self
+            .first(accounts::Entity::find().filter(accounts::Column::Email.eq(email)))
             .await?
             .map(Into::into))
     }
 
     pub async fn account(&self, id: &AccountId) -> StoreResult<Option<Account>> {
-        Ok(accounts::Entity::find_by_id(id.to_string())
-            .one(&self.read)
+        Ok(self
+            .first(accounts::Entity::find_by_id(id.to_string()))
             .await?
             .map(Into::into))
     }

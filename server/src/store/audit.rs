@@ -3,14 +3,14 @@
 //! one's. Fields never hold secrets.
 //!
 //! Contract: records are chained in the order they commit. Each write moves the chain's head
-//! row first (an UPDATE, which holds that row — on PostgreSQL a row lock, on SQLite the write
+//! row first (an UPDATE that returns the head it made, which holds that row — on PostgreSQL a row lock, on SQLite the write
 //! lock — until the record is in), so concurrent writers on any number of instances take
 //! turns and every place in the chain is used once.
 
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, ExprTrait as _},
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait as _, Query},
 };
 
 use super::entities::{audit_chain, audit_events};
@@ -125,20 +125,28 @@ impl Store {
         self.write
             .run(move |db| {
                 Box::pin(async move {
-                    audit_chain::Entity::update_many()
-                        .col_expr(
+                    // The head moves on and is read in one statement (which, on PostgreSQL,
+                    // holds its row until the commit: records are chained one at a time).
+                    let take = Query::update()
+                        .table(audit_chain::Entity)
+                        .value(
                             audit_chain::Column::Seq,
                             Expr::col(audit_chain::Column::Seq).add(1),
                         )
-                        .filter(audit_chain::Column::Id.eq(1))
-                        .exec(db)
-                        .await?;
-                    let head = audit_chain::Entity::find_by_id(1)
-                        .one(db)
+                        .and_where(audit_chain::Column::Id.eq(1))
+                        .returning(
+                            Query::returning()
+                                .columns([audit_chain::Column::Seq, audit_chain::Column::Hash]),
+                        )
+                        .to_owned();
+                    let head = db
+                        .query_one_raw(db.get_database_backend().build(&take))
                         .await?
                         .ok_or_else(|| StoreError::Encoding("no audit chain head".into()))?;
-                    let hash = chain::record_hash(&key, &head.hash, head.seq, &e);
-                    audit_events::Entity::insert(model_of(&e, head.seq, hash.clone()))
+                    let seq: i64 = head.try_get_by_index(0)?;
+                    let previous: String = head.try_get_by_index(1)?;
+                    let hash = chain::record_hash(&key, &previous, seq, &e);
+                    audit_events::Entity::insert(model_of(&e, seq, hash.clone()))
                         .exec_without_returning(db)
                         .await?;
                     audit_chain::Entity::update_many()

@@ -13,12 +13,13 @@ impl Store {
         account_id: &AccountId,
         client_id: &str,
     ) -> StoreResult<Option<String>> {
-        Ok(
-            consents::Entity::find_by_id((account_id.to_string(), client_id.to_owned()))
-                .one(&self.read)
-                .await?
-                .map(|m| m.scope),
-        )
+        Ok(self
+            .first(consents::Entity::find_by_id((
+                account_id.to_string(),
+                client_id.to_owned(),
+            )))
+            .await?
+            .map(|m| m.scope))
     }
 
     pub async fn save_consent(

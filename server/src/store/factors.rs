@@ -9,9 +9,12 @@
 //! - Confirming an authenticator and replacing the recovery codes happen together: the old set
 //!   dies in the transaction that makes the new one.
 
+use sea_orm::sea_query::{
+    Asterisk, DynIden, Expr, Func, IntoIden, Query, SelectStatement, SubQueryStatement,
+};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseExecutor, EntityTrait, PaginatorTrait,
-    QueryFilter, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseExecutor, DbBackend,
+    EntityTrait, QueryFilter,
 };
 
 use super::entities::{passkeys, recovery_codes, remembered_devices, totp_factors};
@@ -75,31 +78,70 @@ fn codes(account_id: &str, hashes: &[String], now: i64) -> Vec<recovery_codes::A
 
 impl Store {
     pub async fn totp_factor(&self, account_id: &AccountId) -> StoreResult<Option<TotpFactor>> {
-        Ok(totp_factors::Entity::find_by_id(account_id.to_string())
-            .one(&self.read)
+        Ok(self
+            .first(totp_factors::Entity::find_by_id(account_id.to_string()))
             .await?
             .map(Into::into))
     }
 
+    /// An account's second factors, in one read (every sign-in asks): a confirmed
+    /// authenticator's dates and how many recovery codes and passkeys it has.
     pub async fn factor_summary(&self, account_id: &AccountId) -> StoreResult<FactorSummary> {
-        let totp = self
-            .totp_factor(account_id)
-            .await?
-            .filter(|t| t.confirmed_at.is_some());
-        let left = recovery_codes::Entity::find()
-            .filter(recovery_codes::Column::AccountId.eq(account_id.as_str()))
-            .filter(recovery_codes::Column::UsedAt.is_null())
-            .count(&self.read)
-            .await?;
-        let passkeys = passkeys::Entity::find()
-            .filter(passkeys::Column::AccountId.eq(account_id.as_str()))
-            .count(&self.read)
-            .await?;
+        let id = account_id.as_str();
+        let scalar = |q: &mut SelectStatement| Expr::from(SubQueryStatement::from(q.take()));
+        let totp = |column: totp_factors::Column| {
+            Query::select()
+                .column(column)
+                .from(totp_factors::Entity)
+                .and_where(totp_factors::Column::AccountId.eq(id))
+                .and_where(totp_factors::Column::ConfirmedAt.is_not_null())
+                .to_owned()
+        };
+        let count = |table: DynIden, filter: Condition| {
+            Query::select()
+                .expr(Func::count(Expr::col(Asterisk)))
+                .from(table)
+                .cond_where(filter)
+                .to_owned()
+        };
+        let select = Query::select()
+            .expr(scalar(&mut totp(totp_factors::Column::ConfirmedAt)))
+            .expr(scalar(&mut totp(totp_factors::Column::LastUsedAt)))
+            .expr(scalar(&mut count(
+                recovery_codes::Entity.into_iden(),
+                Condition::all()
+                    .add(recovery_codes::Column::AccountId.eq(id))
+                    .add(recovery_codes::Column::UsedAt.is_null()),
+            )))
+            .expr(scalar(&mut count(
+                passkeys::Entity.into_iden(),
+                Condition::all().add(passkeys::Column::AccountId.eq(id)),
+            )))
+            .to_owned();
+        type Row = (Option<i64>, Option<i64>, i64, i64);
+        let row: Option<Row> = match &self.direct {
+            Some(direct) => direct.one(DbBackend::Sqlite.build(&select), |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?,
+            None => {
+                let backend = self.read.get_database_backend();
+                match self.read.query_one_raw(backend.build(&select)).await? {
+                    Some(r) => Some((
+                        r.try_get_by_index(0)?,
+                        r.try_get_by_index(1)?,
+                        r.try_get_by_index(2)?,
+                        r.try_get_by_index(3)?,
+                    )),
+                    None => None,
+                }
+            }
+        };
+        let (totp_since, totp_last_used, left, passkeys) = row.unwrap_or_default();
         Ok(FactorSummary {
-            totp_since: totp.as_ref().and_then(|t| t.confirmed_at),
-            totp_last_used: totp.and_then(|t| t.last_used_at),
-            recovery_codes_left: left,
-            passkeys,
+            totp_since,
+            totp_last_used,
+            recovery_codes_left: u64::try_from(left).unwrap_or_default(),
+            passkeys: u64::try_from(passkeys).unwrap_or_default(),
         })
     }
 
@@ -275,14 +317,14 @@ impl Store {
         account_id: &AccountId,
         now: i64,
     ) -> StoreResult<bool> {
-        Ok(
-            remembered_devices::Entity::find_by_id(token_hash.to_owned())
-                .filter(remembered_devices::Column::AccountId.eq(account_id.as_str()))
-                .filter(remembered_devices::Column::ExpiresAt.gt(now))
-                .one(&self.read)
-                .await?
-                .is_some(),
-        )
+        Ok(self
+            .first(
+                remembered_devices::Entity::find_by_id(token_hash.to_owned())
+                    .filter(remembered_devices::Column::AccountId.eq(account_id.as_str()))
+                    .filter(remembered_devices::Column::ExpiresAt.gt(now)),
+            )
+            .await?
+            .is_some())
     }
 
     /// Remove every second factor of an account (an admin's reset).

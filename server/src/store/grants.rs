@@ -13,7 +13,7 @@ use sea_orm::{
     sea_query::Expr,
 };
 
-use super::direct::model_from_row;
+use super::direct::FromDirect;
 use super::entities::{access_tokens, accounts, auth_codes, grants, refresh_tokens};
 use super::{Account, Store, StoreResult};
 use crate::protocol::ids::{AccountId, GrantId, UpstreamId};
@@ -117,73 +117,6 @@ fn code_from(m: auth_codes::Model) -> CodeRecord {
     }
 }
 
-/// The code of a joined row (`A_` columns, `direct`).
-fn code_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<auth_codes::Model> {
-    Ok(model_from_row!(
-        row,
-        "A_",
-        auth_codes::Model {
-            code_hash,
-            grant_id,
-            client_id,
-            account_id,
-            redirect_uri,
-            scope,
-            nonce,
-            pkce_challenge,
-            auth_time,
-            created_at,
-            expires_at,
-            consumed_at,
-        }
-    ))
-}
-
-/// The grant of a joined row (`B_` columns), if the join found one.
-fn grant_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<grants::Model>> {
-    if row.get::<_, Option<String>>("B_id")?.is_none() {
-        return Ok(None);
-    }
-    Ok(Some(model_from_row!(
-        row,
-        "B_",
-        grants::Model {
-            id,
-            client_id,
-            account_id,
-            scope,
-            auth_time,
-            amr,
-            idp,
-            created_at,
-            expires_at,
-            revoked_at,
-            revoked_reason,
-            acr,
-            sid,
-        }
-    )))
-}
-
-/// The account of a joined row (`C_` columns), if the join found one.
-fn account_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<accounts::Model>> {
-    if row.get::<_, Option<String>>("C_id")?.is_none() {
-        return Ok(None);
-    }
-    Ok(Some(model_from_row!(
-        row,
-        "C_",
-        accounts::Model {
-            id,
-            email,
-            email_verified,
-            name,
-            password_hash,
-            created_at,
-        }
-    )))
-}
-
 fn grant_from(m: grants::Model) -> Grant {
     Grant {
         id: GrantId::new(m.id),
@@ -241,8 +174,8 @@ impl Store {
     }
 
     pub async fn code(&self, code_hash: &str) -> StoreResult<Option<CodeRecord>> {
-        Ok(auth_codes::Entity::find_by_id(code_hash.to_owned())
-            .one(&self.read)
+        Ok(self
+            .first(auth_codes::Entity::find_by_id(code_hash.to_owned()))
             .await?
             .map(code_from))
     }
@@ -255,7 +188,11 @@ impl Store {
             .and_also_related(accounts::Entity);
         let found = match &self.direct {
             Some(direct) => direct.one(select.limit(1).build(DbBackend::Sqlite), |row| {
-                Ok((code_row(row)?, grant_row(row)?, account_row(row)?))
+                Ok((
+                    auth_codes::Model::from_direct(row, "A_")?,
+                    grants::Model::joined(row, "B_")?,
+                    accounts::Model::joined(row, "C_")?,
+                ))
             })?,
             None => select.one(&self.read).await?,
         };
@@ -276,8 +213,8 @@ impl Store {
     }
 
     pub async fn grant(&self, id: &GrantId) -> StoreResult<Option<Grant>> {
-        Ok(grants::Entity::find_by_id(id.to_string())
-            .one(&self.read)
+        Ok(self
+            .first(grants::Entity::find_by_id(id.to_string()))
             .await?
             .map(grant_from))
     }
@@ -310,8 +247,8 @@ impl Store {
     }
 
     pub async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {
-        Ok(refresh_tokens::Entity::find_by_id(token_hash.to_owned())
-            .one(&self.read)
+        Ok(self
+            .first(refresh_tokens::Entity::find_by_id(token_hash.to_owned()))
             .await?
             .map(|m| RefreshRecord {
                 token_hash: m.token_hash,
@@ -340,8 +277,8 @@ impl Store {
         jti: &str,
         grant: Option<&GrantId>,
     ) -> StoreResult<bool> {
-        let row = access_tokens::Entity::find_by_id(jti.to_owned())
-            .one(&self.read)
+        let row = self
+            .first(access_tokens::Entity::find_by_id(jti.to_owned()))
             .await?;
         if row.as_ref().is_some_and(|m| m.revoked_at.is_some()) {
             return Ok(true);

@@ -7,7 +7,7 @@ use sea_orm::{
     QuerySelect, QueryTrait,
 };
 
-use super::direct::model_from_row;
+use super::direct::FromDirect;
 use super::entities::browser_sessions::Column;
 use super::entities::{auth_requests, browser_sessions, consents};
 use super::{Store, StoreResult, logouts};
@@ -239,9 +239,11 @@ impl Store {
 
     /// The live session with this id hash, if any.
     pub async fn session(&self, id_hash: &str, now: i64) -> StoreResult<Option<BrowserSession>> {
-        Ok(browser_sessions::Entity::find_by_id(id_hash.to_owned())
-            .filter(browser_sessions::Column::ExpiresAt.gt(now))
-            .one(&self.read)
+        Ok(self
+            .first(
+                browser_sessions::Entity::find_by_id(id_hash.to_owned())
+                    .filter(browser_sessions::Column::ExpiresAt.gt(now)),
+            )
             .await?
             .map(session_from))
     }
@@ -270,23 +272,7 @@ impl Store {
             .join(JoinType::LeftJoin, consent_of_client);
         let found = match &self.direct {
             Some(direct) => direct.one(select.limit(1).build(DbBackend::Sqlite), |row| {
-                let session = model_from_row!(
-                    row,
-                    "A_",
-                    browser_sessions::Model {
-                        id_hash,
-                        account_id,
-                        auth_time,
-                        amr,
-                        idp,
-                        created_at,
-                        expires_at,
-                        ip,
-                        user_agent,
-                        last_seen_at,
-                        sid,
-                    }
-                );
+                let session = browser_sessions::Model::from_direct(row, "A_")?;
                 let scope: Option<String> = row.get("B_scope")?;
                 Ok((session, scope))
             })?,
@@ -325,9 +311,11 @@ impl Store {
     }
 
     pub async fn auth_request(&self, id: &str, now: i64) -> StoreResult<Option<StoredAuthRequest>> {
-        Ok(auth_requests::Entity::find_by_id(id.to_owned())
-            .filter(auth_requests::Column::ExpiresAt.gt(now))
-            .one(&self.read)
+        Ok(self
+            .first(
+                auth_requests::Entity::find_by_id(id.to_owned())
+                    .filter(auth_requests::Column::ExpiresAt.gt(now)),
+            )
             .await?
             .map(|m| StoredAuthRequest {
                 id: m.id,

@@ -30,8 +30,8 @@ fn state(m: &login_failures::Model) -> FailureState {
 
 impl Store {
     pub async fn login_failures(&self, key_hash: &str) -> StoreResult<FailureState> {
-        Ok(login_failures::Entity::find_by_id(key_hash.to_owned())
-            .one(&self.read)
+        Ok(self
+            .first(login_failures::Entity::find_by_id(key_hash.to_owned()))
             .await?
             .map(|m| state(&m))
             .unwrap_or_default())
@@ -46,8 +46,8 @@ impl Store {
         next: impl Fn(&FailureState) -> (FailureState, T),
     ) -> StoreResult<T> {
         for _ in 0..20 {
-            let found = login_failures::Entity::find_by_id(key_hash.to_owned())
-                .one(&self.read)
+            let found = self
+                .first(login_failures::Entity::find_by_id(key_hash.to_owned()))
                 .await?;
             let current = found.as_ref().map(state).unwrap_or_default();
             let (s, out) = next(&current);

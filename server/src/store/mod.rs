@@ -280,6 +280,23 @@ impl Store {
             .await
     }
 
+    /// The first row `select` finds: on a SQLite file read on a direct connection in the
+    /// caller's thread (`direct`), else through the read pool. For the flows' reads.
+    async fn first<E>(&self, select: sea_orm::Select<E>) -> StoreResult<Option<E::Model>>
+    where
+        E: sea_orm::EntityTrait,
+        E::Model: direct::FromDirect,
+    {
+        use direct::FromDirect as _;
+        use sea_orm::{QuerySelect, QueryTrait};
+        match &self.direct {
+            Some(direct) => direct.one(select.limit(1).build(sea_orm::DbBackend::Sqlite), |row| {
+                E::Model::from_direct(row, "")
+            }),
+            None => Ok(select.one(&self.read).await?),
+        }
+    }
+
     /// Messages waiting: (email pending delivery, back-channel logouts).
     pub async fn queue_depths(&self) -> StoreResult<(u64, u64)> {
         use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};

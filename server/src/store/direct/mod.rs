@@ -5,9 +5,10 @@
 //! sea-orm from the same queries PostgreSQL runs, so each statement is written once.
 //!
 //! Two users: the writer thread runs the one-statement writes (and pairs of inserts) on a
-//! connection of its own, in the same group commit as the other jobs (`writer`); and the hot
-//! reads (`Store::code_to_redeem`, `Store::session_with_consent`) run on a small stack of
-//! read-only connections, an indexed lookup taking tens of microseconds of the caller's thread.
+//! connection of its own, in the same group commit as the other jobs (`writer`); and the
+//! flows' reads of one row (`Store::first`, `Store::code_to_redeem`,
+//! `Store::session_with_consent`) run on a small stack of read-only connections, an indexed
+//! lookup taking tens of microseconds of the caller's thread. `rows` reads the models.
 
 use rusqlite::config::DbConfig;
 use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
@@ -19,6 +20,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::{StoreError, StoreResult};
+
+mod rows;
+pub(super) use rows::FromDirect;
 
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 64;
@@ -254,44 +258,6 @@ pub(super) fn db_err(e: rusqlite::Error) -> DbErr {
         other => DbErr::Custom(other.to_string()),
     }
 }
-
-/// A sea-orm model read from a row (`"A_"`, `"B_"`, … prefix the columns of each entity of a
-/// joined select, as sea-orm aliases them). Every field must be named: the struct literal does
-/// not compile otherwise. The first field is found by name, the others are read from the
-/// columns after it, in the order written, which must be the entity's (sea-orm selects the
-/// columns in that order; `column` checks each name in debug builds, so the suite catches a
-/// field out of place): looking each one up by name compared strings across every column of
-/// the row, 1% of a code exchange.
-macro_rules! model_from_row {
-    ($row:expr, $prefix:literal, $($model:ident)::+ { $first:ident $(, $field:ident)* $(,)? }) => {{
-        let row: &rusqlite::Row<'_> = $row;
-        let first = concat!($prefix, stringify!($first));
-        #[allow(unused_mut)]
-        let mut at = row.as_ref().column_index(first)?;
-        $($model)::+ {
-            $first: $crate::store::direct::column(row, at, first)?,
-            $($field: {
-                at += 1;
-                $crate::store::direct::column(row, at, concat!($prefix, stringify!($field)))?
-            }),*
-        }
-    }};
-}
-
-/// Column `at` of `row`, which must be the one called `name`.
-pub(super) fn column<T: rusqlite::types::FromSql>(
-    row: &Row<'_>,
-    at: usize,
-    name: &str,
-) -> rusqlite::Result<T> {
-    debug_assert_eq!(
-        row.as_ref().column_name(at).ok(),
-        Some(name),
-        "model_from_row!: fields out of the entity's column order"
-    );
-    row.get(at)
-}
-pub(super) use model_from_row;
 
 #[cfg(test)]
 mod tests {
