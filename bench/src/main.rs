@@ -77,20 +77,13 @@ fn http_client() -> anyhow::Result<reqwest::Client> {
 struct Jar(Vec<(String, String)>);
 
 impl Jar {
-    fn header(&self) -> String {
-        self.0
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    fn take(&mut self, res: &reqwest::Response) {
-        for h in res.headers().get_all("set-cookie") {
-            if let Ok(text) = h.to_str() {
-                self.set(text);
-            }
+    /// The `Cookie` header line a request from this browser carries (none without cookies).
+    fn cookie_line(&self) -> String {
+        if self.0.is_empty() {
+            return String::new();
         }
+        let pairs: Vec<String> = self.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("Cookie: {}\r\n", pairs.join("; "))
     }
 
     /// Keep the cookie one `Set-Cookie` value sets (an empty value clears it).
@@ -117,14 +110,6 @@ fn authorize_url(base: &str) -> anyhow::Result<Url> {
     Ok(u)
 }
 
-fn location(res: &reqwest::Response) -> anyhow::Result<Url> {
-    let loc = res
-        .headers()
-        .get("location")
-        .with_context(|| format!("no redirect (status {})", res.status()))?;
-    Ok(Url::parse(loc.to_str()?)?)
-}
-
 fn field(html: &str, name: &str) -> anyhow::Result<String> {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html
@@ -135,61 +120,70 @@ fn field(html: &str, name: &str) -> anyhow::Result<String> {
     Ok(html[start..end].to_owned())
 }
 
-/// Walk /authorize → (login) → (consent) → code.
-async fn sign_in(
-    b: &reqwest::Client,
+/// The code a redirect to the app carries, if `url` is one.
+fn code_of(url: &Url) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Walk /authorize → (login) → (consent) → code, as a browser with `jar`'s cookies, on the
+/// worker's bare connection.
+pub(crate) async fn sign_in(
+    conn: &mut raw::Conn,
     jar: &mut Jar,
     base: &str,
     email: &str,
 ) -> anyhow::Result<String> {
     let mut next = authorize_url(base)?;
+    let base = Url::parse(base)?;
     for _ in 0..8 {
-        if let Some(code) = next
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .map(|(_, v)| v.into_owned())
-        {
+        if let Some(code) = code_of(&next) {
             return Ok(code);
         }
-        let res = b
-            .get(next.clone())
-            .header("cookie", jar.header())
-            .send()
-            .await?;
-        jar.take(&res);
-        if res.status() == 303 {
+        let target = &next[url::Position::BeforePath..];
+        let res = conn.send("GET", target, &jar.cookie_line(), b"").await?;
+        jar.take_raw(&res);
+        let location = |res: &raw::Response| -> anyhow::Result<Url> {
+            let to = res
+                .location
+                .as_deref()
+                .with_context(|| format!("no redirect (status {})", res.status))?;
+            Ok(base.join(to)?)
+        };
+        if res.status == 303 {
             next = location(&res)?;
             continue;
         }
-        let html = res.text().await?;
+        let html = std::str::from_utf8(&res.body)?;
         let form: Vec<(&str, String)> = match next.path() {
             "/login" => vec![
-                ("req", field(&html, "req")?),
-                ("csrf", field(&html, "csrf")?),
+                ("req", field(html, "req")?),
+                ("csrf", field(html, "csrf")?),
                 ("email", email.into()),
                 ("password", PASSWORD.into()),
             ],
             "/consent" => vec![
-                ("req", field(&html, "req")?),
-                ("csrf", field(&html, "csrf")?),
+                ("req", field(html, "req")?),
+                ("csrf", field(html, "csrf")?),
                 ("decision", "allow".into()),
             ],
             p => bail!("unexpected page {p}"),
         };
-        let res = b
-            .post(format!("{base}{}", next.path()))
-            .header("cookie", jar.header())
-            .form(&form)
-            .send()
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let headers = format!(
+            "{}Content-Type: application/x-www-form-urlencoded\r\n",
+            jar.cookie_line()
+        );
+        let res = conn
+            .send("POST", next.path(), &headers, body.as_bytes())
             .await?;
-        jar.take(&res);
+        jar.take_raw(&res);
         next = location(&res)?;
     }
     bail!("no code after 8 steps")
-}
-
-async fn exchange(http: &reqwest::Client, base: &str, code: &str) -> anyhow::Result<()> {
-    exchange_for_token(http, base, code).await.map(drop)
 }
 
 /// The code exchange; the token response.
@@ -214,10 +208,8 @@ async fn exchange_for_token(
     Ok(res.json().await?)
 }
 
-/// A worker's own browser: its HTTP client, its cookies, and for the exchange a bare
-/// connection.
+/// A worker's own browser: its cookies and its bare connection.
 struct Browser {
-    http: reqwest::Client,
     jar: Jar,
     raw: raw::Conn,
     authorize: String,
@@ -226,35 +218,30 @@ struct Browser {
 
 /// One iteration of a scenario, on a worker's own browser.
 async fn iteration(mode: &str, b: &mut Browser, base: &str, email: &str) -> anyhow::Result<()> {
-    match mode {
+    let code = match mode {
         // The session and the consent exist: /authorize answers with the code at once.
-        "exchange" => raw_exchange(b).await,
-        "signin" => {
-            // A new browser: no session, so the password is checked every time.
-            let code = sign_in(&b.http, &mut Jar::default(), base, email).await?;
-            exchange(&b.http, base, &code).await
+        "exchange" => {
+            let cookie = b.jar.cookie_line();
+            let res = b.raw.send("GET", &b.authorize, &cookie, b"").await?;
+            b.jar.take_raw(&res);
+            let location = res
+                .location
+                .with_context(|| format!("no redirect (status {})", res.status))?;
+            code_of(&Url::parse(&location)?).context("no code in the redirect")?
         }
+        // A new browser: no session, so the password is checked every time.
+        "signin" => sign_in(&mut b.raw, &mut Jar::default(), base, email).await?,
         m => bail!("unknown mode {m}"),
-    }
+    };
+    token(b, &code).await
 }
 
-/// The code exchange on the browser's bare connection: /authorize with its session cookie,
-/// the code from the redirect, then /token; an error unless the tokens come back.
-async fn raw_exchange(b: &mut Browser) -> anyhow::Result<()> {
-    let cookie = format!("Cookie: {}\r\n", b.jar.header());
-    let res = b.raw.send("GET", &b.authorize, &cookie, b"").await?;
-    b.jar.take_raw(&res);
-    let location = res
-        .location
-        .with_context(|| format!("no redirect (status {})", res.status))?;
-    let code = Url::parse(&location)?
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.into_owned())
-        .context("no code in the redirect")?;
+/// The token request for `code` on the browser's bare connection; an error unless the
+/// tokens come back.
+async fn token(b: &mut Browser, code: &str) -> anyhow::Result<()> {
     let body = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("grant_type", "authorization_code")
-        .append_pair("code", &code)
+        .append_pair("code", code)
         .append_pair("redirect_uri", REDIRECT)
         .finish();
     let headers = format!(
@@ -293,7 +280,6 @@ async fn load(a: &Args) -> anyhow::Result<()> {
         tasks.push(tokio::spawn(async move {
             let authorize = authorize_url(&base)?;
             let mut b = Browser {
-                http: http_client()?,
                 jar: Jar::default(),
                 raw: raw::Conn::new(&base)?,
                 authorize: format!("{}?{}", authorize.path(), authorize.query().unwrap_or("")),
@@ -301,7 +287,7 @@ async fn load(a: &Args) -> anyhow::Result<()> {
                     .encode(format!("{CLIENT}:{SECRET}")),
             };
             let email = email(worker);
-            let warm = sign_in(&b.http, &mut b.jar, &base, &email).await;
+            let warm = sign_in(&mut b.raw, &mut b.jar, &base, &email).await;
             ready.wait().await;
             warm.with_context(|| format!("warm-up sign-in of {email}"))?;
             let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -390,10 +376,11 @@ fn argon2_ceiling() -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     let a = args()?;
-    // The exchange's load is light enough for one thread, which then wakes no other: the
-    // fewer cycles the load takes, the more the server gets of the cores the limit counts.
+    // The exchange's and the sign-ins' load is light enough for one thread, which then wakes
+    // no other: the fewer cycles the load takes, the more the server gets of the cores the
+    // limit counts.
     let rt = match a.mode.as_str() {
-        "exchange" => tokio::runtime::Builder::new_current_thread(),
+        "exchange" | "signin" => tokio::runtime::Builder::new_current_thread(),
         _ => tokio::runtime::Builder::new_multi_thread(),
     }
     .enable_all()

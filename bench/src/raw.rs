@@ -1,7 +1,7 @@
-//! The code exchange's requests on a bare keep-alive HTTP/1.1 connection: the request bytes
-//! are written out once per worker but for the code, and responses are parsed with `httparse`
-//! alone. The load generator shares the machine with the server; with reqwest it took a
-//! tenth of two cores from the server in this scenario, a third of that on this path.
+//! A browser's requests (the sign-in pages, the code exchange) on a bare keep-alive HTTP/1.1
+//! connection, responses parsed with `httparse` alone. The load generator shares the machine
+//! with the server; with reqwest it took a tenth of two cores from the server in the code
+//! exchange, a third of that on this path.
 
 use anyhow::{Context, bail};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::{Jar, exchange_for_token, http_client, percentile, sign_in};
+use crate::{Jar, exchange_for_token, http_client, percentile, raw, sign_in};
 
 const SERVICE: &str = "reports-service";
 const SERVICE_SECRET: &str = "reports-secret-0123456789abcdef0123";
@@ -75,10 +75,12 @@ async fn ok(res: reqwest::Response) -> anyhow::Result<serde_json::Value> {
     Ok(serde_json::from_slice(&body)?)
 }
 
-/// One step of the mix, chosen by `n`, on a worker's own client and browser.
+/// One step of the mix, chosen by `n`, on a worker's own client and browser (whose pages are
+/// walked on its bare connection).
 async fn step(
     n: u64,
     http: &reqwest::Client,
+    conn: &mut raw::Conn,
     jar: &mut Jar,
     base: &str,
     email: &str,
@@ -87,7 +89,7 @@ async fn step(
         // A sign-in redirect on a live session and the code exchange, then userinfo: most of
         // what an app does.
         0..=3 => {
-            let code = sign_in(http, jar, base, email).await?;
+            let code = sign_in(conn, jar, base, email).await?;
             let tokens = exchange_for_token(http, base, &code).await?;
             let access = tokens["access_token"].as_str().context("no access token")?;
             ok(http
@@ -100,7 +102,7 @@ async fn step(
         }
         // A complete password sign-in in a new browser.
         4 => {
-            let code = sign_in(http, &mut Jar::default(), base, email).await?;
+            let code = sign_in(conn, &mut Jar::default(), base, email).await?;
             exchange_for_token(http, base, &code).await.map(drop)
         }
         // A service's token.
@@ -141,14 +143,15 @@ pub async fn soak(
         workers.push(tokio::spawn(async move {
             let http = http_client()?;
             let email = crate::email(worker);
+            let mut conn = raw::Conn::new(&base)?;
             let mut jar = Jar::default();
-            sign_in(&http, &mut jar, &base, &email)
+            sign_in(&mut conn, &mut jar, &base, &email)
                 .await
                 .with_context(|| format!("warm-up sign-in of {email}"))?;
             let mut n = worker as u64;
             while Instant::now() < deadline {
                 let t = Instant::now();
-                let outcome = step(n, &http, &mut jar, &base, &email).await;
+                let outcome = step(n, &http, &mut conn, &mut jar, &base, &email).await;
                 window.record(t.elapsed(), outcome);
                 n += 1;
             }
