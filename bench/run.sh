@@ -2,7 +2,8 @@
 # Ostiary benchmark: the README's release binary on loopback, loaded at 64 connections. Prints
 # each figure beside the machine's limit for it (the RSA-2048 signing rate, the argon2id
 # ceiling) and the share reached: discovery, JWKS, client_credentials, a full code exchange,
-# complete password sign-ins, and the server's RSS idle and after the load.
+# complete password sign-ins, and the server's RSS idle and after the load. With a cluster it
+# starts itself, also PostgreSQL's own CPU per flow, and what the cores allow once it is paid.
 #
 #   bench/run.sh                      embedded SQLite (the default configuration)
 #   bench/run.sh --postgres           a throwaway PostgreSQL cluster started here (initdb)
@@ -65,6 +66,31 @@ wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Authorization"] = "Basic $basic"
 LUA
 
+# A cluster started here shares the cores with the server: its own CPU per flow is measured
+# (its processes' CPU time, reaped children included, over the codes redeemed meanwhile, from
+# 2 s into a scenario, after the warm-up sign-ins, to 1 s before its end).
+pg_cpu_ms() {
+  local pm ticks=0 t
+  pm=$(head -n 1 "$work/pg/postmaster.pid")
+  for p in "$pm" $(pgrep -P "$pm"); do
+    t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null) && ticks=$((ticks + t))
+  done
+  t=$(awk '{print $16 + $17}' "/proc/$pm/stat")
+  echo $(((ticks + t) * 1000 / $(getconf CLK_TCK)))
+}
+redeemed() { psql -At "$db_url" -c "SELECT count(*) FROM auth_codes WHERE consumed_at IS NOT NULL"; }
+with_db_cpu() { # $1: where to keep the figure ($work/dbcpu.$1); the rest: the load command
+  local key=$1; shift
+  if [ "$postgres" != start ] || [ "$SECONDS_EACH" -lt 5 ]; then "$@"; return; fi
+  "$@" >"$work/load.out" &
+  local lp=$! r0 c0 r1 c1
+  sleep 2; r0=$(redeemed); c0=$(pg_cpu_ms)
+  sleep $((SECONDS_EACH - 3)); c1=$(pg_cpu_ms); r1=$(redeemed)
+  wait "$lp"
+  cat "$work/load.out"
+  awk -v c="$((c1 - c0))" -v n="$((r1 - r0))" 'BEGIN {if (n > 0) printf "%.3f", c / n}' >"$work/dbcpu.$key"
+}
+
 declare -A R # R[pass,scenario] = "rate p50 p99 errors [max]"
 run_pass() { # $1: pass name
   local p=$1
@@ -74,8 +100,8 @@ run_pass() { # $1: pass name
   R[$p,discovery]=$(wrk_run "$base/.well-known/openid-configuration")
   R[$p,jwks]=$(wrk_run "$base/jwks.json")
   R[$p,cc]=$(wrk_run -s "$work/cc.lua" "$base/token")
-  R[$p,exchange]=$("$load" exchange --base "$base" --seconds "$SECONDS_EACH" --connections "$CONNS")
-  R[$p,signin]=$("$load" signin --base "$base" --seconds "$SECONDS_EACH" --connections "$CONNS")
+  R[$p,exchange]=$(with_db_cpu "$p.exchange" "$load" exchange --base "$base" --seconds "$SECONDS_EACH" --connections "$CONNS")
+  R[$p,signin]=$(with_db_cpu "$p.signin" "$load" signin --base "$base" --seconds "$SECONDS_EACH" --connections "$CONNS")
   R[$p,after]=$(rss)
   stop_server
 }
@@ -96,6 +122,22 @@ report() { # $1: pass name
   row "token (client_credentials)" "${R[$p,cc]}" "$sign" ">= 80% of the signing rate"
   row "code exchange (full)" "${R[$p,exchange]}" "$(awk -v s="$sign" 'BEGIN {printf "%.0f", s / 2}')" ">= 60% of half the signing rate, p99 <= 100 ms"
   row "password sign-ins" "${R[$p,signin]}" "$(awk -v a="$argon" 'BEGIN {printf "%.0f", a}')" ">= 90% of the argon2id ceiling"
+  if [ -s "$work/dbcpu.$p.exchange" ]; then
+    local pg_x pg_s
+    pg_x=$(cat "$work/dbcpu.$p.exchange"); pg_s=$(cat "$work/dbcpu.$p.signin" 2>/dev/null || echo "?")
+    printf '%-28s %6s ms per code exchange, %s ms per sign-in (of the same %s cores)\n' "PostgreSQL's own CPU" "$pg_x" "$pg_s" "$(nproc)"
+    # What the cores allow once the database server has had its share, before Ostiary does
+    # any work of its own: the exchange's two signatures, a sign-in's hash and two signatures.
+    awk -v s="$sign" -v a="$argon" -v c="$(nproc)" -v x="$pg_x" -v y="$pg_s" 'BEGIN {
+      sig = 1000 * c / s; hash = 1000 * c / a
+      bound = 1000 * c / (2 * sig + x)
+      printf "%-28s %10.0f /s   (%.0f%% of the limit: two signatures, %.2f ms of a core, and the database server alone)\n", "code exchange bound", bound, 100 * bound / (s / 2), 2 * sig
+      if (y != "?") {
+        bound = 1000 * c / (hash + 2 * sig + y)
+        printf "%-28s %10.1f /s   (%.0f%% of the ceiling: the hash, %.1f ms of a core, two signatures and the database server alone)\n", "password sign-in bound", bound, 100 * bound / a, hash
+      }
+    }'
+  fi
   printf '%-28s %6s MiB   (target <= 30 MiB)\n' "idle RSS" "${R[$p,idle]}"
   printf '%-28s %6s MiB   (target <= 100 MiB)\n' "RSS after load" "${R[$p,after]}"
 }
