@@ -9,8 +9,9 @@
 
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, ExprTrait as _, Query},
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Statement,
+    sea_query::{Expr, ExprTrait as _, Query, UpdateStatement},
 };
 
 use super::entities::{audit_chain, audit_events};
@@ -93,6 +94,45 @@ fn model_of(e: &AuditEvent, seq: i64, hash: String) -> audit_events::ActiveModel
     }
 }
 
+/// Move the chain's head on: the UPDATE returns the place it made and the previous record's
+/// hash.
+fn take_head() -> UpdateStatement {
+    Query::update()
+        .table(audit_chain::Entity)
+        .value(
+            audit_chain::Column::Seq,
+            Expr::col(audit_chain::Column::Seq).add(1),
+        )
+        .and_where(audit_chain::Column::Id.eq(1))
+        .returning(
+            Query::returning().columns([audit_chain::Column::Seq, audit_chain::Column::Hash]),
+        )
+        .to_owned()
+}
+
+/// Record `e` at place `seq` after the record whose hash is `previous`, and give the head its
+/// hash.
+fn chained(
+    key: &[u8; 32],
+    e: &AuditEvent,
+    seq: i64,
+    previous: &str,
+    backend: DbBackend,
+) -> [Statement; 2] {
+    let hash = chain::record_hash(key, previous, seq, e);
+    let head = audit_chain::Entity::update_many()
+        .col_expr(audit_chain::Column::Hash, Expr::value(hash.clone()))
+        .filter(audit_chain::Column::Id.eq(1));
+    [
+        audit_events::Entity::insert(model_of(e, seq, hash)).build(backend),
+        head.build(backend),
+    ]
+}
+
+fn no_head() -> StoreError {
+    StoreError::Encoding("no audit chain head".into())
+}
+
 impl Store {
     /// Use this key for the chain (derived from the key-encryption key); set once at start.
     pub fn set_audit_key(&self, key: [u8; 32]) {
@@ -122,41 +162,40 @@ impl Store {
             observe(&e);
         }
         let key = self.audit_key()?;
+        // The head moves on and is read in one statement (which, on PostgreSQL, holds its row
+        // until the commit: records are chained one at a time); then the record goes in and
+        // the head takes its hash.
+        let take = self.write.backend().build(&take_head());
+        let for_direct = (take.clone(), e.clone());
         self.write
-            .run(move |db| {
-                Box::pin(async move {
-                    // The head moves on and is read in one statement (which, on PostgreSQL,
-                    // holds its row until the commit: records are chained one at a time).
-                    let take = Query::update()
-                        .table(audit_chain::Entity)
-                        .value(
-                            audit_chain::Column::Seq,
-                            Expr::col(audit_chain::Column::Seq).add(1),
-                        )
-                        .and_where(audit_chain::Column::Id.eq(1))
-                        .returning(
-                            Query::returning()
-                                .columns([audit_chain::Column::Seq, audit_chain::Column::Hash]),
-                        )
-                        .to_owned();
-                    let head = db
-                        .query_one_raw(db.get_database_backend().build(&take))
-                        .await?
-                        .ok_or_else(|| StoreError::Encoding("no audit chain head".into()))?;
-                    let seq: i64 = head.try_get_by_index(0)?;
-                    let previous: String = head.try_get_by_index(1)?;
-                    let hash = chain::record_hash(&key, &previous, seq, &e);
-                    audit_events::Entity::insert(model_of(&e, seq, hash.clone()))
-                        .exec_without_returning(db)
-                        .await?;
-                    audit_chain::Entity::update_many()
-                        .col_expr(audit_chain::Column::Hash, Expr::value(hash))
-                        .filter(audit_chain::Column::Id.eq(1))
-                        .exec(db)
-                        .await?;
-                    Ok(())
-                })
-            })
+            .run_direct_or(
+                move |conn| {
+                    let (take, e) = for_direct;
+                    let (seq, previous): (i64, String) =
+                        super::direct::first_row(conn, &take, |row| {
+                            Ok((row.get(0)?, row.get(1)?))
+                        })?
+                        .ok_or_else(no_head)?;
+                    super::direct::run_all(
+                        conn,
+                        &chained(&key, &e, seq, &previous, DbBackend::Sqlite),
+                    )
+                    .map(drop)
+                },
+                move |db| {
+                    Box::pin(async move {
+                        let head = db.query_one_raw(take).await?.ok_or_else(no_head)?;
+                        let seq: i64 = head.try_get_by_index(0)?;
+                        let previous: String = head.try_get_by_index(1)?;
+                        for statement in
+                            chained(&key, &e, seq, &previous, db.get_database_backend())
+                        {
+                            db.execute_raw(statement).await?;
+                        }
+                        Ok(())
+                    })
+                },
+            )
             .await
     }
 

@@ -108,6 +108,16 @@ impl Store {
             last_seen_at: Set(Some(now)),
             sid: Set(s.sid.clone()),
         };
+        if previous.is_none() && max_per_account == 0 {
+            // Nothing to end: the session is one INSERT.
+            self.write
+                .insert(browser_sessions::Entity::insert(am))
+                .await?;
+            return Ok(SessionStarted {
+                sid: s.sid.clone(),
+                ended_by_limit: 0,
+            });
+        }
         let (previous, account_id, new_hash) = (
             previous.map(str::to_owned),
             s.account_id.to_string(),

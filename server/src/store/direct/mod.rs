@@ -137,37 +137,50 @@ pub(super) fn control(conn: &Connection, sql: &str) -> rusqlite::Result<usize> {
     conn.prepare_cached(sql).and_then(|mut s| s.execute([]))
 }
 
-/// Run `statements` in order; how many rows each changed. With `savepoint`, all or none.
-/// The second value is true when a failure could not be undone (the batch must roll back).
-pub(super) fn execute(
+/// Run `statements` in order; how many rows each changed.
+pub(super) fn run_all(conn: &Connection, statements: &[Statement]) -> StoreResult<Vec<u64>> {
+    statements
+        .iter()
+        .map(|s| {
+            let mut stmt = conn.prepare_cached(&s.sql)?;
+            Ok(stmt.execute(rusqlite::params_from_iter(binds(s)))? as u64)
+        })
+        .collect::<rusqlite::Result<_>>()
+        .map_err(error)
+}
+
+/// The first row `statement` returns (a SELECT, or a write with RETURNING), mapped with `map`.
+pub(super) fn first_row<T>(
     conn: &Connection,
-    statements: &[Statement],
+    statement: &Statement,
+    map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+) -> StoreResult<Option<T>> {
+    query_one(conn, statement, map).map_err(error)
+}
+
+/// Run `job`; with `savepoint`, in a savepoint of its own: released when it succeeds, rolled
+/// back when it fails. The second value is true when a failure could not be undone (the batch
+/// must roll back).
+pub(super) fn isolated<T>(
+    conn: &Connection,
     savepoint: bool,
-) -> (StoreResult<Vec<u64>>, bool) {
-    let run = || -> rusqlite::Result<Vec<u64>> {
-        statements
-            .iter()
-            .map(|s| {
-                let mut stmt = conn.prepare_cached(&s.sql)?;
-                Ok(stmt.execute(rusqlite::params_from_iter(binds(s)))? as u64)
-            })
-            .collect()
-    };
+    job: impl FnOnce(&Connection) -> StoreResult<T>,
+) -> (StoreResult<T>, bool) {
     if !savepoint {
-        return (run().map_err(error), false);
+        return (job(conn), false);
     }
     if let Err(e) = control(conn, "SAVEPOINT job") {
         return (Err(error(e)), true);
     }
-    match run() {
-        Ok(changed) => match control(conn, "RELEASE job") {
-            Ok(_) => (Ok(changed), false),
+    match job(conn) {
+        Ok(v) => match control(conn, "RELEASE job") {
+            Ok(_) => (Ok(v), false),
             Err(e) => (Err(error(e)), true),
         },
         Err(e) => {
             let undone =
                 control(conn, "ROLLBACK TO job").and_then(|_| control(conn, "RELEASE job"));
-            (Err(error(e)), undone.is_err())
+            (Err(e), undone.is_err())
         }
     }
 }
@@ -263,6 +276,15 @@ pub(super) fn db_err(e: rusqlite::Error) -> DbErr {
 mod tests {
     use super::*;
     use sea_orm::{DbBackend, sea_query::Values};
+
+    /// `statements` in order; with `savepoint`, all or none (as the writer runs them).
+    fn execute(
+        conn: &Connection,
+        statements: &[Statement],
+        savepoint: bool,
+    ) -> (StoreResult<Vec<u64>>, bool) {
+        isolated(conn, savepoint, |conn| run_all(conn, statements))
+    }
 
     fn statement(sql: &str, values: Vec<Value>) -> Statement {
         Statement::from_sql_and_values(DbBackend::Sqlite, sql, Values(values).0)

@@ -181,18 +181,18 @@ impl Writer {
         answer.await.map_err(|_| StoreError::WriterGone)?
     }
 
-    /// Run sea-orm-built `statements` on the thread's direct connection, in the batch's
-    /// direct transaction (all or none with `Isolation::Savepoint`); rows changed by each.
-    async fn direct(
-        tx: &mpsc::Sender<Job>,
-        statements: Vec<Statement>,
-        isolation: Isolation,
-    ) -> StoreResult<Vec<u64>> {
-        let (reply, answer) = oneshot::channel::<StoreResult<Vec<u64>>>();
+    /// Run `job` on the thread's direct connection, in the batch's direct transaction (in a
+    /// savepoint of its own with `Isolation::Savepoint`).
+    async fn on_direct<T, J>(tx: &mpsc::Sender<Job>, isolation: Isolation, job: J) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        J: FnOnce(&rusqlite::Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel::<StoreResult<T>>();
         let savepoint = matches!(isolation, Isolation::Savepoint);
         let job: Direct = Box::new(move |conn| {
             let (result, poisoned) = match std::panic::catch_unwind(AssertUnwindSafe(|| {
-                direct::execute(conn, &statements, savepoint)
+                direct::isolated(conn, savepoint, job)
             })) {
                 Ok(r) => r,
                 Err(_) => (Err(custom("the write failed")), true),
@@ -203,6 +203,22 @@ impl Writer {
             .await
             .map_err(|_| StoreError::WriterGone)?;
         answer.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// A write that reads between its statements (an UPDATE … RETURNING whose row decides what
+    /// follows), atomically: on a SQLite file `direct` runs on the thread's direct connection,
+    /// elsewhere `job` runs as `run` runs it. The two are the same write on two drivers: build
+    /// their statements in one place.
+    pub(super) async fn run_direct_or<T, D, F>(&self, direct: D, job: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        D: FnOnce(&rusqlite::Connection) -> StoreResult<T> + Send + 'static,
+        F: for<'c> FnOnce(&'c DatabaseExecutor<'c>) -> WriteFuture<'c, T> + Send + 'static,
+    {
+        match &self.0 {
+            Inner::Thread(tx) => Self::on_direct(tx, Isolation::Savepoint, direct).await,
+            Inner::Pool(..) => self.run(job).await,
+        }
     }
 
     /// Run `job` on the writing connection outside any transaction.
@@ -232,7 +248,7 @@ impl Writer {
 /// database they run on, then run as statements (on a SQLite file, by the thread's direct
 /// connection).
 impl Writer {
-    fn backend(&self) -> DbBackend {
+    pub(super) fn backend(&self) -> DbBackend {
         match &self.0 {
             Inner::Pool(db, _) => db.get_database_backend(),
             Inner::Thread(_) => DbBackend::Sqlite,
@@ -247,7 +263,12 @@ impl Writer {
         isolation: Isolation,
     ) -> StoreResult<Vec<u64>> {
         match &self.0 {
-            Inner::Thread(tx) => Self::direct(tx, statements, isolation).await,
+            Inner::Thread(tx) => {
+                Self::on_direct(tx, isolation, move |conn| {
+                    direct::run_all(conn, &statements)
+                })
+                .await
+            }
             Inner::Pool(..) => {
                 self.queue(move |db| execute_all(db, statements), isolation)
                     .await

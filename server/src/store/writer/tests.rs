@@ -139,7 +139,10 @@ async fn direct(
     let Inner::Thread(tx) = &writer.0 else {
         panic!("a SQLite file has a writer thread");
     };
-    Writer::direct(tx, statements, isolation).await
+    Writer::on_direct(tx, isolation, move |conn| {
+        direct::run_all(conn, &statements)
+    })
+    .await
 }
 
 #[tokio::test]
@@ -162,6 +165,49 @@ async fn a_failing_direct_pair_is_undone_alone_while_the_jobs_queued_with_it_com
     for (i, r) in results.into_iter().enumerate() {
         match r.unwrap() {
             Ok(changed) => assert_eq!(changed, vec![1, 1]),
+            Err(StoreError::Conflict) => assert_eq!(i, 7),
+            Err(e) => panic!("job {i}: {e}"),
+        }
+    }
+    let stored = rows(&reader).await;
+    assert_eq!(
+        stored.len(),
+        78,
+        "both rows of every job but the failed one"
+    );
+    assert!(!stored.contains(&7) && !stored.contains(&1007));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn a_write_that_reads_between_its_statements_runs_directly_on_a_file_and_is_undone_whole() {
+    let (writer, reader, dir) = writer_and_reader().await;
+    let jobs = (0..40).map(|i| {
+        let w = writer.clone();
+        tokio::spawn(async move {
+            w.run_direct_or(
+                move |conn| {
+                    // The row the first insert returns decides the second: job 7's second
+                    // key is taken, so job 7 is undone as a whole.
+                    let first = direct_insert(i);
+                    let returning = Statement::from_string(
+                        DbBackend::Sqlite,
+                        format!("{} RETURNING x", first.sql),
+                    );
+                    let x: i64 = direct::first_row(conn, &returning, |row| row.get(0))?
+                        .ok_or(StoreError::WriterGone)?;
+                    let second = if x == 7 { 3 } else { 1000 + x };
+                    direct::run_all(conn, &[direct_insert(second)]).map(drop)
+                },
+                |_| Box::pin(async { Err(custom("the sea-orm path ran on a SQLite file")) }),
+            )
+            .await
+        })
+    });
+    let results = futures_util::future::join_all(jobs).await;
+    for (i, r) in results.into_iter().enumerate() {
+        match r.unwrap() {
+            Ok(()) => assert_ne!(i, 7),
             Err(StoreError::Conflict) => assert_eq!(i, 7),
             Err(e) => panic!("job {i}: {e}"),
         }
