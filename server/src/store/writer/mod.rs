@@ -9,9 +9,10 @@
 //! inserts are built as statements for their database and run through one path
 //! (`Writer::statements`); on PostgreSQL a pair is one statement (a data-modifying CTE).
 //!
-//! On the file, one-statement writes and pairs of inserts skip sqlx's driver: the thread runs
-//! their sea-orm-built SQL on a rusqlite connection of its own (`direct`), in a transaction of
-//! their own beside the sea-orm jobs' (both on this one thread, one after the other).
+//! On the file, one-statement writes, pairs of inserts and writes that read between their
+//! statements (`run_direct_or`, the audit chain's) skip sqlx's driver: the thread runs their
+//! sea-orm-built SQL on a rusqlite connection of its own (`direct`), in a transaction of their
+//! own beside the sea-orm jobs' (both on this one thread, one after the other).
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
