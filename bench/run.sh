@@ -72,7 +72,7 @@ LUA
 pg_cpu_ms() {
   local pm ticks=0 t
   pm=$(head -n 1 "$work/pg/postmaster.pid")
-  for p in "$pm" $(pgrep -P "$pm"); do
+  for p in "$pm" $(awk -v pm="$pm" '$4 == pm {print $1}' /proc/[0-9]*/stat 2>/dev/null); do
     t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null) && ticks=$((ticks + t))
   done
   t=$(awk '{print $16 + $17}' "/proc/$pm/stat")
