@@ -282,7 +282,7 @@ async fn load(a: &Args) -> anyhow::Result<()> {
             let mut b = Browser {
                 jar: Jar::default(),
                 raw: raw::Conn::new(&base)?,
-                authorize: format!("{}?{}", authorize.path(), authorize.query().unwrap_or("")),
+                authorize: authorize[url::Position::BeforePath..].to_owned(),
                 basic: base64::engine::general_purpose::STANDARD
                     .encode(format!("{CLIENT}:{SECRET}")),
             };
