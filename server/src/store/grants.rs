@@ -9,8 +9,8 @@
 //!   tokens inserted after the revocation (the grant row exists from code issuance on).
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
-    sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, QuerySelect, QueryTrait, SelectThree, TopologyChain, UpdateMany, sea_query::Expr,
 };
 
 use super::direct::FromDirect;
@@ -133,6 +133,102 @@ fn grant_from(m: grants::Model) -> Grant {
     }
 }
 
+/// A code, its grant and the grant's account.
+pub(super) type RedeemRow = (
+    auth_codes::Model,
+    Option<grants::Model>,
+    Option<accounts::Model>,
+);
+
+/// Codes joined to their grants and accounts.
+fn redeemable() -> SelectThree<auth_codes::Entity, grants::Entity, accounts::Entity, TopologyChain>
+{
+    auth_codes::Entity::find()
+        .find_also_related(grants::Entity)
+        .and_also_related(accounts::Entity)
+}
+
+/// Set `consumed_at` on the codes the caller filters for that are not used yet.
+fn claim(now: i64) -> UpdateMany<auth_codes::Entity> {
+    auth_codes::Entity::update_many()
+        .col_expr(auth_codes::Column::ConsumedAt, Expr::value(now))
+        .filter(auth_codes::Column::ConsumedAt.is_null())
+}
+
+/// PostgreSQL, many callers at once (`hot`): the grants and their codes, in one statement.
+pub(super) async fn create_grants_with_codes(
+    db: DatabaseConnection,
+    pairs: Vec<(grants::ActiveModel, auth_codes::ActiveModel)>,
+) -> StoreResult<Vec<()>> {
+    let n = pairs.len();
+    let (grants, codes): (Vec<_>, Vec<_>) = pairs.into_iter().unzip();
+    let both = super::writer::both(
+        grants::Entity::insert_many(grants).into_query(),
+        auth_codes::Entity::insert_many(codes).into_query(),
+    );
+    db.execute(&both).await.map_err(super::conflict_or)?;
+    Ok(vec![(); n])
+}
+
+/// PostgreSQL, many callers at once: each code asked for (by hash) with its grant and account.
+pub(super) async fn codes_to_redeem(
+    db: DatabaseConnection,
+    hashes: Vec<String>,
+) -> StoreResult<Vec<Option<RedeemRow>>> {
+    let rows = redeemable()
+        .filter(any(
+            (auth_codes::Entity, auth_codes::Column::CodeHash),
+            hashes.clone(),
+        ))
+        .all(&db)
+        .await?;
+    Ok(hashes
+        .iter()
+        .map(|h| rows.iter().find(|(code, ..)| &code.code_hash == h).cloned())
+        .collect())
+}
+
+/// PostgreSQL, many callers at once: claim each code, true for exactly one caller per code
+/// (the first in the batch that names it, and only if no earlier statement claimed it). One
+/// UPDATE per distinct `now` in the batch (callers in the same second share one).
+pub(super) async fn claim_codes(
+    db: DatabaseConnection,
+    claims: Vec<(String, i64)>,
+) -> StoreResult<Vec<bool>> {
+    let mut nows: Vec<i64> = claims.iter().map(|(_, now)| *now).collect();
+    nows.sort_unstable();
+    nows.dedup();
+    let mut claimed = std::collections::HashSet::new();
+    for now in nows {
+        let hashes = claims
+            .iter()
+            .filter(|(_, at)| *at == now)
+            .map(|(hash, _)| hash.clone())
+            .collect();
+        let mut update = claim(now)
+            .filter(any(
+                (auth_codes::Entity, auth_codes::Column::CodeHash),
+                hashes,
+            ))
+            .into_query();
+        update.returning_col(auth_codes::Column::CodeHash);
+        for row in db.query_all(&update).await? {
+            claimed.insert(row.try_get::<String>("", "code_hash")?);
+        }
+    }
+    Ok(claims
+        .iter()
+        .map(|(hash, _)| claimed.remove(hash))
+        .collect())
+}
+
+/// `column = ANY($1)`, one array parameter whatever the number of values (one prepared
+/// statement for every batch size).
+pub(super) fn any(column: impl sea_orm::sea_query::IntoColumnRef, values: Vec<String>) -> Expr {
+    use sea_orm::sea_query::{ExprTrait, extension::postgres::PgFunc};
+    Expr::col(column).eq(PgFunc::any(Expr::val(values)))
+}
+
 impl Store {
     /// Record a new grant and the authorization code that starts it, atomically.
     pub async fn create_grant_with_code(
@@ -141,7 +237,7 @@ impl Store {
         c: &NewCode,
         now: i64,
     ) -> StoreResult<()> {
-        let grant = grants::Entity::insert(grants::ActiveModel {
+        let grant = grants::ActiveModel {
             id: Set(g.id.to_string()),
             client_id: Set(g.client_id.clone()),
             account_id: Set(g.account_id.to_string()),
@@ -155,8 +251,8 @@ impl Store {
             revoked_reason: Set(None),
             acr: Set(g.acr.clone()),
             sid: Set(g.sid.clone()),
-        });
-        let code = auth_codes::Entity::insert(auth_codes::ActiveModel {
+        };
+        let code = auth_codes::ActiveModel {
             code_hash: Set(c.code_hash.clone()),
             grant_id: Set(g.id.to_string()),
             client_id: Set(g.client_id.clone()),
@@ -169,8 +265,17 @@ impl Store {
             created_at: Set(now),
             expires_at: Set(c.expires_at),
             consumed_at: Set(None),
-        });
-        self.write.insert_both(grant, code).await
+        };
+        match &self.hot {
+            Some(hot) => hot.grants.call((grant, code)).await,
+            None => {
+                let (grant, code) = (
+                    grants::Entity::insert(grant),
+                    auth_codes::Entity::insert(code),
+                );
+                self.write.insert_both(grant, code).await
+            }
+        }
     }
 
     pub async fn code(&self, code_hash: &str) -> StoreResult<Option<CodeRecord>> {
@@ -183,18 +288,22 @@ impl Store {
     /// A code with its grant and the grant's account, in one read (the token endpoint needs
     /// all three; either of the last two is `None` once deleted).
     pub async fn code_to_redeem(&self, code_hash: &str) -> StoreResult<Option<Redeemable>> {
-        let select = auth_codes::Entity::find_by_id(code_hash.to_owned())
-            .find_also_related(grants::Entity)
-            .and_also_related(accounts::Entity);
-        let found = match &self.direct {
-            Some(direct) => direct.one(select.limit(1).build(DbBackend::Sqlite), |row| {
-                Ok((
-                    auth_codes::Model::from_direct(row, "A_")?,
-                    grants::Model::joined(row, "B_")?,
-                    accounts::Model::joined(row, "C_")?,
-                ))
-            })?,
-            None => select.one(&self.read).await?,
+        let found = match (&self.direct, &self.hot) {
+            (Some(direct), _) => {
+                let select = redeemable().filter(auth_codes::Column::CodeHash.eq(code_hash));
+                direct.one(select.limit(1).build(DbBackend::Sqlite), |row| {
+                    Ok((
+                        auth_codes::Model::from_direct(row, "A_")?,
+                        grants::Model::joined(row, "B_")?,
+                        accounts::Model::joined(row, "C_")?,
+                    ))
+                })?
+            }
+            (None, Some(hot)) => hot.codes.call(code_hash.to_owned()).await?,
+            (None, None) => {
+                let select = redeemable().filter(auth_codes::Column::CodeHash.eq(code_hash));
+                select.one(&self.read).await?
+            }
         };
         Ok(found.map(|(code, grant, account)| Redeemable {
             code: code_from(code),
@@ -205,10 +314,10 @@ impl Store {
 
     /// Mark a code used. True for exactly one caller; false if it was already used.
     pub async fn claim_code(&self, code_hash: &str, now: i64) -> StoreResult<bool> {
-        let claim = auth_codes::Entity::update_many()
-            .col_expr(auth_codes::Column::ConsumedAt, Expr::value(now))
-            .filter(auth_codes::Column::CodeHash.eq(code_hash))
-            .filter(auth_codes::Column::ConsumedAt.is_null());
+        if let Some(hot) = &self.hot {
+            return hot.claims.call((code_hash.to_owned(), now)).await;
+        }
+        let claim = claim(now).filter(auth_codes::Column::CodeHash.eq(code_hash));
         Ok(self.write.update(claim).await? == 1)
     }
 

@@ -3,8 +3,8 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition, JoinType};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DbBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait,
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, SelectTwo,
 };
 
 use super::direct::FromDirect;
@@ -84,6 +84,58 @@ fn session_from(m: browser_sessions::Model) -> BrowserSession {
 
 /// How stale `last_seen_at` may get before a use updates it.
 pub const LAST_SEEN_EVERY: i64 = 60;
+
+/// Sessions, each with the scope its account consented to for the client(s) `client` names
+/// (a value, or `= ANY` of several).
+fn with_consent_of(
+    client: impl Into<Expr>,
+) -> SelectTwo<browser_sessions::Entity, consents::Entity> {
+    let client: Expr = client.into();
+    let consent_of_client = browser_sessions::Entity::belongs_to(consents::Entity)
+        .from(Column::AccountId)
+        .to(consents::Column::AccountId)
+        .on_condition(move |_, consent| {
+            Expr::col((consent, consents::Column::ClientId))
+                .eq(client.clone())
+                .into_condition()
+        })
+        .into();
+    browser_sessions::Entity::find()
+        .select_also(consents::Entity)
+        .join(JoinType::LeftJoin, consent_of_client)
+}
+
+/// A session and the scope its account consented to for the client asked for.
+pub(super) type SessionRow = (browser_sessions::Model, Option<String>);
+
+/// PostgreSQL, many callers at once (`hot`): each (session hash, client) asked for, expired or
+/// not (the caller compares the expiry with its own clock).
+pub(super) async fn sessions_with_consent(
+    db: DatabaseConnection,
+    keys: Vec<(String, String)>,
+) -> StoreResult<Vec<Option<SessionRow>>> {
+    use sea_orm::sea_query::extension::postgres::PgFunc;
+    let (hashes, clients): (Vec<String>, Vec<String>) = keys.iter().cloned().unzip();
+    let rows = with_consent_of(PgFunc::any(Expr::val(clients)))
+        .filter(super::grants::any(
+            (browser_sessions::Entity, Column::IdHash),
+            hashes,
+        ))
+        .all(&db)
+        .await?;
+    Ok(keys
+        .iter()
+        .map(|(hash, client)| {
+            let mine = rows.iter().filter(|(s, _)| &s.id_hash == hash);
+            let session = mine.clone().next()?.0.clone();
+            let scope = mine
+                .filter_map(|(_, c)| c.as_ref())
+                .find(|c| &c.client_id == client)
+                .map(|c| c.scope.clone());
+            Some((session, scope))
+        })
+        .collect())
+}
 
 impl Store {
     /// Start session `s` in place of the browser's `previous` one (if any), and end the
@@ -266,27 +318,25 @@ impl Store {
         client_id: &str,
         now: i64,
     ) -> StoreResult<Option<(BrowserSession, Option<String>)>> {
-        let client_id = client_id.to_owned();
-        let consent_of_client = browser_sessions::Entity::belongs_to(consents::Entity)
-            .from(browser_sessions::Column::AccountId)
-            .to(consents::Column::AccountId)
-            .on_condition(move |_, consent| {
-                Expr::col((consent, consents::Column::ClientId))
-                    .eq(client_id.clone())
-                    .into_condition()
-            })
-            .into();
-        let select = browser_sessions::Entity::find_by_id(id_hash.to_owned())
-            .filter(browser_sessions::Column::ExpiresAt.gt(now))
-            .select_also(consents::Entity)
-            .join(JoinType::LeftJoin, consent_of_client);
-        let found = match &self.direct {
-            Some(direct) => direct.one(select.limit(1).build(DbBackend::Sqlite), |row| {
-                let session = browser_sessions::Model::from_direct(row, "A_")?;
-                let scope: Option<String> = row.get("B_scope")?;
-                Ok((session, scope))
-            })?,
-            None => select
+        let found = match (&self.direct, &self.hot) {
+            (Some(direct), _) => {
+                let select = with_consent_of(Expr::val(client_id))
+                    .filter(Column::IdHash.eq(id_hash))
+                    .filter(Column::ExpiresAt.gt(now));
+                direct.one(select.limit(1).build(DbBackend::Sqlite), |row| {
+                    let session = browser_sessions::Model::from_direct(row, "A_")?;
+                    let scope: Option<String> = row.get("B_scope")?;
+                    Ok((session, scope))
+                })?
+            }
+            (None, Some(hot)) => hot
+                .sessions
+                .call((id_hash.to_owned(), client_id.to_owned()))
+                .await?
+                .filter(|(session, _)| session.expires_at > now),
+            (None, None) => with_consent_of(Expr::val(client_id))
+                .filter(Column::IdHash.eq(id_hash))
+                .filter(Column::ExpiresAt.gt(now))
                 .one(&self.read)
                 .await?
                 .map(|(s, c)| (s, c.map(|c| c.scope))),

@@ -7,12 +7,14 @@ mod account_changes;
 mod accounts;
 mod apps;
 mod audit;
+mod combine;
 mod consents;
 mod direct;
 mod entities;
 mod factors;
 mod gc;
 mod grants;
+mod hot;
 mod interactions;
 mod keys;
 mod leases;
@@ -102,6 +104,12 @@ impl From<DbErr> for StoreError {
     }
 }
 
+/// A failure of our own making around the database (a writer that could not run a job, a
+/// batch that answered otherwise than asked).
+fn custom(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Db(DbErr::Custom(e.to_string()))
+}
+
 fn conflict_or(e: DbErr) -> StoreError {
     match e.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => StoreError::Conflict,
@@ -139,6 +147,8 @@ pub struct Store {
     audit_observer: std::sync::Arc<std::sync::OnceLock<AuditObserver>>,
     /// On a SQLite file, the hot reads' direct connections (`direct`).
     direct: Option<std::sync::Arc<direct::Reads>>,
+    /// On PostgreSQL, the hot statements' batches (`hot`).
+    hot: Option<std::sync::Arc<hot::Hot>>,
     backend: Backend,
 }
 
@@ -220,6 +230,7 @@ impl Store {
                     audit_key: Default::default(),
                     audit_observer: Default::default(),
                     direct: Some(std::sync::Arc::new(direct)),
+                    hot: None,
                     backend,
                 })
             }
@@ -233,12 +244,16 @@ impl Store {
                 };
                 let opened = Database::connect(pool(max_connections, false));
                 let db = sockets::within(sockets.as_ref(), opened).await?;
+                let hot = sockets
+                    .as_ref()
+                    .map(|s| std::sync::Arc::new(hot::Hot::start(s, &db)));
                 Ok(Self {
                     read: sockets::Db::new(db.clone(), sockets.clone()),
                     write: writer::Writer::pool(db, sockets),
                     audit_key: Default::default(),
                     audit_observer: Default::default(),
                     direct: None,
+                    hot,
                     backend,
                 })
             }

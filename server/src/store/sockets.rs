@@ -48,6 +48,12 @@ impl Sockets {
             _owner: Arc::new(Owner(Some(rt))),
         })
     }
+
+    /// Run `task` on this runtime (it must not hold a clone of `self`: the runtime would then
+    /// be stopped from one of its own threads).
+    pub(super) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        self.handle.spawn(task);
+    }
 }
 
 /// Poll `fut` in the context of `sockets` when there are any (PostgreSQL), else as it is.

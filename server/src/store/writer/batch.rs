@@ -30,9 +30,7 @@ pub(super) fn ran<T: Send + 'static>(
     }
 }
 
-pub(super) fn custom(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Db(DbErr::Custom(e.to_string()))
-}
+pub(super) use crate::store::custom;
 
 /// Run a job in a transaction of its own on the pool.
 pub(super) async fn in_transaction<T, F>(db: &DatabaseConnection, job: F) -> StoreResult<T>

@@ -16,6 +16,7 @@
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
+use sea_orm::sea_query::InsertStatement;
 use sea_orm::{
     ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
     DatabaseExecutor, DatabaseTransaction, DbBackend, DbErr, DeleteMany, EntityTrait, Insert,
@@ -307,7 +308,7 @@ impl Writer {
         if backend == DbBackend::Postgres {
             // One statement, atomic by itself: a round trip, not a transaction's four.
             return self
-                .statement(backend.build(&both(first, second)))
+                .statement(backend.build(&both(first.into_query(), second.into_query())))
                 .await
                 .map(drop);
         }
@@ -349,19 +350,14 @@ fn execute_all<'c>(
 /// PostgreSQL: two INSERTs as one statement, the first a data-modifying CTE of the second
 /// (`WITH "first" AS (INSERT …) INSERT …`). Both run, or neither; foreign keys from the
 /// second to the first are checked at the statement's end, when both rows exist.
-fn both<A, B>(first: Insert<A>, second: Insert<B>) -> sea_orm::sea_query::InsertStatement
-where
-    A: ActiveModelTrait,
-    B: ActiveModelTrait,
-{
+pub(super) fn both(first: InsertStatement, mut second: InsertStatement) -> InsertStatement {
     use sea_orm::sea_query::{CommonTableExpression, WithClause};
     let cte = CommonTableExpression::new()
-        .query(first.into_query())
+        .query(first)
         .table_name("first")
         .to_owned();
-    let mut statement = second.into_query();
-    statement.with_cte(WithClause::new().cte(cte).to_owned());
-    statement
+    second.with_cte(WithClause::new().cte(cte).to_owned());
+    second
 }
 
 #[cfg(test)]
