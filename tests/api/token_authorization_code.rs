@@ -173,6 +173,33 @@ async fn twenty_concurrent_redemptions_of_one_code_give_exactly_one_success() {
 }
 
 #[tokio::test]
+async fn wrong_verifiers_sent_with_the_right_one_at_once_neither_win_nor_revoke_the_code() {
+    let app = spawn_app().await;
+    for _ in 0..3 {
+        let code = app.code_for(&with_pkce("spa")).await;
+        let wrong = "wrong-verifier-wrong-verifier-wrong-verifier-0";
+        let attempts = (0..12).map(|i| {
+            let verifier = if i == 5 { VERIFIER } else { wrong };
+            app.exchange(("spa", None), &code, Some(verifier))
+        });
+        let results = futures_util::future::join_all(attempts).await;
+        let statuses: Vec<u16> = results.iter().map(|r| r.status().as_u16()).collect();
+        let mut expected = vec![400; 12];
+        expected[5] = 200;
+        assert_eq!(statuses, expected);
+        let winner = results.into_iter().nth(5).unwrap();
+        let body: serde_json::Value = winner.json().await.unwrap();
+        assert_eq!(
+            app.userinfo(body["access_token"].as_str().unwrap())
+                .await
+                .status(),
+            200
+        );
+    }
+    assert_eq!(app.audit("authorization_code_reuse").await, 0);
+}
+
+#[tokio::test]
 async fn a_code_expires_after_sixty_seconds() {
     let app = spawn_app().await;
     let code = app

@@ -9,8 +9,9 @@
 //!   tokens inserted after the revocation (the grant row exists from code issuance on).
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    QueryFilter, QuerySelect, QueryTrait, SelectThree, TopologyChain, UpdateMany, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
+    EntityTrait, QueryFilter, QuerySelect, QueryTrait, SelectThree, TopologyChain, UpdateMany,
+    sea_query::Expr, sea_query::IntoCondition,
 };
 
 use super::direct::FromDirect;
@@ -117,6 +118,14 @@ fn code_from(m: auth_codes::Model) -> CodeRecord {
     }
 }
 
+fn redeemable_from((code, grant, account): RedeemRow) -> Redeemable {
+    Redeemable {
+        code: code_from(code),
+        grant: grant.map(grant_from),
+        account: account.map(Into::into),
+    }
+}
+
 fn grant_from(m: grants::Model) -> Grant {
     Grant {
         id: GrantId::new(m.id),
@@ -170,55 +179,112 @@ pub(super) async fn create_grants_with_codes(
     Ok(vec![(); n])
 }
 
-/// PostgreSQL, many callers at once: each code asked for (by hash) with its grant and account.
-pub(super) async fn codes_to_redeem(
-    db: DatabaseConnection,
-    hashes: Vec<String>,
-) -> StoreResult<Vec<Option<RedeemRow>>> {
-    let rows = redeemable()
-        .filter(any(
-            (auth_codes::Entity, auth_codes::Column::CodeHash),
-            hashes.clone(),
-        ))
-        .all(&db)
-        .await?;
-    Ok(hashes
-        .iter()
-        .map(|h| rows.iter().find(|(code, ..)| &code.code_hash == h).cloned())
-        .collect())
+/// What a code must have been issued with to be redeemed by this request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedeemTerms {
+    pub client_id: String,
+    pub redirect_uri: String,
+    /// The challenge as stored (`pkce::expected`); `None`: the code must have none.
+    pub pkce_challenge: Option<String>,
 }
 
-/// PostgreSQL, many callers at once: claim each code, true for exactly one caller per code
-/// (the first in the batch that names it, and only if no earlier statement claimed it). One
-/// UPDATE per distinct `now` in the batch (callers in the same second share one).
-pub(super) async fn claim_codes(
+impl RedeemTerms {
+    /// The code `code_hash`, if issued with these terms.
+    fn condition(&self, code_hash: &str) -> Condition {
+        let pkce = match &self.pkce_challenge {
+            Some(challenge) => auth_codes::Column::PkceChallenge.eq(challenge.as_str()),
+            None => auth_codes::Column::PkceChallenge.is_null(),
+        };
+        Condition::all()
+            .add(auth_codes::Column::CodeHash.eq(code_hash))
+            .add(auth_codes::Column::ClientId.eq(self.client_id.as_str()))
+            .add(auth_codes::Column::RedirectUri.eq(self.redirect_uri.as_str()))
+            .add(pkce)
+    }
+
+    fn issued(&self, code: &auth_codes::Model) -> bool {
+        code.client_id == self.client_id
+            && code.redirect_uri == self.redirect_uri
+            && code.pkce_challenge == self.pkce_challenge
+    }
+}
+
+/// Claim, at `now`, the unexpired codes `which` selects.
+fn redeem(now: i64, which: impl IntoCondition) -> UpdateMany<auth_codes::Entity> {
+    claim(now)
+        .filter(auth_codes::Column::ExpiresAt.gt(now))
+        .filter(which)
+}
+
+/// A redemption asked for: the code's hash, its terms, and the time.
+pub(super) type Redemption = (String, RedeemTerms, i64);
+
+/// PostgreSQL, many callers at once (`hot`): each redemption's code claimed if it matches its
+/// terms, and read with its grant and account, in one statement per distinct `now` (a
+/// data-modifying CTE: `WITH claimed AS (UPDATE … WHERE (code_hash, client_id, redirect_uri,
+/// challenge) IN unnest(the batch's arrays) RETURNING code_hash) SELECT … WHERE code_hash IN
+/// claimed`). A claimed code goes to the first redemption whose terms it was
+/// issued with: two requests for one code in a batch, one with the wrong verifier, never give
+/// the code to the wrong one.
+pub(super) async fn redeem_codes(
     db: DatabaseConnection,
-    claims: Vec<(String, i64)>,
-) -> StoreResult<Vec<bool>> {
-    let mut nows: Vec<i64> = claims.iter().map(|(_, now)| *now).collect();
+    asks: Vec<Redemption>,
+) -> StoreResult<Vec<Option<RedeemRow>>> {
+    use sea_orm::FromQueryResult;
+    use sea_orm::sea_query::{CommonTableExpression, ExprTrait, Query, WithClause};
+    let mut nows: Vec<i64> = asks.iter().map(|(.., now)| *now).collect();
     nows.sort_unstable();
     nows.dedup();
-    let mut claimed = std::collections::HashSet::new();
+    let mut claimed = Vec::new();
     for now in nows {
-        let hashes = claims
-            .iter()
-            .filter(|(_, at)| *at == now)
-            .map(|(hash, _)| hash.clone())
-            .collect();
-        let mut update = claim(now)
-            .filter(any(
-                (auth_codes::Entity, auth_codes::Column::CodeHash),
-                hashes,
-            ))
-            .into_query();
+        let mine = asks.iter().filter(|(.., at)| *at == now);
+        let (mut hashes, mut clients, mut uris, mut challenges) = (vec![], vec![], vec![], vec![]);
+        for (hash, terms, _) in mine {
+            hashes.push(hash.clone());
+            clients.push(terms.client_id.clone());
+            uris.push(terms.redirect_uri.clone());
+            // A stored challenge is never empty: "" stands for none.
+            challenges.push(terms.pkce_challenge.clone().unwrap_or_default());
+        }
+        // One parameter per column, whatever the batch's size: one prepared statement, planned
+        // the same way for every batch.
+        let which = Expr::cust_with_values(
+            r#"("auth_codes"."code_hash", "auth_codes"."client_id", "auth_codes"."redirect_uri", COALESCE("auth_codes"."pkce_challenge", '')) IN (SELECT * FROM unnest($1, $2, $3, $4))"#,
+            [hashes, clients, uris, challenges],
+        );
+        let mut update = redeem(now, which).into_query();
         update.returning_col(auth_codes::Column::CodeHash);
-        for row in db.query_all(&update).await? {
-            claimed.insert(row.try_get::<String>("", "code_hash")?);
+        let cte = CommonTableExpression::new()
+            .query(update)
+            .table_name("claimed")
+            .to_owned();
+        let from_claimed = Query::select()
+            .column(auth_codes::Column::CodeHash)
+            .from("claimed")
+            .to_owned();
+        let select = redeemable()
+            .filter(
+                Expr::col((auth_codes::Entity, auth_codes::Column::CodeHash))
+                    .in_subquery(from_claimed),
+            )
+            .into_query()
+            .with(WithClause::new().cte(cte).to_owned());
+        for row in db.query_all(&select).await? {
+            claimed.push((
+                auth_codes::Model::from_query_result(&row, "A_")?,
+                grants::Model::from_query_result_optional(&row, "B_")?,
+                accounts::Model::from_query_result_optional(&row, "C_")?,
+            ));
         }
     }
-    Ok(claims
+    Ok(asks
         .iter()
-        .map(|(hash, _)| claimed.remove(hash))
+        .map(|(hash, terms, _)| {
+            let at = claimed
+                .iter()
+                .position(|(code, ..)| &code.code_hash == hash && terms.issued(code))?;
+            Some(claimed.swap_remove(at))
+        })
         .collect())
 }
 
@@ -288,35 +354,44 @@ impl Store {
     /// A code with its grant and the grant's account, in one read (the token endpoint needs
     /// all three; either of the last two is `None` once deleted).
     pub async fn code_to_redeem(&self, code_hash: &str) -> StoreResult<Option<Redeemable>> {
-        let found = match (&self.direct, &self.hot) {
-            (Some(direct), _) => {
-                let select = redeemable().filter(auth_codes::Column::CodeHash.eq(code_hash));
-                direct.one(select.limit(1).build(DbBackend::Sqlite), |row| {
-                    Ok((
-                        auth_codes::Model::from_direct(row, "A_")?,
-                        grants::Model::joined(row, "B_")?,
-                        accounts::Model::joined(row, "C_")?,
-                    ))
-                })?
-            }
-            (None, Some(hot)) => hot.codes.call(code_hash.to_owned()).await?,
-            (None, None) => {
-                let select = redeemable().filter(auth_codes::Column::CodeHash.eq(code_hash));
-                select.one(&self.read).await?
-            }
+        let select = redeemable().filter(auth_codes::Column::CodeHash.eq(code_hash));
+        let found = match &self.direct {
+            Some(direct) => direct.one(select.limit(1).build(DbBackend::Sqlite), |row| {
+                Ok((
+                    auth_codes::Model::from_direct(row, "A_")?,
+                    grants::Model::joined(row, "B_")?,
+                    accounts::Model::joined(row, "C_")?,
+                ))
+            })?,
+            None => select.one(&self.read).await?,
         };
-        Ok(found.map(|(code, grant, account)| Redeemable {
-            code: code_from(code),
-            grant: grant.map(grant_from),
-            account: account.map(Into::into),
-        }))
+        Ok(found.map(redeemable_from))
+    }
+
+    /// Redeem a code in one step: claim it if it is unused, unexpired and was issued with
+    /// `terms`, and return it with its grant and account. `None` when it did not claim it (the
+    /// caller then reads the code to say why: a used one is a replay). On PostgreSQL one
+    /// statement, batched with concurrent redemptions (`hot`); elsewhere the claim, then the
+    /// read (on a SQLite file, in-process).
+    pub async fn redeem_code(
+        &self,
+        code_hash: &str,
+        terms: &RedeemTerms,
+        now: i64,
+    ) -> StoreResult<Option<Redeemable>> {
+        if let Some(hot) = &self.hot {
+            let ask = (code_hash.to_owned(), terms.clone(), now);
+            return Ok(hot.redeems.call(ask).await?.map(redeemable_from));
+        }
+        let claim = redeem(now, terms.condition(code_hash));
+        if self.write.update(claim).await? != 1 {
+            return Ok(None);
+        }
+        self.code_to_redeem(code_hash).await
     }
 
     /// Mark a code used. True for exactly one caller; false if it was already used.
     pub async fn claim_code(&self, code_hash: &str, now: i64) -> StoreResult<bool> {
-        if let Some(hot) = &self.hot {
-            return hot.claims.call((code_hash.to_owned(), now)).await;
-        }
         let claim = claim(now).filter(auth_codes::Column::CodeHash.eq(code_hash));
         Ok(self.write.update(claim).await? == 1)
     }

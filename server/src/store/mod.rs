@@ -35,7 +35,7 @@ pub use audit::{AuditFilter, ChainHead, ChainedRecord};
 pub use factors::{FactorSummary, TotpFactor};
 pub use gc::{Collected, LOGIN_FAILURES_KEPT};
 pub use grants::{
-    CodeRecord, Grant, NewCode, NewGrant, NewRefreshToken, Redeemable, RefreshRecord,
+    CodeRecord, Grant, NewCode, NewGrant, NewRefreshToken, RedeemTerms, Redeemable, RefreshRecord,
 };
 pub use interactions::{BrowserSession, SessionStarted, StoredAuthRequest};
 pub use keys::StoredKey;

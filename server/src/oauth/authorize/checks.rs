@@ -1,8 +1,6 @@
 //! One function per authorization-request rule, called in order by `request::validate`
 //! (RFC 6749 §4.1.1, §4.1.2.1; RFC 7636 §4.3; OIDC Core §3.1.2.1, §3.1.2.2; RFC 9700 §2.1).
 
-use oxide_auth::code_grant::extensions::Pkce;
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::clients::{Client, ClientRegistry};
@@ -151,10 +149,7 @@ pub fn check_pkce(client: &Client, p: &Params) -> Result<Option<String>, OAuthEr
     {
         return Err(OAuthError::invalid_request("code_challenge is malformed"));
     }
-    Pkce::required()
-        .challenge(Some(Cow::Borrowed("S256")), Some(Cow::Borrowed(challenge)))
-        .map_err(|_| OAuthError::invalid_request("code_challenge is malformed"))?
-        .and_then(|v| v.into_private_value().ok().flatten())
+    crate::oauth::pkce::stored(challenge)
         .map(Some)
         .ok_or_else(|| OAuthError::invalid_request("code_challenge is malformed"))
 }

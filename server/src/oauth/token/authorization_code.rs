@@ -1,8 +1,9 @@
 //! grant_type=authorization_code — RFC 6749 §4.1.3, §10.5; RFC 7636 §4.6; OIDC Core §3.1.3.2;
-//! RFC 9700 §4.2.4. In the spec's order: look up by hash, check the client and redirect_uri,
-//! verify PKCE; a code used before is then a valid second redemption, which revokes every
-//! token issued from it, even after the code's expiry (codes are kept an hour for that); only
-//! then expiry, and the atomic claim, and minting.
+//! RFC 9700 §4.2.4. A code issued to this client for this redirect_uri and verifier, unused and
+//! unexpired, is claimed and read in one step. Otherwise, in the spec's order: look up by hash,
+//! check the client and redirect_uri, verify PKCE; a code used before is then a valid second
+//! redemption, which revokes every token issued from it, even after the code's expiry (codes
+//! are kept an hour for that); only then expiry, and the atomic claim, and minting.
 
 use super::{TokenResponse, UserTokens, issue_user_tokens};
 use crate::audit::{AuditEvent, AuditKind, Origin};
@@ -12,7 +13,7 @@ use crate::protocol::error::OAuthError;
 use crate::protocol::params::Params;
 use crate::protocol::vocab::{GrantType, OFFLINE_ACCESS, Scopes};
 use crate::state::AppState;
-use crate::store::{CodeRecord, NewRefreshToken};
+use crate::store::{CodeRecord, NewRefreshToken, RedeemTerms, Redeemable};
 use crate::tokens::opaque;
 
 pub async fn exchange(
@@ -30,12 +31,26 @@ pub async fn exchange(
     if code.len() > 256 {
         return Err(invalid());
     }
+    let code_hash = opaque::hash(code);
+    // The common case in one step: a code issued to this client, for this redirect_uri and
+    // this verifier's challenge, unused and unexpired, is claimed and read at once. Anything
+    // else is found out below, in the spec's order, with the code left as it was.
+    if let Some(pkce_challenge) = pkce::expected(verifier) {
+        let terms = RedeemTerms {
+            client_id: client.id.0.clone(),
+            redirect_uri: redirect_uri.to_owned(),
+            pkce_challenge,
+        };
+        if let Some(found) = state.store.redeem_code(&code_hash, &terms, now).await? {
+            return mint(state, client, found).await;
+        }
+    }
     let found = state
         .store
-        .code_to_redeem(&opaque::hash(code))
+        .code_to_redeem(&code_hash)
         .await?
         .ok_or_else(invalid)?;
-    let record = found.code;
+    let record = &found.code;
     if record.client_id != client.id.as_str() {
         return Err(invalid());
     }
@@ -47,19 +62,30 @@ pub async fn exchange(
     pkce::verify(record.pkce_challenge.as_deref(), verifier)?;
     // Everything checks out: a code used before is a valid second redemption.
     if record.consumed_at.is_some() {
-        revoke_for_reuse(state, &record, now, origin).await?;
+        revoke_for_reuse(state, record, now, origin).await?;
         return Err(invalid());
     }
     if record.expires_at <= now {
         return Err(invalid());
     }
     if !state.store.claim_code(&record.code_hash, now).await? {
-        revoke_for_reuse(state, &record, now, origin).await?;
+        revoke_for_reuse(state, record, now, origin).await?;
         return Err(invalid());
     }
-    // We won the claim; the grant was read with the code. A concurrent replay may revoke it
-    // right now; the tokens below then reference a revoked grant and never work, while exactly
-    // one redemption still answers 200.
+    mint(state, client, found).await
+}
+
+/// The tokens for a code this request claimed. Its grant was read with it: a concurrent replay
+/// may revoke it right now; the tokens then reference a revoked grant and never work, while
+/// exactly one redemption still answers 200.
+async fn mint(
+    state: &AppState,
+    client: &Client,
+    found: Redeemable,
+) -> Result<TokenResponse, OAuthError> {
+    let invalid =
+        || OAuthError::invalid_grant("the authorization code is invalid, expired or already used");
+    let record = found.code;
     let grant = found.grant.ok_or_else(invalid)?;
     let account = found
         .account
