@@ -288,13 +288,6 @@ pub(super) async fn redeem_codes(
         .collect())
 }
 
-/// `column = ANY($1)`, one array parameter whatever the number of values (one prepared
-/// statement for every batch size).
-pub(super) fn any(column: impl sea_orm::sea_query::IntoColumnRef, values: Vec<String>) -> Expr {
-    use sea_orm::sea_query::{ExprTrait, extension::postgres::PgFunc};
-    Expr::col(column).eq(PgFunc::any(Expr::val(values)))
-}
-
 impl Store {
     /// Record a new grant and the authorization code that starts it, atomically.
     pub async fn create_grant_with_code(

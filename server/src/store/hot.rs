@@ -6,6 +6,7 @@
 //! its reads are in-process and its writes already commit in groups (`writer`).
 
 use sea_orm::DatabaseConnection;
+use sea_orm::sea_query::{Expr, ExprTrait, IntoColumnRef, extension::postgres::PgFunc};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -43,4 +44,10 @@ where
 {
     let db = db.clone();
     Arc::new(move |inputs| Box::pin(statement(db.clone(), inputs)))
+}
+
+/// `column = ANY($1)`: one array parameter whatever the number of values (one prepared
+/// statement for every batch size).
+pub(super) fn any(column: impl IntoColumnRef, values: Vec<String>) -> Expr {
+    Expr::col(column).eq(PgFunc::any(Expr::val(values)))
 }

@@ -117,7 +117,7 @@ pub(super) async fn sessions_with_consent(
     use sea_orm::sea_query::extension::postgres::PgFunc;
     let (hashes, clients): (Vec<String>, Vec<String>) = keys.iter().cloned().unzip();
     let rows = with_consent_of(PgFunc::any(Expr::val(clients)))
-        .filter(super::grants::any(
+        .filter(super::hot::any(
             (browser_sessions::Entity, Column::IdHash),
             hashes,
         ))
