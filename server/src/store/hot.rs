@@ -1,9 +1,10 @@
 //! PostgreSQL's hot statements, batched (`combine`): the three a code exchange makes (the
 //! session and remembered consent at /authorize, the grant and code written together, and at
-//! /token the code claimed and read in one). Each is one statement over every caller waiting for it,
-//! built by sea-orm in the same file as its one-caller form (`= ANY($1)` over an array, so one
-//! prepared statement serves every batch size; multi-row inserts). SQLite needs none of this:
-//! its reads are in-process and its writes already commit in groups (`writer`).
+//! /token the code claimed and read in one). Each is one statement over every caller waiting
+//! for it, built by sea-orm in the same file as its one-caller form, with arrays (`= ANY($1)`,
+//! `unnest`) so that one prepared statement serves every batch size, and multi-row inserts.
+//! SQLite needs none of this: its reads are in-process and its writes already commit in
+//! groups (`writer`).
 
 use sea_orm::DatabaseConnection;
 use sea_orm::sea_query::{Expr, ExprTrait, IntoColumnRef, extension::postgres::PgFunc};
