@@ -318,25 +318,23 @@ impl Store {
         client_id: &str,
         now: i64,
     ) -> StoreResult<Option<(BrowserSession, Option<String>)>> {
+        let live = || {
+            with_consent_of(Expr::val(client_id))
+                .filter(Column::IdHash.eq(id_hash))
+                .filter(Column::ExpiresAt.gt(now))
+        };
         let found = match (&self.direct, &self.hot) {
-            (Some(direct), _) => {
-                let select = with_consent_of(Expr::val(client_id))
-                    .filter(Column::IdHash.eq(id_hash))
-                    .filter(Column::ExpiresAt.gt(now));
-                direct.one(select.limit(1).build(DbBackend::Sqlite), |row| {
-                    let session = browser_sessions::Model::from_direct(row, "A_")?;
-                    let scope: Option<String> = row.get("B_scope")?;
-                    Ok((session, scope))
-                })?
-            }
+            (Some(direct), _) => direct.one(live().limit(1).build(DbBackend::Sqlite), |row| {
+                let session = browser_sessions::Model::from_direct(row, "A_")?;
+                let scope: Option<String> = row.get("B_scope")?;
+                Ok((session, scope))
+            })?,
             (None, Some(hot)) => hot
                 .sessions
                 .call((id_hash.to_owned(), client_id.to_owned()))
                 .await?
                 .filter(|(session, _)| session.expires_at > now),
-            (None, None) => with_consent_of(Expr::val(client_id))
-                .filter(Column::IdHash.eq(id_hash))
-                .filter(Column::ExpiresAt.gt(now))
+            (None, None) => live()
                 .one(&self.read)
                 .await?
                 .map(|(s, c)| (s, c.map(|c| c.scope))),

@@ -16,6 +16,10 @@ use crate::state::AppState;
 use crate::store::{CodeRecord, NewRefreshToken, RedeemTerms, Redeemable};
 use crate::tokens::opaque;
 
+fn invalid() -> OAuthError {
+    OAuthError::invalid_grant("the authorization code is invalid, expired or already used")
+}
+
 pub async fn exchange(
     state: &AppState,
     client: &Client,
@@ -26,8 +30,6 @@ pub async fn exchange(
     let redirect_uri = p.require("redirect_uri")?;
     let verifier = p.get("code_verifier")?;
     let now = state.now();
-    let invalid =
-        || OAuthError::invalid_grant("the authorization code is invalid, expired or already used");
     if code.len() > 256 {
         return Err(invalid());
     }
@@ -83,8 +85,6 @@ async fn mint(
     client: &Client,
     found: Redeemable,
 ) -> Result<TokenResponse, OAuthError> {
-    let invalid =
-        || OAuthError::invalid_grant("the authorization code is invalid, expired or already used");
     let record = found.code;
     let grant = found.grant.ok_or_else(invalid)?;
     let account = found
