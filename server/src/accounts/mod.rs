@@ -133,6 +133,8 @@ pub enum PasswordCheck {
     },
     /// The email is locked: not checked at all (same answer for the person as `Refused`).
     Locked,
+    /// The right password of a disabled account (same answer for the person as `Refused`).
+    Disabled,
 }
 
 /// A password sign-in, throttled per email (known or not): refused unchecked while the email
@@ -157,24 +159,31 @@ pub async fn check_password(
     } else {
         None
     };
-    let account = if email.len() > 254 {
-        None
+    let (account, disabled) = if email.len() > 254 {
+        (None, false)
     } else {
-        store.account_by_email(email).await?
+        match store.sign_in_account(email).await? {
+            Some((a, disabled)) => (Some(a), disabled),
+            None => (None, false),
+        }
     };
     let ok = password::within_limit(&password)
         && passwords
             .verify(account.as_ref(), password)
             .await
             .map_err(|e| AccountError::Hash(e.to_string()))?;
+    let accepted = |a| match disabled {
+        true => PasswordCheck::Disabled,
+        false => PasswordCheck::Accepted(a),
+    };
     match (account.filter(|_| ok), before) {
         (Some(a), Some(s)) => {
             if s != throttle::FailureState::default() {
                 store.clear_login_failures(&key).await?;
             }
-            Ok(PasswordCheck::Accepted(a))
+            Ok(accepted(a))
         }
-        (Some(a), None) => Ok(PasswordCheck::Accepted(a)),
+        (Some(a), None) => Ok(accepted(a)),
         (None, Some(_)) => {
             // Another instance may have counted meanwhile: apply the failure to what is stored.
             let locked = store

@@ -177,11 +177,13 @@ async fn refuse_pending(
     }
 }
 
-/// What the login page shows for a pending request.
+/// What the login page shows for a pending request, and the request itself (read once: the
+/// sign-in the page submits goes on with it).
 pub struct LoginView {
     pub request_id: String,
     pub client: Arc<Client>,
     pub login_hint: Option<String>,
+    pending: Pending,
 }
 
 /// The pending request a login page (or an upstream button) is for. Signing in is allowed at
@@ -189,9 +191,10 @@ pub struct LoginView {
 pub async fn login_view(state: &AppState, id: &str) -> Result<LoginView, PageError> {
     let pending = Pending::load(state, id).await?;
     Ok(LoginView {
-        request_id: pending.id,
-        client: pending.client,
-        login_hint: pending.request.login_hint,
+        request_id: pending.id.clone(),
+        client: pending.client.clone(),
+        login_hint: pending.request.login_hint.clone(),
+        pending,
     })
 }
 
@@ -204,29 +207,47 @@ pub struct SignedIn {
     pub next: Url,
 }
 
-/// The one end of every way of signing in: the person proved they are `who` (at `auth_time`,
-/// by `amr`) for pending request `request_id`. Starts a new session (ending the browser's
-/// previous one), records the sign-in, and asks the policy what comes next. A password
-/// sign-in of an account whose email is unverified stops first for the emailed code
-/// (`[registration] require_verified_email`), in the browser `browser` names.
+/// The one end of every way of signing in from a login page: the person proved they are
+/// `who` (at `auth_time`, by `amr`) for the request `view` was read for. See `complete`.
 pub async fn complete_sign_in(
     state: &AppState,
-    request_id: &str,
+    view: LoginView,
     who: AuthenticatedSubject,
     previous_session: Option<&str>,
     browser: &str,
     origin: &Origin,
 ) -> Result<SignedIn, AuthorizeError> {
-    let pending = Pending::load(state, request_id).await?;
-    if state.store.account_disabled(&who.account_id).await? {
+    complete(state, view.pending, who, previous_session, browser, origin).await
+}
+
+/// The end of every sign-in, for `pending` as read at the sign-in's start (a transition
+/// names the revision it read: had the request moved meanwhile, it ends as expired). Starts a
+/// new session (ending the browser's previous one), records the sign-in, and asks the policy
+/// what comes next. A password sign-in of an account whose email is unverified stops first
+/// for the emailed code (`[registration] require_verified_email`), in the browser `browser`
+/// names. What it must know of the account is one read (`SignInFacts`).
+pub(super) async fn complete(
+    state: &AppState,
+    pending: Pending,
+    who: AuthenticatedSubject,
+    previous_session: Option<&str>,
+    browser: &str,
+    origin: &Origin,
+) -> Result<SignedIn, AuthorizeError> {
+    let facts = state
+        .store
+        .sign_in_facts(&who.account_id, &pending.request.client_id)
+        .await?;
+    let Some(facts) = facts.filter(|f| !f.disabled) else {
         return Err(AuthorizeError::Page(PageError {
             status: actix_web::http::StatusCode::FORBIDDEN,
             title: "Sign-in failed",
             message: "This account cannot sign in. Contact the administrator.".into(),
             cause: None,
         }));
-    }
-    if let Some(email) = super::verify::unverified_email(state, &who).await? {
+    };
+    if let Some(email) = super::verify::unconfirmed(state, &who, &facts) {
+        let email = email.to_owned();
         let next = super::verify::start(state, pending, Some(who), &email, browser, origin).await?;
         return Ok(SignedIn {
             cookie: None,
@@ -234,7 +255,7 @@ pub async fn complete_sign_in(
             next,
         });
     }
-    match second_factor::needed(state, &pending, &who).await? {
+    match second_factor::needed(state, &pending, &who, &facts.factors) {
         Need::Nothing => {}
         Need::Step(step) => {
             let next = second_factor::start(state, pending, who, step, browser.to_owned()).await?;
@@ -261,7 +282,7 @@ pub async fn complete_sign_in(
         event = event.upstream(idp);
     }
     state.store.audit(event).await?;
-    let granted = remembered(state, &who.account_id, &pending.request.client_id).await?;
+    let granted = facts.consent.as_deref().and_then(Scopes::parse);
     let next = policy::decide(&Facts {
         request: &pending.request,
         skip_consent: pending.client.skip_consent,

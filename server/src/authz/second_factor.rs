@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use url::Url;
 
-use super::flow::{SignedIn, complete_sign_in, page_url, stage_url};
+use super::flow::{SignedIn, complete, page_url, stage_url};
 use super::policy;
 use super::stage::{Pending, Stage};
 use super::{AuthenticatedSubject, AuthorizeError};
@@ -22,7 +22,7 @@ use crate::email::messages;
 use crate::error::PageError;
 use crate::protocol::vocab::{Acr, Amr};
 use crate::state::AppState;
-use crate::store::StoreError;
+use crate::store::{FactorSummary, StoreError};
 use crate::tokens::opaque;
 
 /// Where a second-factor step stands.
@@ -63,17 +63,18 @@ pub enum Need {
 /// required and, with a factor enrolled, two factors; a code (or a passkey) when the account
 /// has a factor (it is always asked then); enrolment when a second factor is required and
 /// there is none.
-pub async fn needed(
+pub fn needed(
     state: &AppState,
     pending: &Pending,
     who: &AuthenticatedSubject,
-) -> Result<Need, StoreError> {
+    factors: &FactorSummary,
+) -> Need {
     let reached = Acr::of(&who.amr);
     let wanted = required(state, &pending.client, &pending.request);
     if reached >= Acr::MultiFactor && reached >= wanted {
-        return Ok(Need::Nothing);
+        return Need::Nothing;
     }
-    step_for(state, wanted, &who.account_id).await
+    step_given(wanted, factors)
 }
 
 /// The step that takes an account to class `wanted` (or past one factor when it has one).
@@ -82,17 +83,24 @@ pub async fn step_for(
     wanted: Acr,
     account_id: &crate::protocol::ids::AccountId,
 ) -> Result<Need, StoreError> {
-    let factors = state.store.factor_summary(account_id).await?;
+    Ok(step_given(
+        wanted,
+        &state.store.factor_summary(account_id).await?,
+    ))
+}
+
+/// `step_for` an account with `factors`.
+fn step_given(wanted: Acr, factors: &FactorSummary) -> Need {
     if wanted >= Acr::PhishingResistant && factors.passkeys == 0 {
-        return Ok(Need::Unmet);
+        return Need::Unmet;
     }
     if factors.any() {
-        return Ok(Need::Step(FactorStep::Ask));
+        return Need::Step(FactorStep::Ask);
     }
     if wanted >= Acr::MultiFactor {
-        return Ok(Need::Step(FactorStep::Enrol));
+        return Need::Step(FactorStep::Enrol);
     }
-    Ok(Need::Nothing)
+    Need::Nothing
 }
 
 /// `who` after a second factor (`method`: `otp`, `hwk` or `swk`) just now.
@@ -370,9 +378,9 @@ pub(super) async fn proceed_with(
     caller: &Caller<'_>,
     origin: &Origin,
 ) -> Result<FactorPage, AuthorizeError> {
-    let done = complete_sign_in(
+    let done = complete(
         state,
-        &l.pending.id,
+        l.pending,
         l.subject,
         caller.session_cookie,
         caller.browser,

@@ -1,12 +1,12 @@
 //! The email-verification step of a sign-in: a password sign-in (or a sign-up) of an account
 //! whose address is unverified waits at `Stage::AwaitingVerification` until the code sent to
 //! that address is entered in the same browser (or its link confirmed the address meanwhile);
-//! then `complete_sign_in` goes on where it stopped. After a sign-up with a taken address the
+//! then `complete_sign_in` (`flow::complete`) goes on where it stopped. After a sign-up with a taken address the
 //! stage has no subject: every code is wrong, and the page looks the same as for a new account.
 
 use std::sync::Arc;
 
-use super::flow::{SignedIn, complete_sign_in, stage_url};
+use super::flow::{SignedIn, complete, stage_url};
 use super::stage::{Pending, Stage};
 use super::{AuthenticatedSubject, AuthorizeError};
 use crate::accounts::email_proof::{self, CodeCheck, MAX_WRONG_CODES, Mail, Sent};
@@ -15,7 +15,7 @@ use crate::clients::Client;
 use crate::error::PageError;
 use crate::protocol::vocab::Amr;
 use crate::state::AppState;
-use crate::store::{Confirmed, ProofPurpose, StoreError};
+use crate::store::{Confirmed, ProofPurpose, SignInFacts, StoreError};
 use url::Url;
 
 /// What sending needs, from the application state.
@@ -28,13 +28,18 @@ pub fn mail(state: &AppState) -> Mail<'_> {
     }
 }
 
-/// The address a sign-in must confirm before it completes, if any: only password sign-ins,
-/// only when the configuration requires verified addresses.
+/// Only password sign-ins confirm their address, only when the configuration requires
+/// verified addresses.
+fn applies(state: &AppState, who: &AuthenticatedSubject) -> bool {
+    state.settings.registration.require_verified_email && who.amr.contains(&Amr::Pwd)
+}
+
+/// The address a sign-in must confirm before it completes, if any (see `applies`).
 pub async fn unverified_email(
     state: &AppState,
     who: &AuthenticatedSubject,
 ) -> Result<Option<String>, StoreError> {
-    if !state.settings.registration.require_verified_email || !who.amr.contains(&Amr::Pwd) {
+    if !applies(state, who) {
         return Ok(None);
     }
     Ok(state
@@ -43,6 +48,18 @@ pub async fn unverified_email(
         .await?
         .filter(|a| !a.email_verified)
         .and_then(|a| a.email))
+}
+
+/// `unverified_email` from what the sign-in already read of the account.
+pub(super) fn unconfirmed<'a>(
+    state: &AppState,
+    who: &AuthenticatedSubject,
+    facts: &'a SignInFacts,
+) -> Option<&'a str> {
+    match applies(state, who) && !facts.email_verified {
+        true => facts.email.as_deref(),
+        false => None,
+    }
 }
 
 /// Send a code (within the limits) and move the request to the verification step.
@@ -165,8 +182,7 @@ pub async fn show(
     if let Some(who) = subject
         && unverified_email(state, &who).await?.is_none()
     {
-        let done =
-            complete_sign_in(state, &pending.id, who, previous_session, browser, origin).await?;
+        let done = complete(state, pending, who, previous_session, browser, origin).await?;
         return Ok(Verified::Continue(done));
     }
     Ok(Verified::Show(view(&pending, &email), None))
@@ -256,7 +272,7 @@ pub async fn submit_code(
         .account(&who.account_id)
         .client(pending.client.id.as_str());
     state.store.audit(event).await?;
-    let done = complete_sign_in(state, &pending.id, who, previous_session, browser, origin).await?;
+    let done = complete(state, pending, who, previous_session, browser, origin).await?;
     Ok(Verified::Continue(done))
 }
 

@@ -160,12 +160,8 @@ pub async fn submit(
         other => PageError::internal(other),
     })?;
     let account = match check {
-        // A disabled account gets the same answer as a wrong password.
-        PasswordCheck::Accepted(a) if state.store.account_disabled(&a.id).await? => {
-            let refused = PasswordCheck::Refused { locked: false };
-            return refused_page(&state, &req, &view, &email, refused).await;
-        }
         PasswordCheck::Accepted(a) => a,
+        // A disabled account gets the same answer as a wrong password.
         refused => return refused_page(&state, &req, &view, &email, refused).await,
     };
     let who = AuthenticatedSubject {
@@ -174,7 +170,7 @@ pub async fn submit(
         amr: vec![Amr::Pwd],
         idp: None,
     };
-    super::finish_sign_in(&state, &req, &view.request_id, who).await
+    super::finish_sign_in(&state, &req, view, who).await
 }
 
 /// POST /login/passkey — a passkey answered the login page's ceremony: a passwordless sign-in.
@@ -202,7 +198,7 @@ pub async fn passkey(
     )
     .await?;
     match outcome {
-        Ok(who) => super::finish_sign_in(&state, &req, &view.request_id, who).await,
+        Ok(who) => super::finish_sign_in(&state, &req, view, who).await,
         Err(message) => Ok(login_page(
             &state,
             &req,

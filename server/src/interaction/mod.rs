@@ -79,22 +79,13 @@ pub async fn record(state: &AppState, event: AuditEvent) -> Result<(), PageError
 pub async fn finish_sign_in(
     state: &AppState,
     req: &HttpRequest,
-    request_id: &str,
+    view: authz::LoginView,
     who: AuthenticatedSubject,
 ) -> Result<HttpResponse, PageError> {
     let previous = cookie(req, session::cookie_name(state));
     let origin = Origin::of(req);
     let browser = csrf::browser_id(state, req);
-    match authz::complete_sign_in(
-        state,
-        request_id,
-        who,
-        previous.as_deref(),
-        &browser,
-        &origin,
-    )
-    .await
-    {
+    match authz::complete_sign_in(state, view, who, previous.as_deref(), &browser, &origin).await {
         Ok(done) => Ok(signed_in(done)),
         Err(AuthorizeError::Redirect(url)) => Ok(see_other(&url)),
         Err(AuthorizeError::Page(p)) => Err(p),

@@ -458,5 +458,5 @@ async fn sign_in(
         amr,
         idp: Some(id.to_owned()),
     };
-    super::finish_sign_in(state, req, &view.request_id, who).await
+    super::finish_sign_in(state, req, view, who).await
 }

@@ -76,6 +76,52 @@ fn codes(account_id: &str, hashes: &[String], now: i64) -> Vec<recovery_codes::A
         .collect()
 }
 
+/// The four scalar subqueries of a `FactorSummary` of account `id`, in `summary_of`'s order.
+pub(super) fn summary_columns(id: &str) -> [Expr; 4] {
+    let scalar = |q: SelectStatement| Expr::from(SubQueryStatement::from(q));
+    let totp = |column: totp_factors::Column| {
+        Query::select()
+            .column(column)
+            .from(totp_factors::Entity)
+            .and_where(totp_factors::Column::AccountId.eq(id))
+            .and_where(totp_factors::Column::ConfirmedAt.is_not_null())
+            .to_owned()
+    };
+    let count = |table: DynIden, filter: Condition| {
+        Query::select()
+            .expr(Func::count(Expr::col(Asterisk)))
+            .from(table)
+            .cond_where(filter)
+            .to_owned()
+    };
+    [
+        scalar(totp(totp_factors::Column::ConfirmedAt)),
+        scalar(totp(totp_factors::Column::LastUsedAt)),
+        scalar(count(
+            recovery_codes::Entity.into_iden(),
+            Condition::all()
+                .add(recovery_codes::Column::AccountId.eq(id))
+                .add(recovery_codes::Column::UsedAt.is_null()),
+        )),
+        scalar(count(
+            passkeys::Entity.into_iden(),
+            Condition::all().add(passkeys::Column::AccountId.eq(id)),
+        )),
+    ]
+}
+
+/// A `FactorSummary` from the values of `summary_columns`.
+pub(super) fn summary_of(
+    (totp_since, totp_last_used, left, passkeys): (Option<i64>, Option<i64>, i64, i64),
+) -> FactorSummary {
+    FactorSummary {
+        totp_since,
+        totp_last_used,
+        recovery_codes_left: u64::try_from(left).unwrap_or_default(),
+        passkeys: u64::try_from(passkeys).unwrap_or_default(),
+    }
+}
+
 impl Store {
     pub async fn totp_factor(&self, account_id: &AccountId) -> StoreResult<Option<TotpFactor>> {
         Ok(self
@@ -84,40 +130,13 @@ impl Store {
             .map(Into::into))
     }
 
-    /// An account's second factors, in one read (every sign-in asks): a confirmed
-    /// authenticator's dates and how many recovery codes and passkeys it has.
+    /// An account's second factors, in one read: a confirmed authenticator's dates and how
+    /// many recovery codes and passkeys it has.
     pub async fn factor_summary(&self, account_id: &AccountId) -> StoreResult<FactorSummary> {
-        let id = account_id.as_str();
-        let scalar = |q: &mut SelectStatement| Expr::from(SubQueryStatement::from(q.take()));
-        let totp = |column: totp_factors::Column| {
-            Query::select()
-                .column(column)
-                .from(totp_factors::Entity)
-                .and_where(totp_factors::Column::AccountId.eq(id))
-                .and_where(totp_factors::Column::ConfirmedAt.is_not_null())
-                .to_owned()
-        };
-        let count = |table: DynIden, filter: Condition| {
-            Query::select()
-                .expr(Func::count(Expr::col(Asterisk)))
-                .from(table)
-                .cond_where(filter)
-                .to_owned()
-        };
-        let select = Query::select()
-            .expr(scalar(&mut totp(totp_factors::Column::ConfirmedAt)))
-            .expr(scalar(&mut totp(totp_factors::Column::LastUsedAt)))
-            .expr(scalar(&mut count(
-                recovery_codes::Entity.into_iden(),
-                Condition::all()
-                    .add(recovery_codes::Column::AccountId.eq(id))
-                    .add(recovery_codes::Column::UsedAt.is_null()),
-            )))
-            .expr(scalar(&mut count(
-                passkeys::Entity.into_iden(),
-                Condition::all().add(passkeys::Column::AccountId.eq(id)),
-            )))
-            .to_owned();
+        let mut select = Query::select();
+        for column in summary_columns(account_id.as_str()) {
+            select.expr(column);
+        }
         type Row = (Option<i64>, Option<i64>, i64, i64);
         let row: Option<Row> = match &self.direct {
             Some(direct) => direct.one(DbBackend::Sqlite.build(&select), |r| {
@@ -136,13 +155,7 @@ impl Store {
                 }
             }
         };
-        let (totp_since, totp_last_used, left, passkeys) = row.unwrap_or_default();
-        Ok(FactorSummary {
-            totp_since,
-            totp_last_used,
-            recovery_codes_left: u64::try_from(left).unwrap_or_default(),
-            passkeys: u64::try_from(passkeys).unwrap_or_default(),
-        })
+        Ok(summary_of(row.unwrap_or_default()))
     }
 
     /// Start (or restart) an enrolment: an unconfirmed authenticator replaces an unconfirmed

@@ -24,6 +24,7 @@ mod outbox;
 mod passkeys;
 mod proofs;
 mod roles;
+mod sign_in;
 mod sockets;
 mod upstream_logins;
 mod writer;
@@ -45,6 +46,7 @@ pub use outbox::{NewEmail, OutboxMessage, OutboxState};
 pub use passkeys::{PasskeyUse, StoredPasskey};
 pub use proofs::{NewProof, Proof, ProofPurpose, SendHistory};
 pub use roles::RolesSynced;
+pub use sign_in::SignInFacts;
 pub use upstream_logins::PendingUpstreamRow;
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, RuntimeErr};

@@ -1,0 +1,170 @@
+//! What a sign-in reads of an account, each in one statement: the account a password names,
+//! with whether it is disabled (the login form's check), and the facts every way of signing in
+//! consults before it starts a session (`authz::complete_sign_in`: disabled, email
+//! verification, second factors, the consent remembered for the client).
+
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SubQueryStatement};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, QueryResult};
+
+use super::entities::{accounts, consents, disabled_accounts};
+use super::factors::{summary_columns, summary_of};
+use super::{Account, FactorSummary, Store, StoreError, StoreResult};
+use crate::protocol::ids::AccountId;
+
+/// An account as a sign-in sees it.
+#[derive(Debug, Clone)]
+pub struct SignInFacts {
+    pub disabled: bool,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub factors: FactorSummary,
+    /// The space-separated scopes the account granted the client, if it did.
+    pub consent: Option<String>,
+}
+
+/// `(SELECT disabled_at FROM disabled_accounts WHERE account_id = accounts.id)`.
+fn disabled_at() -> Expr {
+    let q = Query::select()
+        .column(disabled_accounts::Column::DisabledAt)
+        .from(disabled_accounts::Entity)
+        .and_where(
+            Expr::col((
+                disabled_accounts::Entity,
+                disabled_accounts::Column::AccountId,
+            ))
+            .equals((accounts::Entity, accounts::Column::Id)),
+        )
+        .to_owned();
+    Expr::from(SubQueryStatement::from(q))
+}
+
+fn scalar(q: SelectStatement) -> Expr {
+    Expr::from(SubQueryStatement::from(q))
+}
+
+/// A row's values by position, on either driver.
+trait Cells {
+    fn text(&self, i: usize) -> StoreResult<String>;
+    fn opt_text(&self, i: usize) -> StoreResult<Option<String>>;
+    fn flag(&self, i: usize) -> StoreResult<bool>;
+    fn int(&self, i: usize) -> StoreResult<i64>;
+    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>>;
+}
+
+macro_rules! cells {
+    ($row:ty, $get:ident, $err:expr) => {
+        impl Cells for $row {
+            fn text(&self, i: usize) -> StoreResult<String> {
+                self.$get(i).map_err($err)
+            }
+            fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
+                self.$get(i).map_err($err)
+            }
+            fn flag(&self, i: usize) -> StoreResult<bool> {
+                self.$get(i).map_err($err)
+            }
+            fn int(&self, i: usize) -> StoreResult<i64> {
+                self.$get(i).map_err($err)
+            }
+            fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
+                self.$get(i).map_err($err)
+            }
+        }
+    };
+}
+cells!(rusqlite::Row<'_>, get, super::direct::error);
+cells!(QueryResult, try_get_by_index, StoreError::from);
+
+impl Store {
+    /// One statement, mapped by `map` on whichever driver runs it.
+    async fn read_one<T>(
+        &self,
+        select: &SelectStatement,
+        map: impl Fn(&dyn Cells) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        match &self.direct {
+            Some(direct) => {
+                let mut mapped = None;
+                direct.one(DbBackend::Sqlite.build(select), |r| {
+                    mapped = Some(map(r));
+                    Ok(())
+                })?;
+                mapped.transpose()
+            }
+            None => {
+                let backend = self.read.get_database_backend();
+                match self.read.query_one_raw(backend.build(select)).await? {
+                    Some(r) => map(&r).map(Some),
+                    None => Ok(None),
+                }
+            }
+        }
+    }
+
+    /// The account `email` names (stored lower-cased) and whether it is disabled.
+    pub async fn sign_in_account(&self, email: &str) -> StoreResult<Option<(Account, bool)>> {
+        use accounts::Column as A;
+        let select = Query::select()
+            .columns([
+                A::Id,
+                A::Email,
+                A::EmailVerified,
+                A::Name,
+                A::PasswordHash,
+                A::CreatedAt,
+            ])
+            .expr(disabled_at())
+            .from(accounts::Entity)
+            .and_where(A::Email.eq(email))
+            .to_owned();
+        self.read_one(&select, |r| {
+            let model = accounts::Model {
+                id: r.text(0)?,
+                email: r.opt_text(1)?,
+                email_verified: r.flag(2)?,
+                name: r.opt_text(3)?,
+                password_hash: r.opt_text(4)?,
+                created_at: r.int(5)?,
+            };
+            Ok((model.into(), r.opt_int(6)?.is_some()))
+        })
+        .await
+    }
+
+    /// What `complete_sign_in` must know of account `id` signing in for `client_id`; `None`
+    /// when there is no such account (deleted meanwhile).
+    pub async fn sign_in_facts(
+        &self,
+        id: &AccountId,
+        client_id: &str,
+    ) -> StoreResult<Option<SignInFacts>> {
+        use accounts::Column as A;
+        let consent = Query::select()
+            .column(consents::Column::Scope)
+            .from(consents::Entity)
+            .and_where(consents::Column::AccountId.eq(id.as_str()))
+            .and_where(consents::Column::ClientId.eq(client_id))
+            .to_owned();
+        let mut select = Query::select();
+        select
+            .columns([A::Email, A::EmailVerified])
+            .expr(disabled_at())
+            .expr(scalar(consent));
+        for column in summary_columns(id.as_str()) {
+            select.expr(column);
+        }
+        select
+            .from(accounts::Entity)
+            .and_where(A::Id.eq(id.as_str()));
+        self.read_one(&select, |r| {
+            Ok(SignInFacts {
+                email: r.opt_text(0)?,
+                email_verified: r.flag(1)?,
+                disabled: r.opt_int(2)?.is_some(),
+                consent: r.opt_text(3)?,
+                factors: summary_of((r.opt_int(4)?, r.opt_int(5)?, r.int(6)?, r.int(7)?)),
+            })
+        })
+        .await
+    }
+}
