@@ -27,6 +27,34 @@ async fn a_trusted_upstream_with_a_verified_email_signs_in_to_the_existing_accou
 }
 
 #[tokio::test]
+async fn a_disabled_account_cannot_sign_in_through_an_upstream_either() {
+    let fakes = start_fakes().await;
+    let app = app_with(
+        &fakes,
+        &[("google", "google", json!({"trust_email": true}))],
+    )
+    .await;
+    let alice = person("g-alice", Some(EMAIL), true);
+    federated_id_token(&app, "google", &alice).await;
+    let signed_in = app.audit("login_succeeded").await;
+    assert_eq!(
+        ostiary_cli(&app, &["users", "disable", "--email", EMAIL]).await,
+        0
+    );
+
+    let res = callback_response(&app, &browser(), "google", &alice).await;
+
+    assert_eq!(res.status(), 403);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("This account cannot sign in"), "{page}");
+    assert_eq!(
+        app.audit("login_succeeded").await,
+        signed_in,
+        "no session started, no sign-in recorded"
+    );
+}
+
+#[tokio::test]
 async fn an_unverified_email_never_links_to_an_existing_account() {
     let fakes = start_fakes().await;
     let app = app_with(
