@@ -6,8 +6,8 @@ EXPLAIN SELECT * FROM browser_sessions LEFT JOIN consents ON browser_sessions.ac
 EXPLAIN SELECT * FROM consents WHERE account_id = 'prefill-1' AND client_id = 'bench-web';
 EXPLAIN SELECT * FROM auth_requests WHERE id = 'x' AND expires_at > 0;
 EXPLAIN UPDATE auth_requests SET stage_json = '{}', revision = 2 WHERE id = 'x' AND revision = 1;
-EXPLAIN SELECT * FROM accounts WHERE email = 'user1@prefill.example';
-EXPLAIN SELECT * FROM accounts WHERE id = 'prefill-1';
+EXPLAIN SELECT id, email, email_verified, name, password_hash, created_at, (SELECT disabled_at FROM disabled_accounts WHERE disabled_accounts.account_id = accounts.id) FROM accounts WHERE email = 'user1@prefill.example';
+EXPLAIN SELECT email, email_verified, (SELECT disabled_at FROM disabled_accounts WHERE disabled_accounts.account_id = accounts.id), (SELECT scope FROM consents WHERE account_id = 'prefill-1' AND client_id = 'bench-web'), (SELECT confirmed_at FROM totp_factors WHERE account_id = 'prefill-1' AND confirmed_at IS NOT NULL), (SELECT last_used_at FROM totp_factors WHERE account_id = 'prefill-1' AND confirmed_at IS NOT NULL), (SELECT count(*) FROM recovery_codes WHERE account_id = 'prefill-1' AND used_at IS NULL), (SELECT count(*) FROM passkeys WHERE account_id = 'prefill-1') FROM accounts WHERE id = 'prefill-1';
 EXPLAIN SELECT * FROM login_failures WHERE key_hash = 'x';
 EXPLAIN SELECT * FROM auth_codes WHERE code_hash = 'x';
 EXPLAIN SELECT * FROM auth_codes LEFT JOIN grants ON auth_codes.grant_id = grants.id LEFT JOIN accounts ON grants.account_id = accounts.id WHERE auth_codes.code_hash = 'x';
