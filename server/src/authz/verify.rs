@@ -1,8 +1,9 @@
 //! The email-verification step of a sign-in: a password sign-in (or a sign-up) of an account
 //! whose address is unverified waits at `Stage::AwaitingVerification` until the code sent to
 //! that address is entered in the same browser (or its link confirmed the address meanwhile);
-//! then `complete_sign_in` (`flow::complete`) goes on where it stopped. After a sign-up with a taken address the
-//! stage has no subject: every code is wrong, and the page looks the same as for a new account.
+//! then `complete_sign_in` (`flow::complete`) goes on where it stopped. After a sign-up with a
+//! taken address the stage has no subject: every code is wrong, and the page looks the same as
+//! for a new account.
 
 use std::sync::Arc;
 

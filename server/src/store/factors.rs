@@ -13,11 +13,11 @@ use sea_orm::sea_query::{
     Asterisk, DynIden, Expr, Func, IntoIden, Query, SelectStatement, SubQueryStatement,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseExecutor, DbBackend,
-    EntityTrait, QueryFilter,
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseExecutor, EntityTrait, QueryFilter,
 };
 
 use super::entities::{passkeys, recovery_codes, remembered_devices, totp_factors};
+use super::row::Cells;
 use super::{Store, StoreError, StoreResult};
 use crate::protocol::ids::AccountId;
 
@@ -110,16 +110,14 @@ pub(super) fn summary_columns(id: &str) -> [Expr; 4] {
     ]
 }
 
-/// A `FactorSummary` from the values of `summary_columns`.
-pub(super) fn summary_of(
-    (totp_since, totp_last_used, left, passkeys): (Option<i64>, Option<i64>, i64, i64),
-) -> FactorSummary {
-    FactorSummary {
-        totp_since,
-        totp_last_used,
-        recovery_codes_left: u64::try_from(left).unwrap_or_default(),
-        passkeys: u64::try_from(passkeys).unwrap_or_default(),
-    }
+/// A `FactorSummary` from the values of `summary_columns`, the first in column `at`.
+pub(super) fn summary_of(r: &dyn Cells, at: usize) -> StoreResult<FactorSummary> {
+    Ok(FactorSummary {
+        totp_since: r.opt_int(at)?,
+        totp_last_used: r.opt_int(at + 1)?,
+        recovery_codes_left: u64::try_from(r.int(at + 2)?).unwrap_or_default(),
+        passkeys: u64::try_from(r.int(at + 3)?).unwrap_or_default(),
+    })
 }
 
 impl Store {
@@ -137,25 +135,8 @@ impl Store {
         for column in summary_columns(account_id.as_str()) {
             select.expr(column);
         }
-        type Row = (Option<i64>, Option<i64>, i64, i64);
-        let row: Option<Row> = match &self.direct {
-            Some(direct) => direct.one(DbBackend::Sqlite.build(&select), |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })?,
-            None => {
-                let backend = self.read.get_database_backend();
-                match self.read.query_one_raw(backend.build(&select)).await? {
-                    Some(r) => Some((
-                        r.try_get_by_index(0)?,
-                        r.try_get_by_index(1)?,
-                        r.try_get_by_index(2)?,
-                        r.try_get_by_index(3)?,
-                    )),
-                    None => None,
-                }
-            }
-        };
-        Ok(summary_of(row.unwrap_or_default()))
+        let summary = self.read_one(&select, |r| summary_of(r, 0)).await?;
+        Ok(summary.unwrap_or_default())
     }
 
     /// Start (or restart) an enrolment: an unconfirmed authenticator replaces an unconfirmed

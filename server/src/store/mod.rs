@@ -24,6 +24,7 @@ mod outbox;
 mod passkeys;
 mod proofs;
 mod roles;
+mod row;
 mod sign_in;
 mod sockets;
 mod upstream_logins;

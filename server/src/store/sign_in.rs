@@ -3,12 +3,12 @@
 //! consults before it starts a session (`authz::complete_sign_in`: disabled, email
 //! verification, second factors, the consent remembered for the client).
 
+use sea_orm::ColumnTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SubQueryStatement};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, QueryResult};
 
 use super::entities::{accounts, consents, disabled_accounts};
 use super::factors::{summary_columns, summary_of};
-use super::{Account, FactorSummary, Store, StoreError, StoreResult};
+use super::{Account, FactorSummary, Store, StoreResult};
 use crate::protocol::ids::AccountId;
 
 /// An account as a sign-in sees it.
@@ -35,72 +35,14 @@ fn disabled_at() -> Expr {
             .equals((accounts::Entity, accounts::Column::Id)),
         )
         .to_owned();
-    Expr::from(SubQueryStatement::from(q))
+    scalar(q)
 }
 
 fn scalar(q: SelectStatement) -> Expr {
     Expr::from(SubQueryStatement::from(q))
 }
 
-/// A row's values by position, on either driver.
-trait Cells {
-    fn text(&self, i: usize) -> StoreResult<String>;
-    fn opt_text(&self, i: usize) -> StoreResult<Option<String>>;
-    fn flag(&self, i: usize) -> StoreResult<bool>;
-    fn int(&self, i: usize) -> StoreResult<i64>;
-    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>>;
-}
-
-macro_rules! cells {
-    ($row:ty, $get:ident, $err:expr) => {
-        impl Cells for $row {
-            fn text(&self, i: usize) -> StoreResult<String> {
-                self.$get(i).map_err($err)
-            }
-            fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
-                self.$get(i).map_err($err)
-            }
-            fn flag(&self, i: usize) -> StoreResult<bool> {
-                self.$get(i).map_err($err)
-            }
-            fn int(&self, i: usize) -> StoreResult<i64> {
-                self.$get(i).map_err($err)
-            }
-            fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
-                self.$get(i).map_err($err)
-            }
-        }
-    };
-}
-cells!(rusqlite::Row<'_>, get, super::direct::error);
-cells!(QueryResult, try_get_by_index, StoreError::from);
-
 impl Store {
-    /// One statement, mapped by `map` on whichever driver runs it.
-    async fn read_one<T>(
-        &self,
-        select: &SelectStatement,
-        map: impl Fn(&dyn Cells) -> StoreResult<T>,
-    ) -> StoreResult<Option<T>> {
-        match &self.direct {
-            Some(direct) => {
-                let mut mapped = None;
-                direct.one(DbBackend::Sqlite.build(select), |r| {
-                    mapped = Some(map(r));
-                    Ok(())
-                })?;
-                mapped.transpose()
-            }
-            None => {
-                let backend = self.read.get_database_backend();
-                match self.read.query_one_raw(backend.build(select)).await? {
-                    Some(r) => map(&r).map(Some),
-                    None => Ok(None),
-                }
-            }
-        }
-    }
-
     /// The account `email` names (stored lower-cased) and whether it is disabled.
     pub async fn sign_in_account(&self, email: &str) -> StoreResult<Option<(Account, bool)>> {
         use accounts::Column as A;
@@ -162,7 +104,7 @@ impl Store {
                 email_verified: r.flag(1)?,
                 disabled: r.opt_int(2)?.is_some(),
                 consent: r.opt_text(3)?,
-                factors: summary_of((r.opt_int(4)?, r.opt_int(5)?, r.int(6)?, r.int(7)?)),
+                factors: summary_of(r, 4)?,
             })
         })
         .await
