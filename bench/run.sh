@@ -101,7 +101,14 @@ run_pass() { # $1: pass name
   R[$p,jwks]=$(wrk_run "$base/jwks.json")
   R[$p,cc]=$(wrk_run -s "$work/cc.lua" "$base/token")
   R[$p,exchange]=$(with_db_cpu "$p.exchange" "$load" exchange --base "$base" --seconds "$SECONDS_EACH" --connections "$CONNS")
+  # The argon2id ceiling moves with the neighbours on a shared host (87-108/s within minutes
+  # on one): the sign-ins are measured against it as it is just before and just after them,
+  # with the server idle.
+  local before after
+  read -r before _ < <("$load" argon2)
   R[$p,signin]=$(with_db_cpu "$p.signin" "$load" signin --base "$base" --seconds "$SECONDS_EACH" --connections "$CONNS")
+  read -r after _ < <("$load" argon2)
+  R[$p,argon]="$(awk -v a="$before" -v b="$after" 'BEGIN {printf "%.1f", (a + b) / 2}') $before $after"
   R[$p,after]=$(rss)
   stop_server
 }
@@ -121,7 +128,9 @@ report() { # $1: pass name
   row "jwks" "${R[$p,jwks]}" 60000 ">= 60,000/s"
   row "token (client_credentials)" "${R[$p,cc]}" "$sign" ">= 80% of the signing rate"
   row "code exchange (full)" "${R[$p,exchange]}" "$(awk -v s="$sign" 'BEGIN {printf "%.0f", s / 2}')" ">= 60% of half the signing rate, p99 <= 100 ms"
-  row "password sign-ins" "${R[$p,signin]}" "$(awk -v a="$argon" 'BEGIN {printf "%.0f", a}')" ">= 90% of the argon2id ceiling"
+  local argon before after
+  read -r argon before after <<<"${R[$p,argon]}"
+  row "password sign-ins" "${R[$p,signin]}" "$argon" ">= 90% of the argon2id ceiling (${before}/s before, ${after}/s after)"
   if [ -s "$work/dbcpu.$p.exchange" ]; then
     local pg_x pg_s
     pg_x=$(cat "$work/dbcpu.$p.exchange"); pg_s=$(cat "$work/dbcpu.$p.signin" 2>/dev/null || echo "?")

@@ -294,3 +294,34 @@ async fn two_concurrent_allows_of_one_consent_issue_exactly_one_code() {
         .count();
     assert_eq!(codes, 1, "exactly one code");
 }
+
+#[tokio::test]
+async fn a_login_form_sent_twice_at_once_issues_exactly_one_code_and_the_other_finds_the_request_ended()
+ {
+    // Alice's consent is remembered, so the login form's answer is the code itself.
+    let app = spawn_app().await;
+    alice_signed_in(&app).await;
+    let other = browser();
+    let res = other
+        .get(authorize_with(&app, vec![]))
+        .send()
+        .await
+        .unwrap();
+    let html = page_text(&other, location(&res)).await;
+    let (a, b) = tokio::join!(
+        app.submit_login(&other, &html, EMAIL, PASSWORD),
+        app.submit_login(&other, &html, EMAIL, PASSWORD),
+    );
+    let has_code =
+        |r: &reqwest::Response| r.status() == 303 && query(&location(r), "code").is_some();
+    let (won, lost) = if has_code(&a) { (a, b) } else { (b, a) };
+    assert!(has_code(&won), "one of the two gets the code");
+    assert!(!has_code(&lost), "exactly one code");
+    expect_error_page(lost, 400, "This sign-in has expired").await;
+    // The code the winner got is good.
+    let code = query(&location(&won), "code").unwrap();
+    let res = app
+        .exchange(("webapp", Some(WEB_SECRET)), &code, None)
+        .await;
+    assert_eq!(res.status(), 200);
+}

@@ -18,7 +18,7 @@ use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::ids::AccountId;
 use crate::protocol::vocab::{Prompt, Scopes};
 use crate::state::AppState;
-use crate::store::BrowserSession;
+use crate::store::{BrowserSession, SignInWrites};
 
 /// The hosted page for a stage: `/login?req=…` or `/consent?req=…`.
 pub(super) fn page_url(state: &AppState, path: &str, id: &str) -> Result<Url, PageError> {
@@ -275,13 +275,12 @@ pub(super) async fn complete(
         }
     }
     let started = session::start(state, &who, previous_session, origin).await?;
-    let mut event = AuditEvent::new(AuditKind::LoginSucceeded, state.now(), origin)
+    let mut record = AuditEvent::new(AuditKind::LoginSucceeded, state.now(), origin)
         .account(&who.account_id)
         .client(pending.client.id.as_str());
     if let Some(idp) = &who.idp {
-        event = event.upstream(idp);
+        record = record.upstream(idp);
     }
-    state.store.audit(event).await?;
     let granted = facts.consent.as_deref().and_then(Scopes::parse);
     let next = policy::decide(&Facts {
         request: &pending.request,
@@ -293,38 +292,49 @@ pub(super) async fn complete(
         required_acr: second_factor::required(state, &pending.client, &pending.request),
         now: state.now(),
     });
+    // The session (when it is one INSERT), the record and, when a code is issued at once, the
+    // request taken with its grant and code: one transaction.
+    let issued = matches!(next, Next::IssueCode)
+        .then(|| issue::prepare(state, &pending.request, &who, started.sid.as_deref()));
+    let writes = SignInWrites {
+        session: started.to_write.as_ref(),
+        record,
+        code: issued.as_ref().map(|i| pending.ended_by(i)),
+        now: issued.as_ref().map_or_else(|| state.now(), |i| i.at),
+    };
+    let request_ended = state.store.record_sign_in(writes).await?;
     let signed_in = SignedInFor {
         session_hash: started.id_hash,
         subject: who,
         fresh: true,
     };
-    let next = match next {
-        Next::IssueCode => {
-            let req = pending.finish(state).await?;
-            match issue::issue_code(state, &req, &signed_in.subject, started.sid.as_deref()).await {
-                Ok(url) => url,
-                Err(AuthorizeError::Redirect(url)) => url,
+    let next = match (next, issued) {
+        (Next::IssueCode, Some(issued)) if request_ended => {
+            match issued.redirect(state, &pending.request) {
+                Ok(url) | Err(AuthorizeError::Redirect(url)) => url,
                 Err(e) => return Err(e),
             }
         }
-        Next::Refuse(r) => {
+        // The request moved on or expired while the password was checked.
+        (Next::IssueCode, _) => return Err(PageError::expired().into()),
+        (Next::Refuse(r), _) => {
             let req = pending.finish(state).await?;
             match issue::refuse(state, &req, refusal(r)) {
                 AuthorizeError::Redirect(url) => url,
                 e => return Err(e),
             }
         }
-        Next::Consent(reason) => {
+        (Next::Consent(reason), _) => {
             let stage = Stage::AwaitingConsent { reason, signed_in };
             stage_url(state, &pending.advance(state, stage).await?)?
         }
-        Next::Login(reason) => {
+        (Next::Login(reason), _) => {
             let stage = Stage::AwaitingLogin { reason };
             stage_url(state, &pending.advance(state, stage).await?)?
         }
         // `needed` above asked for every factor the class needs; should it not have, the
         // second factor is asked of the session just started.
-        Next::StepUp => {
+        (Next::StepUp, _) => {
             let wanted = second_factor::required(state, &pending.client, &pending.request);
             match step_up_stage(state, wanted, signed_in.subject, &signed_in.session_hash).await? {
                 Some(stage) => stage_url(state, &pending.advance(state, stage).await?)?,

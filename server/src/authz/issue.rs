@@ -49,14 +49,39 @@ pub fn refuse(state: &AppState, req: &AuthorizationRequest, e: OAuthError) -> Au
     error_response(state, &req.redirect_uri, req.state.as_deref(), &e)
 }
 
-/// Record a new grant (in browser session `sid`) and a single-use code for it; the redirect
-/// that carries the code.
-pub async fn issue_code(
+/// A code about to be issued: its grant and its stored form, and the code itself (which only
+/// the redirect carries).
+pub struct Issued {
+    code: crate::secret::Secret,
+    pub grant: NewGrant,
+    pub stored: NewCode,
+    /// When it was made (the grant's and code's creation time).
+    pub at: i64,
+}
+
+impl Issued {
+    /// The redirect that carries the code to the client (with `state` and `iss`).
+    pub fn redirect(
+        &self,
+        state: &AppState,
+        req: &AuthorizationRequest,
+    ) -> Result<Url, AuthorizeError> {
+        let mut pairs = vec![("code", self.code.expose())];
+        if let Some(s) = &req.state {
+            pairs.push(("state", s));
+        }
+        pairs.push(("iss", state.issuer()));
+        redirect(&req.redirect_uri, &pairs).map_err(|e| refuse(state, req, e))
+    }
+}
+
+/// A new grant (in browser session `sid`) and a single-use code for it, not yet stored.
+pub fn prepare(
     state: &AppState,
     req: &AuthorizationRequest,
     who: &AuthenticatedSubject,
     sid: Option<&str>,
-) -> Result<Url, AuthorizeError> {
+) -> Issued {
     let now = state.now();
     let code = opaque::random_token();
     let grant = NewGrant {
@@ -75,24 +100,34 @@ pub async fn issue_code(
         sid: sid.map(str::to_owned),
         expires_at: now + state.settings.tokens.refresh_token_lifetime_seconds,
     };
-    let new_code = NewCode {
+    let stored = NewCode {
         code_hash: opaque::hash(code.expose()),
         redirect_uri: req.redirect_uri.clone(),
         nonce: req.nonce.clone(),
         pkce_challenge: req.code_challenge.clone(),
         expires_at: now + state.settings.tokens.authorization_code_lifetime_seconds,
     };
-    let issued = async {
-        state
-            .store
-            .create_grant_with_code(&grant, &new_code, now)
-            .await?;
-        let mut pairs = vec![("code", code.expose())];
-        if let Some(s) = &req.state {
-            pairs.push(("state", s));
-        }
-        pairs.push(("iss", state.issuer()));
-        redirect(&req.redirect_uri, &pairs)
-    };
-    issued.await.map_err(|e| refuse(state, req, e))
+    Issued {
+        code,
+        grant,
+        stored,
+        at: now,
+    }
+}
+
+/// Record a new grant (in browser session `sid`) and a single-use code for it; the redirect
+/// that carries the code.
+pub async fn issue_code(
+    state: &AppState,
+    req: &AuthorizationRequest,
+    who: &AuthenticatedSubject,
+    sid: Option<&str>,
+) -> Result<Url, AuthorizeError> {
+    let issued = prepare(state, req, who, sid);
+    state
+        .store
+        .create_grant_with_code(&issued.grant, &issued.stored, issued.at)
+        .await
+        .map_err(|e| refuse(state, req, e.into()))?;
+    issued.redirect(state, req)
 }

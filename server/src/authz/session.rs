@@ -83,9 +83,14 @@ pub struct Started {
     pub id_hash: String,
     /// Its public id, for ID tokens and back-channel logout.
     pub sid: Option<String>,
+    /// The session's row, when starting it is one INSERT that the caller writes with the rest
+    /// of the sign-in's end (`Store::record_sign_in`); `None` when it is stored already.
+    pub to_write: Option<BrowserSession>,
 }
 
-/// End any previous session and start a new one for `who`.
+/// End any previous session and start a new one for `who`. When there is nothing to end (the
+/// browser had no session and no per-account limit applies) the session is one INSERT, left
+/// to the caller in `Started::to_write`.
 pub async fn start(
     state: &AppState,
     who: &AuthenticatedSubject,
@@ -108,8 +113,21 @@ pub async fn start(
         last_seen_at: now,
         sid: Some(opaque::random_id()),
     };
-    let previous = previous.map(opaque::hash);
+    let cookie = build_cookie(
+        state,
+        value.expose().to_owned(),
+        Duration::seconds(lifetime),
+    );
     let max = state.settings.session.max_per_account;
+    if previous.is_none() && max == 0 {
+        return Ok(Started {
+            cookie,
+            id_hash: session.id_hash.clone(),
+            sid: session.sid.clone(),
+            to_write: Some(session),
+        });
+    }
+    let previous = previous.map(opaque::hash);
     let done = state
         .store
         .start_session(previous.as_deref(), &session, max, now)
@@ -124,13 +142,10 @@ pub async fn start(
         state.store.audit(event).await?;
     }
     Ok(Started {
-        cookie: build_cookie(
-            state,
-            value.expose().to_owned(),
-            Duration::seconds(lifetime),
-        ),
+        cookie,
         id_hash: session.id_hash,
         sid: done.sid,
+        to_write: None,
     })
 }
 

@@ -6,12 +6,13 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use super::AuthorizationRequest;
+use super::issue::Issued;
 use super::policy::PromptReason;
 use super::subject::AuthenticatedSubject;
 use crate::clients::Client;
 use crate::error::PageError;
 use crate::state::AppState;
-use crate::store::{StoreError, StoredAuthRequest};
+use crate::store::{CodeForRequest, StoreError, StoredAuthRequest};
 use crate::tokens::opaque;
 
 /// Lifetime of a pending authorization request.
@@ -143,6 +144,17 @@ impl Pending {
             revision: self.revision + 1,
             ..self
         })
+    }
+
+    /// This request, at the revision it was read at, ended by the code `issued` (written with
+    /// the rest of a sign-in's end: `Store::record_sign_in`).
+    pub fn ended_by<'a>(&'a self, issued: &'a Issued) -> CodeForRequest<'a> {
+        CodeForRequest {
+            request_id: &self.id,
+            revision: self.revision,
+            grant: &issued.grant,
+            code: &issued.stored,
+        }
     }
 
     /// End the request (code issued, denied or refused): once, and only from this stage.

@@ -9,8 +9,8 @@
 
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Statement,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseExecutor, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Statement,
     sea_query::{Expr, ExprTrait as _, Query, UpdateStatement},
 };
 
@@ -144,6 +144,43 @@ fn no_head() -> StoreError {
     StoreError::Encoding("no audit chain head".into())
 }
 
+// The head moves on and is read in one statement (which, on PostgreSQL, holds its row until
+// the commit: records are chained one at a time); then the record goes in and the head takes
+// its hash. Both run inside the caller's transaction: put them last in it, so the head is
+// held no longer than the commit takes.
+
+/// Append `e` to the chain on the SQLite file's direct connection.
+pub(super) fn append_direct(
+    conn: &rusqlite::Connection,
+    key: &[u8; 32],
+    e: &AuditEvent,
+) -> StoreResult<()> {
+    let take = DbBackend::Sqlite.build(&take_head());
+    let (seq, previous): (i64, String) =
+        super::direct::first_row(conn, &take, |row| Ok((row.get(0)?, row.get(1)?)))?
+            .ok_or_else(no_head)?;
+    super::direct::run_all(conn, &chained(key, e, seq, &previous, DbBackend::Sqlite)).map(drop)
+}
+
+/// Append `e` to the chain on sea-orm's executor (PostgreSQL, an in-memory SQLite).
+pub(super) async fn append_on(
+    db: &DatabaseExecutor<'_>,
+    key: &[u8; 32],
+    e: &AuditEvent,
+) -> StoreResult<()> {
+    let backend = db.get_database_backend();
+    let head = db
+        .query_one_raw(backend.build(&take_head()))
+        .await?
+        .ok_or_else(no_head)?;
+    let seq: i64 = head.try_get_by_index(0)?;
+    let previous: String = head.try_get_by_index(1)?;
+    for statement in chained(key, e, seq, &previous, backend) {
+        db.execute_raw(statement).await?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Use this key for the chain (derived from the key-encryption key); set once at start.
     pub fn set_audit_key(&self, key: [u8; 32]) {
@@ -158,6 +195,19 @@ impl Store {
     }
 
     pub async fn audit(&self, e: AuditEvent) -> StoreResult<()> {
+        let key = self.to_record(&e)?;
+        let for_direct = e.clone();
+        self.write
+            .run_direct_or(
+                move |conn| append_direct(conn, &key, &for_direct),
+                move |db| Box::pin(async move { append_on(db, &key, &e).await }),
+            )
+            .await
+    }
+
+    /// Log `e` (never a secret: its fields are identifiers and reasons), show it to the
+    /// observer, and give the key it is chained with: before every record is written.
+    pub(super) fn to_record(&self, e: &AuditEvent) -> StoreResult<[u8; 32]> {
         tracing::info!(
             target: "audit",
             kind = e.kind.as_str(),
@@ -170,44 +220,9 @@ impl Store {
             ip = ?e.origin.ip,
         );
         if let Some(observe) = self.audit_observer.get() {
-            observe(&e);
+            observe(e);
         }
-        let key = self.audit_key()?;
-        // The head moves on and is read in one statement (which, on PostgreSQL, holds its row
-        // until the commit: records are chained one at a time); then the record goes in and
-        // the head takes its hash.
-        let take = self.write.backend().build(&take_head());
-        let for_direct = (take.clone(), e.clone());
-        self.write
-            .run_direct_or(
-                move |conn| {
-                    let (take, e) = for_direct;
-                    let (seq, previous): (i64, String) =
-                        super::direct::first_row(conn, &take, |row| {
-                            Ok((row.get(0)?, row.get(1)?))
-                        })?
-                        .ok_or_else(no_head)?;
-                    super::direct::run_all(
-                        conn,
-                        &chained(&key, &e, seq, &previous, DbBackend::Sqlite),
-                    )
-                    .map(drop)
-                },
-                move |db| {
-                    Box::pin(async move {
-                        let head = db.query_one_raw(take).await?.ok_or_else(no_head)?;
-                        let seq: i64 = head.try_get_by_index(0)?;
-                        let previous: String = head.try_get_by_index(1)?;
-                        for statement in
-                            chained(&key, &e, seq, &previous, db.get_database_backend())
-                        {
-                            db.execute_raw(statement).await?;
-                        }
-                        Ok(())
-                    })
-                },
-            )
-            .await
+        self.audit_key()
     }
 
     /// Audit events of one kind, oldest first.

@@ -296,35 +296,7 @@ impl Store {
         c: &NewCode,
         now: i64,
     ) -> StoreResult<()> {
-        let grant = grants::ActiveModel {
-            id: Set(g.id.to_string()),
-            client_id: Set(g.client_id.clone()),
-            account_id: Set(g.account_id.to_string()),
-            scope: Set(g.scope.clone()),
-            auth_time: Set(g.auth_time),
-            amr: Set(super::interactions::amr_to_column(&g.amr)),
-            idp: Set(g.idp.as_ref().map(UpstreamId::to_string)),
-            created_at: Set(now),
-            expires_at: Set(g.expires_at),
-            revoked_at: Set(None),
-            revoked_reason: Set(None),
-            acr: Set(g.acr.clone()),
-            sid: Set(g.sid.clone()),
-        };
-        let code = auth_codes::ActiveModel {
-            code_hash: Set(c.code_hash.clone()),
-            grant_id: Set(g.id.to_string()),
-            client_id: Set(g.client_id.clone()),
-            account_id: Set(g.account_id.to_string()),
-            redirect_uri: Set(c.redirect_uri.clone()),
-            scope: Set(g.scope.clone()),
-            nonce: Set(c.nonce.clone()),
-            pkce_challenge: Set(c.pkce_challenge.clone()),
-            auth_time: Set(g.auth_time),
-            created_at: Set(now),
-            expires_at: Set(c.expires_at),
-            consumed_at: Set(None),
-        };
+        let (grant, code) = grant_and_code(g, c, now);
         match &self.hot {
             Some(hot) => hot.grants.call((grant, code)).await,
             None => {
@@ -500,4 +472,42 @@ impl Store {
             })
             .await
     }
+}
+
+/// The rows of a new grant and its code.
+pub(super) fn grant_and_code(
+    g: &NewGrant,
+    c: &NewCode,
+    now: i64,
+) -> (grants::ActiveModel, auth_codes::ActiveModel) {
+    let grant = grants::ActiveModel {
+        id: Set(g.id.to_string()),
+        client_id: Set(g.client_id.clone()),
+        account_id: Set(g.account_id.to_string()),
+        scope: Set(g.scope.clone()),
+        auth_time: Set(g.auth_time),
+        amr: Set(super::interactions::amr_to_column(&g.amr)),
+        idp: Set(g.idp.as_ref().map(UpstreamId::to_string)),
+        created_at: Set(now),
+        expires_at: Set(g.expires_at),
+        revoked_at: Set(None),
+        revoked_reason: Set(None),
+        acr: Set(g.acr.clone()),
+        sid: Set(g.sid.clone()),
+    };
+    let code = auth_codes::ActiveModel {
+        code_hash: Set(c.code_hash.clone()),
+        grant_id: Set(g.id.to_string()),
+        client_id: Set(g.client_id.clone()),
+        account_id: Set(g.account_id.to_string()),
+        redirect_uri: Set(c.redirect_uri.clone()),
+        scope: Set(g.scope.clone()),
+        nonce: Set(c.nonce.clone()),
+        pkce_challenge: Set(c.pkce_challenge.clone()),
+        auth_time: Set(g.auth_time),
+        created_at: Set(now),
+        expires_at: Set(c.expires_at),
+        consumed_at: Set(None),
+    };
+    (grant, code)
 }

@@ -147,29 +147,7 @@ impl Store {
         max_per_account: u32,
         now: i64,
     ) -> StoreResult<SessionStarted> {
-        let mut am = browser_sessions::ActiveModel {
-            id_hash: Set(s.id_hash.clone()),
-            account_id: Set(s.account_id.to_string()),
-            auth_time: Set(s.auth_time),
-            amr: Set(amr_to_column(&s.amr)),
-            idp: Set(s.idp.as_ref().map(UpstreamId::to_string)),
-            created_at: Set(now),
-            expires_at: Set(s.expires_at),
-            ip: Set(s.ip.clone()),
-            user_agent: Set(s.user_agent.clone()),
-            last_seen_at: Set(Some(now)),
-            sid: Set(s.sid.clone()),
-        };
-        if previous.is_none() && max_per_account == 0 {
-            // Nothing to end: the session is one INSERT.
-            self.write
-                .insert(browser_sessions::Entity::insert(am))
-                .await?;
-            return Ok(SessionStarted {
-                sid: s.sid.clone(),
-                ended_by_limit: 0,
-            });
-        }
+        let mut am = session_row(s, now);
         let (previous, account_id, new_hash) = (
             previous.map(str::to_owned),
             s.account_id.to_string(),
@@ -411,6 +389,23 @@ impl Store {
             .filter(auth_requests::Column::Id.eq(id))
             .filter(auth_requests::Column::Revision.eq(revision));
         Ok(self.write.delete(delete).await? == 1)
+    }
+}
+
+/// The row of a session starting at `now`.
+pub(super) fn session_row(s: &BrowserSession, now: i64) -> browser_sessions::ActiveModel {
+    browser_sessions::ActiveModel {
+        id_hash: Set(s.id_hash.clone()),
+        account_id: Set(s.account_id.to_string()),
+        auth_time: Set(s.auth_time),
+        amr: Set(amr_to_column(&s.amr)),
+        idp: Set(s.idp.as_ref().map(UpstreamId::to_string)),
+        created_at: Set(now),
+        expires_at: Set(s.expires_at),
+        ip: Set(s.ip.clone()),
+        user_agent: Set(s.user_agent.clone()),
+        last_seen_at: Set(Some(now)),
+        sid: Set(s.sid.clone()),
     }
 }
 

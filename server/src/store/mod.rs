@@ -26,6 +26,7 @@ mod proofs;
 mod roles;
 mod row;
 mod sign_in;
+mod signed_in;
 mod sockets;
 mod upstream_logins;
 mod writer;
@@ -48,6 +49,7 @@ pub use passkeys::{PasskeyUse, StoredPasskey};
 pub use proofs::{NewProof, Proof, ProofPurpose, SendHistory};
 pub use roles::RolesSynced;
 pub use sign_in::SignInFacts;
+pub use signed_in::{CodeForRequest, SignInWrites};
 pub use upstream_logins::PendingUpstreamRow;
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, RuntimeErr};
