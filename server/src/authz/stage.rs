@@ -134,7 +134,7 @@ impl Pending {
         let json = to_json(&stage)?;
         if !state
             .store
-            .advance_auth_request(&self.id, self.revision, &json)
+            .advance_auth_request(&self.id, self.revision, &json, state.now())
             .await?
         {
             return Err(PageError::expired());
@@ -161,7 +161,7 @@ impl Pending {
     pub async fn finish(self, state: &AppState) -> Result<AuthorizationRequest, PageError> {
         if !state
             .store
-            .take_auth_request(&self.id, self.revision)
+            .take_auth_request(&self.id, self.revision, state.now())
             .await?
         {
             return Err(PageError::expired());

@@ -3,8 +3,8 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition, JoinType};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, SelectTwo,
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DbBackend, DeleteMany,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, SelectTwo,
 };
 
 use super::direct::FromDirect;
@@ -363,13 +363,15 @@ impl Store {
             }))
     }
 
-    /// Move a pending request to a new stage, if it is still at `revision` (compare-and-swap):
-    /// true for exactly one of two concurrent transitions from the same stage.
+    /// Move a pending request to a new stage, if it is still at `revision` (compare-and-swap)
+    /// and has not expired by `now`: true for exactly one of two concurrent transitions from
+    /// the same stage.
     pub async fn advance_auth_request(
         &self,
         id: &str,
         revision: i64,
         stage_json: &str,
+        now: i64,
     ) -> StoreResult<bool> {
         let update = auth_requests::Entity::update_many()
             .col_expr(
@@ -377,19 +379,30 @@ impl Store {
                 Expr::value(stage_json.to_owned()),
             )
             .col_expr(auth_requests::Column::Revision, Expr::value(revision + 1))
-            .filter(auth_requests::Column::Id.eq(id))
-            .filter(auth_requests::Column::Revision.eq(revision));
+            .filter(live_at(id, revision, now));
         Ok(self.write.update(update).await? == 1)
     }
 
     /// Remove a finished request still at `revision`; true if this call removed it (so a
-    /// request completes once, and only from the stage its caller read).
-    pub async fn take_auth_request(&self, id: &str, revision: i64) -> StoreResult<bool> {
-        let delete = auth_requests::Entity::delete_many()
-            .filter(auth_requests::Column::Id.eq(id))
-            .filter(auth_requests::Column::Revision.eq(revision));
-        Ok(self.write.delete(delete).await? == 1)
+    /// request completes once, only from the stage its caller read, and not once expired).
+    pub async fn take_auth_request(&self, id: &str, revision: i64, now: i64) -> StoreResult<bool> {
+        Ok(self.write.delete(take_request(id, revision, now)).await? == 1)
     }
+}
+
+/// Request `id` while it is still at `revision` and has not expired by `now`: what every
+/// transition changes (a request read just before it expired, or whose sign-in took longer
+/// than its lifetime, ends as expired).
+fn live_at(id: &str, revision: i64, now: i64) -> Condition {
+    Condition::all()
+        .add(auth_requests::Column::Id.eq(id))
+        .add(auth_requests::Column::Revision.eq(revision))
+        .add(auth_requests::Column::ExpiresAt.gt(now))
+}
+
+/// The DELETE that ends request `id` (see `live_at`).
+pub(super) fn take_request(id: &str, revision: i64, now: i64) -> DeleteMany<auth_requests::Entity> {
+    auth_requests::Entity::delete_many().filter(live_at(id, revision, now))
 }
 
 /// The row of a session starting at `now`.
@@ -433,13 +446,13 @@ mod tests {
         let store = store_with_request().await;
         assert!(
             store
-                .advance_auth_request("req-1", 0, "\"a\"")
+                .advance_auth_request("req-1", 0, "\"a\"", 200)
                 .await
                 .unwrap()
         );
         assert!(
             !store
-                .advance_auth_request("req-1", 0, "\"b\"")
+                .advance_auth_request("req-1", 0, "\"b\"", 200)
                 .await
                 .unwrap()
         );
@@ -453,17 +466,17 @@ mod tests {
         let store = store_with_request().await;
         assert!(
             store
-                .advance_auth_request("req-1", 0, "\"a\"")
+                .advance_auth_request("req-1", 0, "\"a\"", 200)
                 .await
                 .unwrap()
         );
         assert!(
-            !store.take_auth_request("req-1", 0).await.unwrap(),
+            !store.take_auth_request("req-1", 0, 200).await.unwrap(),
             "stale revision"
         );
-        assert!(store.take_auth_request("req-1", 1).await.unwrap());
+        assert!(store.take_auth_request("req-1", 1, 200).await.unwrap());
         assert!(
-            !store.take_auth_request("req-1", 1).await.unwrap(),
+            !store.take_auth_request("req-1", 1, 200).await.unwrap(),
             "taken once"
         );
         assert!(store.auth_request("req-1", 200).await.unwrap().is_none());
@@ -473,5 +486,18 @@ mod tests {
     async fn an_expired_request_is_not_found() {
         let store = store_with_request().await;
         assert!(store.auth_request("req-1", 1000).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn an_expired_request_can_be_neither_advanced_nor_taken_even_at_its_revision() {
+        let store = store_with_request().await;
+        assert!(
+            !store
+                .advance_auth_request("req-1", 0, "\"a\"", 1000)
+                .await
+                .unwrap()
+        );
+        assert!(!store.take_auth_request("req-1", 0, 1000).await.unwrap());
+        assert!(store.take_auth_request("req-1", 0, 999).await.unwrap());
     }
 }

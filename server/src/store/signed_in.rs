@@ -6,13 +6,13 @@
 //! and its code are atomic: a code never exists for a request that is still pending, and a
 //! request taken always has its code.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryTrait};
 use sea_orm::{DatabaseExecutor, Statement};
 
 use super::audit::{append_direct, append_on};
-use super::entities::{auth_codes, auth_requests, browser_sessions, grants};
+use super::entities::{auth_codes, browser_sessions, grants};
 use super::grants::grant_and_code;
-use super::interactions::session_row;
+use super::interactions::{session_row, take_request};
 use super::writer::both;
 use super::{BrowserSession, NewCode, NewGrant, Store, StoreResult, conflict_or, direct};
 use crate::audit::AuditEvent;
@@ -51,10 +51,7 @@ fn build(w: &SignInWrites<'_>, backend: DbBackend) -> Built {
         .map(|s| browser_sessions::Entity::insert(session_row(s, w.now)).build(backend));
     let (take, code) = match &w.code {
         Some(c) => {
-            let take = auth_requests::Entity::delete_many()
-                .filter(auth_requests::Column::Id.eq(c.request_id))
-                .filter(auth_requests::Column::Revision.eq(c.revision))
-                .build(backend);
+            let take = take_request(c.request_id, c.revision, w.now).build(backend);
             let (grant, code) = grant_and_code(c.grant, c.code, w.now);
             let (grant, code) = (
                 grants::Entity::insert(grant),
