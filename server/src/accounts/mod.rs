@@ -150,22 +150,21 @@ pub async fn check_password(
 ) -> Result<PasswordCheck, AccountError> {
     let key = lockout_key(email);
     let _turn = gate.enter(&key).await;
+    // The account and the email's failed attempts in one read (an absurdly long email names
+    // no account: no lookup).
+    let named = Some(email).filter(|e| e.len() <= 254);
+    let found = store.sign_in_account(named, &key).await?;
     let before = if throttle.enabled() {
-        let s = store.login_failures(&key).await?;
-        if throttle.is_locked(&s, now) {
+        if throttle.is_locked(&found.failures, now) {
             return Ok(PasswordCheck::Locked);
         }
-        Some(s)
+        Some(found.failures)
     } else {
         None
     };
-    let (account, disabled) = if email.len() > 254 {
-        (None, false)
-    } else {
-        match store.sign_in_account(email).await? {
-            Some((a, disabled)) => (Some(a), disabled),
-            None => (None, false),
-        }
+    let (account, disabled) = match found.account {
+        Some((a, disabled)) => (Some(a), disabled),
+        None => (None, false),
     };
     let ok = password::within_limit(&password)
         && passwords

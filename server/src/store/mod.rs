@@ -48,7 +48,7 @@ pub use outbox::{NewEmail, OutboxMessage, OutboxState};
 pub use passkeys::{PasskeyUse, StoredPasskey};
 pub use proofs::{NewProof, Proof, ProofPurpose, SendHistory};
 pub use roles::RolesSynced;
-pub use sign_in::SignInFacts;
+pub use sign_in::{PasswordSignIn, SignInFacts};
 pub use signed_in::{CodeForRequest, SignInWrites};
 pub use upstream_logins::PendingUpstreamRow;
 

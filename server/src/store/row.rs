@@ -9,7 +9,7 @@ use super::{Store, StoreError, StoreResult};
 
 /// A row's values by position, on either driver.
 pub(super) trait Cells {
-    fn text(&self, i: usize) -> StoreResult<String>;
+    fn int32(&self, i: usize) -> StoreResult<i32>;
     fn opt_text(&self, i: usize) -> StoreResult<Option<String>>;
     fn flag(&self, i: usize) -> StoreResult<bool>;
     fn int(&self, i: usize) -> StoreResult<i64>;
@@ -19,7 +19,7 @@ pub(super) trait Cells {
 macro_rules! cells {
     ($row:ty, $get:ident, $err:expr) => {
         impl Cells for $row {
-            fn text(&self, i: usize) -> StoreResult<String> {
+            fn int32(&self, i: usize) -> StoreResult<i32> {
                 self.$get(i).map_err($err)
             }
             fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {

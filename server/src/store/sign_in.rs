@@ -1,14 +1,14 @@
 //! What a sign-in reads of an account, each in one statement: the account a password names,
-//! with whether it is disabled (the login form's check), and the facts every way of signing in
+//! with whether it is disabled and the email's failed attempts (the login form's check), and the facts every way of signing in
 //! consults before it starts a session (`authz::complete_sign_in`: disabled, email
 //! verification, second factors, the consent remembered for the client).
 
 use sea_orm::ColumnTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SubQueryStatement};
 
-use super::entities::{accounts, consents, disabled_accounts};
+use super::entities::{accounts, consents, disabled_accounts, login_failures};
 use super::factors::{summary_columns, summary_of};
-use super::{Account, FactorSummary, Store, StoreResult};
+use super::{Account, FactorSummary, FailureState, Store, StoreResult};
 use crate::protocol::ids::AccountId;
 
 /// An account as a sign-in sees it.
@@ -20,6 +20,15 @@ pub struct SignInFacts {
     pub factors: FactorSummary,
     /// The space-separated scopes the account granted the client, if it did.
     pub consent: Option<String>,
+}
+
+/// What a password sign-in reads before the hash.
+#[derive(Debug, Default)]
+pub struct PasswordSignIn {
+    /// The account the email names, and whether it is disabled.
+    pub account: Option<(Account, bool)>,
+    /// The failed attempts counted under the email's lockout key (none: the default).
+    pub failures: FailureState,
 }
 
 /// `(SELECT disabled_at FROM disabled_accounts WHERE account_id = accounts.id)`.
@@ -43,34 +52,74 @@ fn scalar(q: SelectStatement) -> Expr {
 }
 
 impl Store {
-    /// The account `email` names (stored lower-cased) and whether it is disabled.
-    pub async fn sign_in_account(&self, email: &str) -> StoreResult<Option<(Account, bool)>> {
+    /// The account `email` names (stored lower-cased; `None`: no account is looked up) with
+    /// whether it is disabled, and the failed attempts counted under lockout key `key`: one
+    /// statement, whether either exists.
+    pub async fn sign_in_account(
+        &self,
+        email: Option<&str>,
+        key: &str,
+    ) -> StoreResult<PasswordSignIn> {
         use accounts::Column as A;
+        use login_failures::Column as F;
+        let one = Query::select().expr(Expr::val(1)).to_owned();
         let select = Query::select()
             .columns([
-                A::Id,
-                A::Email,
-                A::EmailVerified,
-                A::Name,
-                A::PasswordHash,
-                A::CreatedAt,
+                (accounts::Entity, A::Id),
+                (accounts::Entity, A::Email),
+                (accounts::Entity, A::EmailVerified),
+                (accounts::Entity, A::Name),
+                (accounts::Entity, A::PasswordHash),
+                (accounts::Entity, A::CreatedAt),
             ])
             .expr(disabled_at())
-            .from(accounts::Entity)
-            .and_where(A::Email.eq(email))
+            .columns([
+                (login_failures::Entity, F::Failures),
+                (login_failures::Entity, F::WindowStart),
+                (login_failures::Entity, F::Lockouts),
+                (login_failures::Entity, F::LockedUntil),
+            ])
+            .from_subquery(one, "one")
+            .left_join(
+                accounts::Entity,
+                match email {
+                    Some(email) => Expr::col((accounts::Entity, A::Email)).eq(email),
+                    None => Expr::val(1).eq(0),
+                },
+            )
+            .left_join(
+                login_failures::Entity,
+                Expr::col((login_failures::Entity, F::KeyHash)).eq(key),
+            )
             .to_owned();
-        self.read_one(&select, |r| {
-            let model = accounts::Model {
-                id: r.text(0)?,
-                email: r.opt_text(1)?,
-                email_verified: r.flag(2)?,
-                name: r.opt_text(3)?,
-                password_hash: r.opt_text(4)?,
-                created_at: r.int(5)?,
+        let found = self.read_one(&select, |r| {
+            let account = match r.opt_text(0)? {
+                Some(id) => {
+                    let model = accounts::Model {
+                        id,
+                        email: r.opt_text(1)?,
+                        email_verified: r.flag(2)?,
+                        name: r.opt_text(3)?,
+                        password_hash: r.opt_text(4)?,
+                        created_at: r.int(5)?,
+                    };
+                    Some((model.into(), r.opt_int(6)?.is_some()))
+                }
+                None => None,
             };
-            Ok((model.into(), r.opt_int(6)?.is_some()))
-        })
-        .await
+            // The window's start is never NULL in a counter: without one, nothing is counted.
+            let failures = match r.opt_int(8)? {
+                Some(window_start) => FailureState {
+                    failures: r.int32(7)?,
+                    window_start,
+                    lockouts: r.int32(9)?,
+                    locked_until: r.opt_int(10)?,
+                },
+                None => FailureState::default(),
+            };
+            Ok(PasswordSignIn { account, failures })
+        });
+        Ok(found.await?.unwrap_or_default())
     }
 
     /// What `complete_sign_in` must know of account `id` signing in for `client_id`; `None`
