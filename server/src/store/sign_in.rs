@@ -62,6 +62,7 @@ impl Store {
     ) -> StoreResult<PasswordSignIn> {
         use accounts::Column as A;
         use login_failures::Column as F;
+        // One row (`SELECT 1`) both lookups are left-joined to: a row whether either exists.
         let one = Query::select().expr(Expr::val(1)).to_owned();
         let select = Query::select()
             .columns([
@@ -79,7 +80,7 @@ impl Store {
                 (login_failures::Entity, F::Lockouts),
                 (login_failures::Entity, F::LockedUntil),
             ])
-            .from_subquery(one, "one")
+            .from_subquery(one, "one_row")
             .left_join(
                 accounts::Entity,
                 match email {
