@@ -2,9 +2,9 @@
 //! session (when starting it is one INSERT), the audit record of the sign-in, and, when the
 //! policy lets a code be issued at once, the authorization request taken (RFC 6749 §4.1.2: a
 //! request ends once) with the grant and the code. On the SQLite file that is one job of the
-//! writer thread and one commit rather than four; on PostgreSQL one transaction. The request
-//! and its code are atomic: a code never exists for a request that is still pending, and a
-//! request taken always has its code.
+//! writer thread and one commit rather than four; on PostgreSQL one transaction. The take and
+//! the code are atomic: no code exists for a request still pending or one that moved on, and a
+//! request this write takes always has its code.
 
 use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryTrait};
 use sea_orm::{DatabaseExecutor, Statement};
