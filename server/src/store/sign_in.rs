@@ -1,7 +1,8 @@
 //! What a sign-in reads of an account, each in one statement: the account a password names,
-//! with whether it is disabled and the email's failed attempts (the login form's check), and the facts every way of signing in
-//! consults before it starts a session (`authz::complete_sign_in`: disabled, email
-//! verification, second factors, the consent remembered for the client).
+//! with whether it is disabled and the email's failed attempts (the login form's check), and
+//! the facts every way of signing in consults before it starts a session
+//! (`authz::complete_sign_in`: disabled, email verification, second factors, the consent
+//! remembered for the client).
 
 use sea_orm::ColumnTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SubQueryStatement};
