@@ -3,6 +3,7 @@
 //! database; each instance reloads them periodically. The JWKS is pre-serialised in memory.
 
 mod encryption;
+mod threads;
 
 pub use encryption::{GENERATED_KEK_FILE, KekSource, KeyEncryptionKey};
 
@@ -14,6 +15,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::store::{Store, StoreError, StoredKey};
+use threads::SigningThreads;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -147,6 +149,24 @@ pub struct KeySet {
     kek: Arc<KeyEncryptionKey>,
     /// Seconds a retired key stays published: the longest token lifetime.
     publish_window: i64,
+    threads: SigningThreads,
+}
+
+/// The current key and the signing threads: what a token endpoint signs its tokens with.
+pub struct Signer {
+    ring: Arc<KeyRing>,
+    threads: SigningThreads,
+}
+
+impl Signer {
+    /// Sign a JWT with this key on a signing thread (see [`KeyRing::sign`]).
+    pub async fn sign(
+        &self,
+        claims: serde_json::Map<String, serde_json::Value>,
+        typ: &'static str,
+    ) -> Result<String, KeyError> {
+        self.threads.sign(self.ring.clone(), claims, typ).await
+    }
 }
 
 impl KeySet {
@@ -173,7 +193,18 @@ impl KeySet {
             ring: Arc::new(RwLock::new(Arc::new(ring))),
             kek: Arc::new(kek),
             publish_window,
+            threads: SigningThreads::start(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )?,
         })
+    }
+
+    /// The current key, to sign with on the signing threads.
+    pub fn signer(&self) -> Signer {
+        Signer {
+            ring: self.current(),
+            threads: self.threads.clone(),
+        }
     }
 
     pub fn current(&self) -> Arc<KeyRing> {

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::keys::{KeyError, KeyRing};
+use crate::keys::{KeyError, KeyRing, Signer};
 use crate::protocol::ids::GrantId;
 use crate::protocol::vocab::Scopes;
 use crate::tokens::opaque;
@@ -34,7 +34,7 @@ pub struct MintedAccessToken {
     pub expires_at: i64,
 }
 
-pub fn mint(ring: &KeyRing, i: AccessTokenInput<'_>) -> Result<MintedAccessToken, KeyError> {
+pub async fn mint(signer: &Signer, i: AccessTokenInput<'_>) -> Result<MintedAccessToken, KeyError> {
     let jti = match i.grant {
         Some(g) => format!("{g}.{}", opaque::random_id()),
         None => opaque::random_id(),
@@ -54,7 +54,7 @@ pub fn mint(ring: &KeyRing, i: AccessTokenInput<'_>) -> Result<MintedAccessToken
     if let Some(r) = i.roles {
         c.insert("roles".into(), json!(r));
     }
-    let token = ring.sign(c, TYP)?;
+    let token = signer.sign(c, TYP).await?;
     Ok(MintedAccessToken {
         token,
         jti,

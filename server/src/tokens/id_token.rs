@@ -5,7 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::keys::{KeyError, KeyRing};
+use crate::keys::{KeyError, KeyRing, Signer};
 use crate::protocol::vocab::Amr;
 
 pub struct IdTokenInput<'a> {
@@ -33,7 +33,7 @@ pub fn at_hash(access_token: &str) -> String {
     URL_SAFE_NO_PAD.encode(&digest[..16])
 }
 
-pub fn mint(ring: &KeyRing, i: IdTokenInput<'_>) -> Result<String, KeyError> {
+pub async fn mint(signer: &Signer, i: IdTokenInput<'_>) -> Result<String, KeyError> {
     let mut c = i.user_claims;
     c.insert("iss".into(), json!(i.issuer));
     c.insert("sub".into(), json!(i.subject));
@@ -58,7 +58,7 @@ pub fn mint(ring: &KeyRing, i: IdTokenInput<'_>) -> Result<String, KeyError> {
     if let Some(sid) = i.sid {
         c.insert("sid".into(), json!(sid));
     }
-    ring.sign(c, "JWT")
+    signer.sign(c, "JWT").await
 }
 
 #[cfg(test)]

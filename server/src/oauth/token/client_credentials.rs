@@ -10,7 +10,7 @@ use crate::protocol::vocab::{OFFLINE_ACCESS, OPENID, Scopes};
 use crate::state::AppState;
 use crate::tokens::access_token;
 
-pub fn exchange(
+pub async fn exchange(
     state: &AppState,
     client: &Client,
     p: &Params,
@@ -35,7 +35,7 @@ pub fn exchange(
     }
     let s = &state.settings;
     let at = access_token::mint(
-        &state.keys.current(),
+        &state.keys.signer(),
         access_token::AccessTokenInput {
             issuer: &s.issuer,
             audience: s.access_token_audience(),
@@ -49,6 +49,7 @@ pub fn exchange(
             roles: (!client.roles.is_empty()).then_some(client.roles.as_slice()),
         },
     )
+    .await
     .map_err(OAuthError::server_error)?;
     Ok(TokenResponse {
         access_token: at.token,

@@ -96,7 +96,7 @@ pub async fn exchange(
             authorization_code::exchange(state, client, p, origin).await
         }
         GrantType::RefreshToken => refresh_token::exchange(state, client, p, origin).await,
-        GrantType::ClientCredentials => client_credentials::exchange(state, client, p),
+        GrantType::ClientCredentials => client_credentials::exchange(state, client, p).await,
     }
 }
 
@@ -122,9 +122,9 @@ pub(super) async fn issue_user_tokens(
     } else {
         None
     };
-    let ring = state.keys.current();
+    let signer = state.keys.signer();
     let at = access_token::mint(
-        &ring,
+        &signer,
         access_token::AccessTokenInput {
             issuer: &s.issuer,
             audience: s.access_token_audience(),
@@ -138,11 +138,12 @@ pub(super) async fn issue_user_tokens(
             roles: roles.as_deref(),
         },
     )
+    .await
     .map_err(OAuthError::server_error)?;
     let id_token = if t.scope.contains(OPENID) {
         Some(
             id_token::mint(
-                &ring,
+                &signer,
                 id_token::IdTokenInput {
                     issuer: &s.issuer,
                     subject: t.account.id.as_str(),
@@ -159,6 +160,7 @@ pub(super) async fn issue_user_tokens(
                     user_claims: claims::user_claims(t.account, t.scope, roles.as_deref()),
                 },
             )
+            .await
             .map_err(OAuthError::server_error)?,
         )
     } else {
