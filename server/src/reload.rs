@@ -38,6 +38,7 @@ fn keep_restart_only(running: &Settings, new: &mut Settings) -> Vec<&'static str
     keep!("server.data_dir", server.data_dir);
     keep!("server.tls", server.tls);
     keep!("server.workers", server.workers);
+    keep!("server.signing_threads", server.signing_threads);
     keep!("server.trusted_proxies", server.trusted_proxies);
     keep!(
         "server.shutdown_timeout_seconds",

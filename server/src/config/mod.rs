@@ -63,6 +63,10 @@ pub struct ServerSettings {
     pub tls: Option<TlsSettings>,
     /// HTTP worker threads (default: one per core).
     pub workers: Option<usize>,
+    /// Threads that make the tokens' RS256 signatures, in the order asked; 0 signs on the HTTP
+    /// worker that asks. Default: one per core on SQLite, 0 on PostgreSQL (whose batched
+    /// statements gather the callers that signing on the workers releases together).
+    pub signing_threads: Option<usize>,
     /// Run pending migrations when `serve` starts.
     pub migrate_on_start: bool,
     /// Reverse proxies (addresses or CIDR ranges) whose `Forwarded` / `X-Forwarded-For` name
@@ -79,6 +83,7 @@ impl Default for ServerSettings {
             data_dir: "data".into(),
             tls: None,
             workers: None,
+            signing_threads: None,
             migrate_on_start: true,
             trusted_proxies: Vec::new(),
             shutdown_timeout_seconds: 30,

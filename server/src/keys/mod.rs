@@ -149,13 +149,14 @@ pub struct KeySet {
     kek: Arc<KeyEncryptionKey>,
     /// Seconds a retired key stays published: the longest token lifetime.
     publish_window: i64,
-    threads: SigningThreads,
+    /// None: sign on the caller's thread.
+    threads: Option<SigningThreads>,
 }
 
 /// The current key and the signing threads: what a token endpoint signs its tokens with.
 pub struct Signer {
     ring: Arc<KeyRing>,
-    threads: SigningThreads,
+    threads: Option<SigningThreads>,
 }
 
 impl Signer {
@@ -165,16 +166,33 @@ impl Signer {
         claims: serde_json::Map<String, serde_json::Value>,
         typ: &'static str,
     ) -> Result<String, KeyError> {
-        self.threads.sign(self.ring.clone(), claims, typ).await
+        self.run(move |ring| ring.sign(claims, typ)).await
+    }
+
+    /// `work` with this key, on a signing thread (several signatures one request needs, one
+    /// after the other, in one turn of the queue), or here without signing threads.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&KeyRing) -> Result<T, KeyError> + Send + 'static,
+    ) -> Result<T, KeyError> {
+        match &self.threads {
+            Some(threads) => {
+                let ring = self.ring.clone();
+                threads.run(move || work(&ring)).await
+            }
+            None => work(&self.ring),
+        }
     }
 }
 
 impl KeySet {
-    /// Load keys from the store, generating the first one if there is none.
+    /// Load keys from the store, generating the first one if there is none; start
+    /// `signing_threads` threads to sign on (none: callers sign on their own thread).
     pub async fn load_or_init(
         store: &Store,
         kek: KeyEncryptionKey,
         publish_window: i64,
+        signing_threads: usize,
         now: i64,
     ) -> Result<Self, KeyError> {
         let mut stored = store.signing_keys().await?;
@@ -193,9 +211,10 @@ impl KeySet {
             ring: Arc::new(RwLock::new(Arc::new(ring))),
             kek: Arc::new(kek),
             publish_window,
-            threads: SigningThreads::start(
-                std::thread::available_parallelism().map_or(2, |n| n.get()),
-            )?,
+            threads: match signing_threads {
+                0 => None,
+                n => Some(SigningThreads::start(n)?),
+            },
         })
     }
 

@@ -349,6 +349,11 @@ impl Store {
         let _ = self.audit_observer.set(observer);
     }
 
+    /// Whether this is a PostgreSQL database.
+    pub fn is_postgres(&self) -> bool {
+        self.backend == Backend::Postgres
+    }
+
     /// Whether this is the embedded SQLite file (the one `backup_to` can copy).
     pub fn is_sqlite_file(&self) -> bool {
         self.backend == Backend::SqliteFile

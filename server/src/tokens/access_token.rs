@@ -34,7 +34,15 @@ pub struct MintedAccessToken {
     pub expires_at: i64,
 }
 
+/// The token `i` describes, signed on the signing threads.
 pub async fn mint(signer: &Signer, i: AccessTokenInput<'_>) -> Result<MintedAccessToken, KeyError> {
+    let (claims, mut minted) = unsigned(i);
+    minted.token = signer.sign(claims, TYP).await?;
+    Ok(minted)
+}
+
+/// The claims of the token `i` describes, and the token's figures with `token` still empty.
+pub(super) fn unsigned(i: AccessTokenInput<'_>) -> (Map<String, Value>, MintedAccessToken) {
     let jti = match i.grant {
         Some(g) => format!("{g}.{}", opaque::random_id()),
         None => opaque::random_id(),
@@ -54,12 +62,12 @@ pub async fn mint(signer: &Signer, i: AccessTokenInput<'_>) -> Result<MintedAcce
     if let Some(r) = i.roles {
         c.insert("roles".into(), json!(r));
     }
-    let token = signer.sign(c, TYP).await?;
-    Ok(MintedAccessToken {
-        token,
+    let minted = MintedAccessToken {
+        token: String::new(),
         jti,
         expires_at: i.now + i.lifetime,
-    })
+    };
+    (c, minted)
 }
 
 /// The claims of an access token that passed every signature and claim check.

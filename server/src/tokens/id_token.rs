@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::keys::{KeyError, KeyRing, Signer};
 use crate::protocol::vocab::Amr;
+use crate::tokens::access_token::{self, AccessTokenInput, MintedAccessToken};
 
 pub struct IdTokenInput<'a> {
     pub issuer: &'a str,
@@ -16,7 +17,6 @@ pub struct IdTokenInput<'a> {
     pub lifetime: i64,
     pub auth_time: i64,
     pub nonce: Option<&'a str>,
-    pub access_token: &'a str,
     pub amr: &'a [Amr],
     /// The authentication context class reached (OIDC Core §2).
     pub acr: Option<&'a str>,
@@ -33,7 +33,27 @@ pub fn at_hash(access_token: &str) -> String {
     URL_SAFE_NO_PAD.encode(&digest[..16])
 }
 
-pub async fn mint(signer: &Signer, i: IdTokenInput<'_>) -> Result<String, KeyError> {
+/// The access token `at` describes and the ID token `id` describes, bound to it by `at_hash`:
+/// both signed in one turn of the signing threads.
+pub async fn mint_with_access_token(
+    signer: &Signer,
+    at: AccessTokenInput<'_>,
+    id: IdTokenInput<'_>,
+) -> Result<(MintedAccessToken, String), KeyError> {
+    let (at_claims, mut minted) = access_token::unsigned(at);
+    let mut id_claims = unsigned(id);
+    signer
+        .run(move |ring| {
+            minted.token = ring.sign(at_claims, access_token::TYP)?;
+            id_claims.insert("at_hash".into(), json!(at_hash(&minted.token)));
+            let id_token = ring.sign(id_claims, "JWT")?;
+            Ok((minted, id_token))
+        })
+        .await
+}
+
+/// The claims of the ID token `i` describes, but its `at_hash`.
+fn unsigned(i: IdTokenInput<'_>) -> Map<String, Value> {
     let mut c = i.user_claims;
     c.insert("iss".into(), json!(i.issuer));
     c.insert("sub".into(), json!(i.subject));
@@ -47,7 +67,6 @@ pub async fn mint(signer: &Signer, i: IdTokenInput<'_>) -> Result<String, KeyErr
     if let Some(n) = i.nonce {
         c.insert("nonce".into(), json!(n));
     }
-    c.insert("at_hash".into(), json!(at_hash(i.access_token)));
     c.insert("amr".into(), json!(i.amr));
     if let Some(acr) = i.acr {
         c.insert("acr".into(), json!(acr));
@@ -58,7 +77,7 @@ pub async fn mint(signer: &Signer, i: IdTokenInput<'_>) -> Result<String, KeyErr
     if let Some(sid) = i.sid {
         c.insert("sid".into(), json!(sid));
     }
-    signer.sign(c, "JWT").await
+    c
 }
 
 #[cfg(test)]

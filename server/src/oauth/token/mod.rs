@@ -123,48 +123,42 @@ pub(super) async fn issue_user_tokens(
         None
     };
     let signer = state.keys.signer();
-    let at = access_token::mint(
-        &signer,
-        access_token::AccessTokenInput {
+    let at_input = access_token::AccessTokenInput {
+        issuer: &s.issuer,
+        audience: s.access_token_audience(),
+        subject: t.account.id.as_str(),
+        client_id: client.id.as_str(),
+        scope: t.scope,
+        now,
+        lifetime: s.tokens.access_token_lifetime_seconds,
+        auth_time: Some(t.grant.auth_time),
+        grant: Some(&t.grant.id),
+        roles: roles.as_deref(),
+    };
+    let (at, id_token) = if t.scope.contains(OPENID) {
+        let id = id_token::IdTokenInput {
             issuer: &s.issuer,
-            audience: s.access_token_audience(),
             subject: t.account.id.as_str(),
             client_id: client.id.as_str(),
-            scope: t.scope,
             now,
-            lifetime: s.tokens.access_token_lifetime_seconds,
-            auth_time: Some(t.grant.auth_time),
-            grant: Some(&t.grant.id),
-            roles: roles.as_deref(),
-        },
-    )
-    .await
-    .map_err(OAuthError::server_error)?;
-    let id_token = if t.scope.contains(OPENID) {
-        Some(
-            id_token::mint(
-                &signer,
-                id_token::IdTokenInput {
-                    issuer: &s.issuer,
-                    subject: t.account.id.as_str(),
-                    client_id: client.id.as_str(),
-                    now,
-                    lifetime: s.tokens.id_token_lifetime_seconds,
-                    auth_time: t.grant.auth_time,
-                    nonce: t.nonce,
-                    access_token: &at.token,
-                    amr: &t.grant.amr,
-                    acr: t.grant.acr.as_deref(),
-                    idp: t.grant.idp.as_ref().map(|i| i.as_str()),
-                    sid: t.grant.sid.as_deref(),
-                    user_claims: claims::user_claims(t.account, t.scope, roles.as_deref()),
-                },
-            )
+            lifetime: s.tokens.id_token_lifetime_seconds,
+            auth_time: t.grant.auth_time,
+            nonce: t.nonce,
+            amr: &t.grant.amr,
+            acr: t.grant.acr.as_deref(),
+            idp: t.grant.idp.as_ref().map(|i| i.as_str()),
+            sid: t.grant.sid.as_deref(),
+            user_claims: claims::user_claims(t.account, t.scope, roles.as_deref()),
+        };
+        let (at, id_token) = id_token::mint_with_access_token(&signer, at_input, id)
             .await
-            .map_err(OAuthError::server_error)?,
-        )
+            .map_err(OAuthError::server_error)?;
+        (at, Some(id_token))
     } else {
-        None
+        let at = access_token::mint(&signer, at_input)
+            .await
+            .map_err(OAuthError::server_error)?;
+        (at, None)
     };
     // The access token needs no row: its jti names the grant, which the resource endpoints
     // check. Only a new refresh token is recorded.
