@@ -325,3 +325,68 @@ async fn a_login_form_sent_twice_at_once_issues_exactly_one_code_and_the_other_f
         .await;
     assert_eq!(res.status(), 200);
 }
+
+/// Make every INSERT into `table` fail, on either database (a fault the server cannot foresee).
+async fn refuse_inserts_into(app: &TestApp, table: &str) {
+    use sea_orm::ConnectionTrait;
+    let db = sea_orm::Database::connect(&app.db_url).await.unwrap();
+    let statements = if app.db_url.starts_with("postgres") {
+        vec![
+            "CREATE FUNCTION injected_fault() RETURNS trigger AS $$ BEGIN \
+             RAISE EXCEPTION 'injected fault'; END $$ LANGUAGE plpgsql"
+                .to_owned(),
+            format!(
+                "CREATE TRIGGER injected_fault BEFORE INSERT ON {table} \
+                 FOR EACH ROW EXECUTE FUNCTION injected_fault()"
+            ),
+        ]
+    } else {
+        vec![format!(
+            "CREATE TRIGGER injected_fault BEFORE INSERT ON {table} \
+             BEGIN SELECT RAISE(ABORT, 'injected fault'); END"
+        )]
+    };
+    for s in statements {
+        db.execute_unprepared(&s).await.unwrap();
+    }
+    db.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_code_that_cannot_be_written_at_the_end_of_a_sign_in_sends_the_client_server_error_and_nothing_of_the_sign_in_is_kept()
+ {
+    // Alice's consent is remembered, so her login form's answer is the code itself.
+    let app = spawn_app().await;
+    alice_signed_in(&app).await;
+    let other = browser();
+    let res = other
+        .get(authorize_with(&app, vec![]))
+        .send()
+        .await
+        .unwrap();
+    let html = page_text(&other, location(&res)).await;
+    let signed_in_before = app.audit("login_succeeded").await;
+    refuse_inserts_into(&app, "auth_codes").await;
+
+    let res = app.submit_login(&other, &html, EMAIL, PASSWORD).await;
+
+    // RFC 6749 §4.1.2.1: the error goes to the client, with its state and our issuer.
+    assert_eq!(res.status(), 303);
+    let back = location(&res);
+    assert!(back.as_str().starts_with(REDIRECT), "{back}");
+    assert_eq!(query(&back, "error").as_deref(), Some("server_error"));
+    assert_eq!(query(&back, "state").as_deref(), Some("st-123"));
+    assert_eq!(query(&back, "iss").as_deref(), Some(app.address.as_str()));
+    assert_eq!(query(&back, "code"), None);
+    // The sign-in was one transaction: no record of it, and no session in that browser.
+    assert_eq!(app.audit("login_succeeded").await, signed_in_before);
+    let res = other
+        .get(authorize_with(&app, vec![("prompt", "none")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        query(&location(&res), "error").as_deref(),
+        Some("login_required")
+    );
+}

@@ -302,7 +302,15 @@ pub(super) async fn complete(
         code: issued.as_ref().map(|i| pending.ended_by(i)),
         now: issued.as_ref().map_or_else(|| state.now(), |i| i.at),
     };
-    let request_ended = state.store.record_sign_in(writes).await?;
+    let request_ended = match state.store.record_sign_in(writes).await {
+        Ok(ended) => ended,
+        // RFC 6749 §4.1.2.1: a request that was to end with a code ends with `server_error`
+        // at the client when that cannot be written (nothing of the sign-in was).
+        Err(e) if issued.is_some() => {
+            return Err(issue::refuse(state, &pending.request, e.into()));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let signed_in = SignedInFor {
         session_hash: started.id_hash,
         subject: who,
