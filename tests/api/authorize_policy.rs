@@ -295,19 +295,21 @@ async fn two_concurrent_allows_of_one_consent_issue_exactly_one_code() {
     assert_eq!(codes, 1, "exactly one code");
 }
 
+/// A new browser of Alice's at the login page of a request whose consent she gave before (in
+/// another browser), so that the form's answer is the code itself: the browser and the page.
+async fn login_form_answered_by_a_code(app: &TestApp) -> (reqwest::Client, String) {
+    alice_signed_in(app).await;
+    let other = browser();
+    let res = other.get(authorize_with(app, vec![])).send().await.unwrap();
+    let html = page_text(&other, location(&res)).await;
+    (other, html)
+}
+
 #[tokio::test]
 async fn a_login_form_sent_twice_at_once_issues_exactly_one_code_and_the_other_finds_the_request_ended()
  {
-    // Alice's consent is remembered, so the login form's answer is the code itself.
     let app = spawn_app().await;
-    alice_signed_in(&app).await;
-    let other = browser();
-    let res = other
-        .get(authorize_with(&app, vec![]))
-        .send()
-        .await
-        .unwrap();
-    let html = page_text(&other, location(&res)).await;
+    let (other, html) = login_form_answered_by_a_code(&app).await;
     let (a, b) = tokio::join!(
         app.submit_login(&other, &html, EMAIL, PASSWORD),
         app.submit_login(&other, &html, EMAIL, PASSWORD),
@@ -355,16 +357,8 @@ async fn refuse_inserts_into(app: &TestApp, table: &str) {
 #[tokio::test]
 async fn a_code_that_cannot_be_written_at_the_end_of_a_sign_in_sends_the_client_server_error_and_nothing_of_the_sign_in_is_kept()
  {
-    // Alice's consent is remembered, so her login form's answer is the code itself.
     let app = spawn_app().await;
-    alice_signed_in(&app).await;
-    let other = browser();
-    let res = other
-        .get(authorize_with(&app, vec![]))
-        .send()
-        .await
-        .unwrap();
-    let html = page_text(&other, location(&res)).await;
+    let (other, html) = login_form_answered_by_a_code(&app).await;
     let signed_in_before = app.audit("login_succeeded").await;
     refuse_inserts_into(&app, "auth_codes").await;
 
