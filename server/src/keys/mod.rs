@@ -218,7 +218,7 @@ impl KeySet {
         })
     }
 
-    /// The current key, to sign with on the signing threads.
+    /// The current key, to sign with on the signing threads (or on the caller's, without).
     pub fn signer(&self) -> Signer {
         Signer {
             ring: self.current(),
