@@ -374,13 +374,8 @@ async fn a_code_that_cannot_be_written_at_the_end_of_a_sign_in_sends_the_client_
     assert_eq!(query(&back, "code"), None);
     // The sign-in was one transaction: no record of it, and no session in that browser.
     assert_eq!(app.audit("login_succeeded").await, signed_in_before);
-    let res = other
-        .get(authorize_with(&app, vec![("prompt", "none")]))
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        query(&location(&res), "error").as_deref(),
+        silent_error(&app, &other).await.as_deref(),
         Some("login_required")
     );
 }

@@ -62,6 +62,17 @@ pub async fn silent_code(app: &TestApp) -> bool {
     query(&location(&res), "code").is_some()
 }
 
+/// The error a silent request (prompt=none) from `browser` is answered with, if any
+/// (`login_required` once that browser has no session).
+pub async fn silent_error(app: &TestApp, browser: &reqwest::Client) -> Option<String> {
+    let res = browser
+        .get(authorize_with(app, vec![("prompt", "none")]))
+        .send()
+        .await
+        .unwrap();
+    query(&location(&res), "error")
+}
+
 /// GET /authorize as `webapp` with these extra parameters, in Alice's browser.
 pub async fn authorize_as_alice(app: &TestApp, extra: Vec<(&str, &str)>) -> reqwest::Response {
     app.browser
