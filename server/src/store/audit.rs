@@ -96,7 +96,7 @@ fn model_of(e: &AuditEvent, seq: i64, hash: String) -> audit_events::ActiveModel
 
 /// Move the chain's head on: the UPDATE returns the place it made and the previous record's
 /// hash.
-fn take_head() -> UpdateStatement {
+pub(super) fn take_head() -> UpdateStatement {
     Query::update()
         .table(audit_chain::Entity)
         .value(
@@ -113,7 +113,7 @@ fn take_head() -> UpdateStatement {
 /// Record `e` at place `seq` after the record whose hash is `previous`, and give the head its
 /// hash. On PostgreSQL one statement (the record an INSERT in a data-modifying CTE of the
 /// head's UPDATE): the transaction holding the head makes one round trip fewer.
-fn chained(
+pub(super) fn chained(
     key: &[u8; 32],
     e: &AuditEvent,
     seq: i64,
