@@ -17,6 +17,7 @@ use sea_orm::{
 };
 
 use super::entities::{passkeys, recovery_codes, remembered_devices, totp_factors};
+use super::live::unexpired;
 use super::row::Cells;
 use super::{Store, StoreError, StoreResult};
 use crate::protocol::ids::AccountId;
@@ -315,7 +316,7 @@ impl Store {
             .first(
                 remembered_devices::Entity::find_by_id(token_hash.to_owned())
                     .filter(remembered_devices::Column::AccountId.eq(account_id.as_str()))
-                    .filter(remembered_devices::Column::ExpiresAt.gt(now)),
+                    .filter(unexpired(remembered_devices::Column::ExpiresAt, now)),
             )
             .await?
             .is_some())

@@ -16,6 +16,7 @@ use sea_orm::{
 
 use super::direct::FromDirect;
 use super::entities::{access_tokens, accounts, auth_codes, grants, refresh_tokens};
+use super::live::unexpired;
 use super::{Account, Store, StoreResult};
 use crate::protocol::ids::{AccountId, GrantId, UpstreamId};
 
@@ -212,7 +213,7 @@ impl RedeemTerms {
 /// Claim, at `now`, the unexpired codes `which` selects.
 fn redeem(now: i64, which: impl IntoCondition) -> UpdateMany<auth_codes::Entity> {
     claim(now)
-        .filter(auth_codes::Column::ExpiresAt.gt(now))
+        .filter(unexpired(auth_codes::Column::ExpiresAt, now))
         .filter(which)
 }
 

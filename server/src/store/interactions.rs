@@ -10,6 +10,7 @@ use sea_orm::{
 use super::direct::FromDirect;
 use super::entities::browser_sessions::Column;
 use super::entities::{auth_requests, browser_sessions, consents};
+use super::live::unexpired;
 use super::{Store, StoreResult, logouts};
 use crate::protocol::ids::{AccountId, UpstreamId};
 use crate::protocol::vocab::Amr;
@@ -185,7 +186,7 @@ impl Store {
                             .column(Column::IdHash)
                             .filter(Column::AccountId.eq(account_id.as_str()))
                             .filter(Column::IdHash.ne(new_hash.as_str()))
-                            .filter(Column::ExpiresAt.gt(now))
+                            .filter(unexpired(Column::ExpiresAt, now))
                             .order_by_desc(Column::CreatedAt)
                             .order_by_desc(Column::IdHash)
                             .into_tuple::<String>()
@@ -229,7 +230,7 @@ impl Store {
     ) -> StoreResult<Vec<BrowserSession>> {
         let mut all: Vec<BrowserSession> = browser_sessions::Entity::find()
             .filter(browser_sessions::Column::AccountId.eq(account_id.as_str()))
-            .filter(browser_sessions::Column::ExpiresAt.gt(now))
+            .filter(unexpired(browser_sessions::Column::ExpiresAt, now))
             .all(&self.read)
             .await?
             .into_iter()
@@ -282,7 +283,7 @@ impl Store {
         Ok(self
             .first(
                 browser_sessions::Entity::find_by_id(id_hash.to_owned())
-                    .filter(browser_sessions::Column::ExpiresAt.gt(now)),
+                    .filter(unexpired(browser_sessions::Column::ExpiresAt, now)),
             )
             .await?
             .map(session_from))
@@ -299,7 +300,7 @@ impl Store {
         let live = || {
             with_consent_of(Expr::val(client_id))
                 .filter(Column::IdHash.eq(id_hash))
-                .filter(Column::ExpiresAt.gt(now))
+                .filter(unexpired(Column::ExpiresAt, now))
         };
         let found = match (&self.direct, &self.hot) {
             (Some(direct), _) => direct.one(live().limit(1).build(DbBackend::Sqlite), |row| {
@@ -350,7 +351,7 @@ impl Store {
         Ok(self
             .first(
                 auth_requests::Entity::find_by_id(id.to_owned())
-                    .filter(auth_requests::Column::ExpiresAt.gt(now)),
+                    .filter(unexpired(auth_requests::Column::ExpiresAt, now)),
             )
             .await?
             .map(|m| StoredAuthRequest {
@@ -397,7 +398,7 @@ fn live_at(id: &str, revision: i64, now: i64) -> Condition {
     Condition::all()
         .add(auth_requests::Column::Id.eq(id))
         .add(auth_requests::Column::Revision.eq(revision))
-        .add(auth_requests::Column::ExpiresAt.gt(now))
+        .add(unexpired(auth_requests::Column::ExpiresAt, now))
 }
 
 /// The DELETE that ends request `id` (see `live_at`).

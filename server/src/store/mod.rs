@@ -18,6 +18,7 @@ mod hot;
 mod interactions;
 mod keys;
 mod leases;
+mod live;
 mod login_failures;
 mod logouts;
 mod outbox;

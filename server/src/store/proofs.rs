@@ -15,6 +15,7 @@ use sea_orm::{
 };
 
 use super::entities::{email_outbox, email_proofs};
+use super::live::unexpired;
 use super::{Store, StoreResult, outbox};
 use crate::protocol::ids::AccountId;
 
@@ -108,7 +109,7 @@ pub(super) fn usable(id: &str, now: i64) -> sea_orm::Condition {
     sea_orm::Condition::all()
         .add(email_proofs::Column::Id.eq(id))
         .add(email_proofs::Column::UsedAt.is_null())
-        .add(email_proofs::Column::ExpiresAt.gt(now))
+        .add(unexpired(email_proofs::Column::ExpiresAt, now))
 }
 
 impl Store {
@@ -183,7 +184,7 @@ impl Store {
             .filter(email_proofs::Column::AccountId.eq(account_id.as_str()))
             .filter(email_proofs::Column::Purpose.eq(purpose.as_str()))
             .filter(email_proofs::Column::UsedAt.is_null())
-            .filter(email_proofs::Column::ExpiresAt.gt(now));
+            .filter(unexpired(email_proofs::Column::ExpiresAt, now));
         if with_code {
             query = query.filter(email_proofs::Column::CodeHash.is_not_null());
         }

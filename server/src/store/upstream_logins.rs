@@ -7,6 +7,7 @@
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 
 use super::entities::upstream_logins;
+use super::live::unexpired;
 use super::{Store, StoreResult};
 use crate::protocol::ids::{AccountId, UpstreamId};
 
@@ -77,7 +78,7 @@ impl Store {
             .filter(upstream_logins::Column::StateHash.eq(state_hash))
             .filter(upstream_logins::Column::UpstreamId.eq(upstream_id.as_str()))
             .filter(upstream_logins::Column::CallbackJson.is_null())
-            .filter(upstream_logins::Column::ExpiresAt.gt(now));
+            .filter(unexpired(upstream_logins::Column::ExpiresAt, now));
         Ok(self.write.update(attach).await? == 1)
     }
 
@@ -90,7 +91,7 @@ impl Store {
     ) -> StoreResult<Option<PendingUpstreamRow>> {
         let Some(row) = upstream_logins::Entity::find_by_id(state_hash.to_owned())
             .filter(upstream_logins::Column::UpstreamId.eq(upstream_id.as_str()))
-            .filter(upstream_logins::Column::ExpiresAt.gt(now))
+            .filter(unexpired(upstream_logins::Column::ExpiresAt, now))
             .one(&self.read)
             .await?
         else {
