@@ -140,7 +140,7 @@ pub(super) fn chained(
     }
 }
 
-fn no_head() -> StoreError {
+pub(super) fn no_head() -> StoreError {
     StoreError::Encoding("no audit chain head".into())
 }
 

@@ -13,7 +13,7 @@ use sea_orm::sea_query::{
 use sea_orm::{ActiveModelTrait, ActiveValue, ConnectionTrait, DbBackend, EntityTrait, Iterable};
 use sea_orm::{DatabaseExecutor, QueryTrait, Statement};
 
-use super::audit::{append_direct, append_on, chained, take_head};
+use super::audit::{append_direct, append_on, chained, no_head, take_head};
 use super::entities::{audit_chain, auth_codes, auth_requests, browser_sessions, grants};
 use super::grants::grant_and_code;
 use super::interactions::{session_row, take_request};
@@ -173,7 +173,7 @@ impl Store {
                             .query_one_raw(statement)
                             .await
                             .map_err(conflict_or)?
-                            .ok_or_else(|| StoreError::Encoding("no audit chain head".into()))?;
+                            .ok_or_else(no_head)?;
                         let seq: i64 = head.try_get_by_index(0)?;
                         let previous: String = head.try_get_by_index(1)?;
                         let taken: bool = head.try_get_by_index(2)?;
