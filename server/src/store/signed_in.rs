@@ -17,7 +17,6 @@ use super::audit::{append_direct, append_on, chained, no_head, take_head};
 use super::entities::{audit_chain, auth_codes, auth_requests, browser_sessions, grants};
 use super::grants::grant_and_code;
 use super::interactions::{session_row, take_request};
-use super::writer::both;
 use super::{
     BrowserSession, NewCode, NewGrant, Store, StoreError, StoreResult, conflict_or, direct,
 };
@@ -43,7 +42,8 @@ pub struct SignInWrites<'a> {
     pub now: i64,
 }
 
-/// The statements, built once for the database they run on.
+/// The statements on SQLite (the file's writer thread, or sea-orm on an in-memory database),
+/// one per write; PostgreSQL has `one_statement`.
 #[derive(Clone)]
 struct Built {
     session: Option<Statement>,
@@ -59,17 +59,10 @@ fn build(w: &SignInWrites<'_>, backend: DbBackend) -> Built {
         Some(c) => {
             let take = take_request(c.request_id, c.revision, w.now).build(backend);
             let (grant, code) = grant_and_code(c.grant, c.code, w.now);
-            let (grant, code) = (
-                grants::Entity::insert(grant),
-                auth_codes::Entity::insert(code),
-            );
-            let code = match backend {
-                // One statement: the grant an INSERT in a data-modifying CTE of the code's.
-                DbBackend::Postgres => {
-                    vec![backend.build(&both(grant.into_query(), code.into_query()))]
-                }
-                _ => vec![grant.build(backend), code.build(backend)],
-            };
+            let code = vec![
+                grants::Entity::insert(grant).build(backend),
+                auth_codes::Entity::insert(code).build(backend),
+            ];
             (Some(take), code)
         }
         None => (None, Vec::new()),
