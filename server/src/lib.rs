@@ -65,3 +65,5 @@ pub mod tls;
 pub mod tokens;
 /// Upstream federation: Google, Apple, Facebook, X and generic OIDC / OAuth 2.0 connectors.
 pub mod upstream;
+/// Fixed sets of named threads for CPU-bound work (argon2id, RS256), surviving a job's panic.
+pub mod workers;

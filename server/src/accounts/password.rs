@@ -6,13 +6,14 @@
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use subtle::ConstantTimeEq as _;
 
 use super::AccountError;
 use super::policy::normalise;
 use crate::secret::Secret;
 use crate::store::Account;
+use crate::workers::Workers;
 
 /// The parameters new hashes get (OWASP Password Storage Cheat Sheet, argon2id option 2).
 fn params() -> Params {
@@ -150,46 +151,24 @@ pub async fn hash_blocking(password: Secret) -> Result<String, AccountError> {
         .map_err(|e| AccountError::Hash(e.to_string()))?
 }
 
-struct Job {
-    hash: String,
-    password: Secret,
-    reply: tokio::sync::oneshot::Sender<bool>,
-}
+/// Password checks waiting at most before callers wait to queue theirs.
+const QUEUE: usize = 1024;
 
 /// Verifies passwords on a fixed set of threads (one per allowed concurrent hash), each with
 /// its own `Workspace`; requests queue in order when all are busy.
 #[derive(Clone)]
 pub struct PasswordVerifierPool {
-    jobs: tokio::sync::mpsc::Sender<Job>,
+    workers: Workers<Workspace>,
     dummy_hash: Arc<String>,
 }
 
 impl PasswordVerifierPool {
     pub fn new(threads: usize) -> Result<Self, AccountError> {
         let dummy = dummy_hash()?;
-        let (tx, rx) = tokio::sync::mpsc::channel::<Job>(1024);
-        let rx = Arc::new(Mutex::new(rx));
-        for i in 0..threads.max(1) {
-            let rx = rx.clone();
-            std::thread::Builder::new()
-                .name(format!("argon2-{i}"))
-                .spawn(move || {
-                    let mut workspace = Workspace::new();
-                    loop {
-                        // One idle thread waits on the queue while the others wait for the lock.
-                        let job = match rx.lock() {
-                            Ok(mut queue) => queue.blocking_recv(),
-                            Err(_) => return,
-                        };
-                        let Some(job) = job else { return };
-                        let ok = workspace.verify(&job.password, &job.hash);
-                        let _ = job.reply.send(ok);
-                    }
-                })
-                .map_err(|e| AccountError::Hash(e.to_string()))?;
-        }
+        let workers = Workers::start("argon2", threads, QUEUE, Workspace::new)
+            .map_err(|e| AccountError::Hash(e.to_string()))?;
         Ok(Self {
-            jobs: tx,
+            workers,
             dummy_hash: Arc::new(dummy),
         })
     }
@@ -203,18 +182,11 @@ impl PasswordVerifierPool {
         let stored = account.and_then(|a| a.password_hash.clone());
         let real = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.dummy_hash.as_ref().clone());
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        self.jobs
-            .send(Job {
-                hash,
-                password,
-                reply,
-            })
+        let ok = self
+            .workers
+            .run(move |workspace: &mut Workspace| workspace.verify(&password, &hash))
             .await
-            .map_err(|_| AccountError::Hash("password workers stopped".into()))?;
-        let ok = answer
-            .await
-            .map_err(|_| AccountError::Hash("password worker failed".into()))?;
+            .map_err(|e| AccountError::Hash(e.to_string()))?;
         Ok(ok && real)
     }
 }

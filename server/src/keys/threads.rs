@@ -6,42 +6,25 @@
 //! to p90) and the exchange's p99 was 1.6 times its median. Served in order, /token takes 61
 //! to 76 ms and the exchange's p99 is 1.3 times its median, at the same rate.
 
-use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Mutex};
+use crate::workers::Workers;
 
 use super::KeyError;
 
-/// Work for a signing thread: it answers through a channel of its own.
-type Job = Box<dyn FnOnce() + Send>;
+/// Signatures waiting at most before callers wait to queue theirs (a token response queues
+/// one job for its signatures).
+const QUEUE: usize = 4096;
 
 /// The queue of signatures to make. The threads stop once every clone is dropped.
 #[derive(Clone)]
 pub(super) struct SigningThreads {
-    jobs: Sender<Job>,
+    workers: Workers<()>,
 }
 
 impl SigningThreads {
     pub(super) fn start(threads: usize) -> Result<Self, KeyError> {
-        let (jobs, queue) = channel::<Job>();
-        let queue: Arc<Mutex<Receiver<Job>>> = Arc::new(Mutex::new(queue));
-        for i in 0..threads.max(1) {
-            let queue = queue.clone();
-            std::thread::Builder::new()
-                .name(format!("sign-{i}"))
-                .spawn(move || {
-                    loop {
-                        // One idle thread waits on the queue while the others wait for the lock.
-                        let job = match queue.lock() {
-                            Ok(q) => q.recv(),
-                            Err(_) => return,
-                        };
-                        let Ok(job) = job else { return };
-                        job();
-                    }
-                })
-                .map_err(|e| KeyError::Crypto(format!("signing thread: {e}")))?;
-        }
-        Ok(Self { jobs })
+        let workers = Workers::start("sign", threads, QUEUE, || ())
+            .map_err(|e| KeyError::Crypto(format!("signing thread: {e}")))?;
+        Ok(Self { workers })
     }
 
     /// `work`'s result, computed on a signing thread.
@@ -49,14 +32,10 @@ impl SigningThreads {
         &self,
         work: impl FnOnce() -> Result<T, KeyError> + Send + 'static,
     ) -> Result<T, KeyError> {
-        let gone = || KeyError::Crypto("the signing threads have stopped".into());
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        self.jobs
-            .send(Box::new(move || {
-                let _ = reply.send(work());
-            }))
-            .map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+        self.workers
+            .run(move |_: &mut ()| work())
+            .await
+            .map_err(|e| KeyError::Crypto(e.to_string()))?
     }
 }
 
@@ -65,6 +44,7 @@ mod tests {
     use super::super::{KeyRing, Signer};
     use super::*;
     use serde_json::{Map, json};
+    use std::sync::Arc;
 
     fn claims(n: u32) -> Map<String, serde_json::Value> {
         Map::from_iter([("n".to_owned(), json!(n))])
