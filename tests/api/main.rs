@@ -43,6 +43,7 @@ mod operations;
 mod passkeys;
 mod password_reset;
 mod people;
+mod query_plans;
 mod rate_limits;
 mod remembered_devices;
 mod roles;
