@@ -72,7 +72,6 @@ pub mod auth_requests {
         pub id: String,
         pub client_id: String,
         pub request_json: String,
-        pub authenticated_session: Option<String>,
         pub created_at: i64,
         pub expires_at: i64,
         pub stage_json: Option<String>,

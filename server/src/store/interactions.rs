@@ -338,7 +338,6 @@ impl Store {
             id: Set(r.id.clone()),
             client_id: Set(r.client_id.clone()),
             request_json: Set(r.request_json.clone()),
-            authenticated_session: Set(None),
             created_at: Set(r.created_at),
             expires_at: Set(expires_at),
             stage_json: Set(r.stage_json.clone()),

@@ -117,7 +117,6 @@ from_direct!(auth_requests::Model {
     id,
     client_id,
     request_json,
-    authenticated_session,
     created_at,
     expires_at,
     stage_json,
